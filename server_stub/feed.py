@@ -1,0 +1,131 @@
+"""Each user's Autosync data feed (AS-15 to AS-18).
+
+Every transaction saved from a device becomes one entry on its user's feed, holding every saved
+record whole (plus masters whose roll-ups changed), so a device can merge it all-or-nothing.
+Entries older than the retention period (seven days) are removed, lazily, whenever the feed is
+written or read; the highest removed sequence number is kept so that a device whose cursor is
+behind it knows it has missed changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from server_stub.clock import iso, parse_iso
+from server_stub.store import FeedEntryRow, FeedStateRow, Record, Store
+
+RETENTION = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """What a device gets when it reads its feed after a cursor."""
+
+    entries: list[FeedEntryRow]
+    latest_seq: int
+    purged_through: int
+    missed: bool
+    oldest_added_at: str | None
+
+
+def put_on_feed(
+    store: Store,
+    user_id: str,
+    *,
+    now: datetime,
+    transaction_id: str,
+    origin_device: str,
+    reason: str,
+    records: list[tuple[str, Record]],
+    deleted: list[tuple[str, str]] = (),  # type: ignore[assignment]
+) -> FeedEntryRow:
+    """Add one entry to ``user_id``'s feed (AS-16) and return it."""
+    purge_expired(store, user_id, now)
+    entry = FeedEntryRow(
+        user_id=user_id,
+        added_at=iso(now),
+        transaction_id=transaction_id,
+        origin_device=origin_device,
+        reason=reason,
+        payload={
+            "records": [{"object": obj, "id": rec["id"], "fields": rec} for obj, rec in records],
+            "deleted": [{"object": obj, "id": rid} for obj, rid in deleted],
+        },
+    )
+    store.session.add(entry)
+    store.session.flush()
+    return entry
+
+
+def purge_expired(store: Store, user_id: str, now: datetime) -> int:
+    """Remove entries older than the retention period (AS-18); return how many went."""
+    cutoff = iso(now - RETENTION)
+    session = store.session
+    newest_expired = session.scalar(
+        select(func.max(FeedEntryRow.seq)).where(
+            FeedEntryRow.user_id == user_id, FeedEntryRow.added_at <= cutoff
+        )
+    )
+    if newest_expired is None:
+        return 0
+    result = session.execute(
+        delete(FeedEntryRow).where(
+            FeedEntryRow.user_id == user_id, FeedEntryRow.seq <= newest_expired
+        )
+    )
+    state = session.get(FeedStateRow, user_id)
+    if state is None:
+        state = FeedStateRow(user_id=user_id, purged_through=0)
+        session.add(state)
+    state.purged_through = max(state.purged_through, newest_expired)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def latest_seq(store: Store) -> int:
+    """The highest sequence number ever used on any feed (0 if none)."""
+    return int(store.session.scalar(select(func.max(FeedEntryRow.seq))) or 0)
+
+
+def read_feed(store: Store, user_id: str, *, after: int, limit: int, now: datetime) -> FeedPage:
+    """Entries of ``user_id``'s feed after the cursor ``after`` (AS-15), oldest first."""
+    purge_expired(store, user_id, now)
+    session = store.session
+    entries = list(
+        session.scalars(
+            select(FeedEntryRow)
+            .where(FeedEntryRow.user_id == user_id, FeedEntryRow.seq > after)
+            .order_by(FeedEntryRow.seq)
+            .limit(limit)
+        )
+    )
+    state = session.get(FeedStateRow, user_id)
+    purged = state.purged_through if state else 0
+    oldest = session.scalar(
+        select(func.min(FeedEntryRow.added_at)).where(FeedEntryRow.user_id == user_id)
+    )
+    return FeedPage(
+        entries=entries,
+        latest_seq=latest_seq(store),
+        purged_through=purged,
+        missed=after < purged,
+        oldest_added_at=oldest,
+    )
+
+
+def entry_json(entry: FeedEntryRow) -> dict[str, Any]:
+    """A feed entry as the API returns it."""
+    added = parse_iso(entry.added_at)
+    return {
+        "seq": entry.seq,
+        "added_at": entry.added_at,
+        "expires_at": iso(added + RETENTION),
+        "transaction_id": entry.transaction_id,
+        "origin_device": entry.origin_device,
+        "reason": entry.reason,
+        "records": entry.payload.get("records", []),
+        "deleted": entry.payload.get("deleted", []),
+    }

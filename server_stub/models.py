@@ -1,0 +1,237 @@
+"""Request and response bodies of the HTTP API (pydantic models, so OpenAPI comes for free)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+]
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+Scalar = str | int | float | bool | None
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldChange(Strict):
+    """One changed field of an edit: the value the device last saw and the new one (AS-08)."""
+
+    old: Scalar = None
+    new: Scalar = None
+
+
+class UploadItem(Strict):
+    """One record of an upload transaction."""
+
+    op: Literal["create", "update", "delete"]
+    object: FieldName
+    id: Identifier = Field(description="Server ID, or the device's temporary ID for a create.")
+    fields: dict[FieldName, Scalar] = Field(
+        default_factory=dict, description="For a create: the values the user entered."
+    )
+    changes: dict[FieldName, FieldChange] = Field(
+        default_factory=dict, description="For an update: each changed field, old and new."
+    )
+
+
+class UploadRequest(Strict):
+    """One queue item: a single record, or a whole AS-05 family saved together."""
+
+    transaction_id: Identifier
+    device_id: Identifier
+    items: list[UploadItem] = Field(min_length=1, max_length=500)
+
+
+class RecordOut(BaseModel):
+    object: str
+    id: str
+    temp_id: str | None = Field(
+        default=None, description="The ID the device sent this record under, if different."
+    )
+    fields: dict[str, Any]
+
+
+class ConflictOut(BaseModel):
+    field: str
+    label: str
+    previous: Scalar
+    online: Scalar
+    new: Scalar
+
+
+class SyncErrorOut(BaseModel):
+    kind: Literal["conflict", "validation", "submitted", "not_found", "access"]
+    message: str
+    object: str
+    record_id: str
+    rule: str | None = None
+    conflicts: list[ConflictOut] = Field(default_factory=list)
+
+
+class UploadResponse(BaseModel):
+    transaction_id: str
+    outcome: Literal["saved", "duplicated", "discarded", "sync_error"]
+    message: str
+    replayed: bool = False
+    processed_at: str
+    records: list[RecordOut] = Field(default_factory=list)
+    id_map: dict[str, str] = Field(default_factory=dict)
+    error: SyncErrorOut | None = None
+
+
+class FeedRecordOut(BaseModel):
+    object: str
+    id: str
+    fields: dict[str, Any]
+
+
+class DeletedOut(BaseModel):
+    object: str
+    id: str
+
+
+class FeedEntryOut(BaseModel):
+    seq: int
+    added_at: str
+    expires_at: str
+    transaction_id: str
+    origin_device: str
+    reason: str
+    records: list[FeedRecordOut]
+    deleted: list[DeletedOut]
+
+
+class FeedPageOut(BaseModel):
+    user_id: str
+    entries: list[FeedEntryOut]
+    latest_seq: int
+    purged_through: int
+    missed: bool = Field(
+        description="True when entries after the cursor expired unread: run an incremental sync."
+    )
+    oldest_added_at: str | None
+    server_time: str
+
+
+class SyncRequest(Strict):
+    cursor: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**53,
+        description="The cursor of the device's last incremental sync; none for a full sync.",
+    )
+
+
+class DatasetOut(BaseModel):
+    name: str
+    kind: str
+    version: int
+    updated_at: str
+    items: list[dict[str, Any]]
+
+
+class SyncResponse(BaseModel):
+    user_id: str
+    server_time: str
+    feed_seq: int
+    cursor: int
+    full: bool
+    records: list[FeedRecordOut]
+    visible_ids: dict[str, list[str]]
+    schema_: dict[str, Any] = Field(alias="schema")
+    datasets: list[DatasetOut]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    server_time: str
+    version: str
+
+
+class ProblemOut(BaseModel):
+    detail: str
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+    territories: list[str]
+
+
+class ClockOut(BaseModel):
+    server_time: str
+
+
+class AdvanceClock(Strict):
+    seconds: int = Field(ge=0, le=366 * 24 * 3600)
+
+
+class OnlineEdit(Strict):
+    """An edit made online: by a user in the browser or by an integration (AS-27)."""
+
+    actor: Literal["online_user", "integration"] = "online_user"
+    fields: dict[FieldName, Scalar] = Field(min_length=1)
+
+
+class OnlineCreate(Strict):
+    actor: Literal["online_user", "integration"] = "integration"
+    owner: Identifier
+    fields: dict[FieldName, Scalar] = Field(min_length=1)
+
+
+class TerritoryAlignment(Strict):
+    """Move accounts to a territory and/or give a user a new set of territories."""
+
+    account_ids: list[Identifier] = Field(default_factory=list, max_length=1000)
+    territory: Identifier | None = None
+    user_id: Identifier | None = None
+    user_territories: list[Identifier] | None = None
+
+
+class MetadataChange(Strict):
+    kind: Literal["add_picklist_value", "relabel_field"]
+    object: FieldName
+    field: FieldName
+    value: FieldName | None = None
+    label: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class ContentPublish(Strict):
+    kind: Literal["clm", "approved_email"]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
+class ValidationRuleOut(BaseModel):
+    name: str
+    message: str
+    objects: list[str]
+    enabled: bool
+
+
+class ValidationRuleToggle(Strict):
+    enabled: bool
+
+
+class OnlineRecordsOut(BaseModel):
+    records: list[FeedRecordOut]
+    total: int
+
+
+class FetchRequest(Strict):
+    ids: list[Identifier] = Field(max_length=5000)
+
+
+class AlignmentOut(BaseModel):
+    accounts: list[FeedRecordOut]
+    user: UserOut | None
+
+
+class MetadataOut(BaseModel):
+    metadata_version: int

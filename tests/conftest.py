@@ -1,0 +1,39 @@
+"""Test-wide settings: headless Qt, and a way to run coroutines from plain tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+T = TypeVar("T")
+
+
+@contextmanager
+def detached_from_running_loop() -> Iterator[None]:
+    """Hide a running (qasync) loop so a private asyncio.Runner may run in this thread."""
+    running = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(running)
+
+
+class LoopRunner:
+    """One private event loop per test, for tests of code that is async but not Qt."""
+
+    def __init__(self) -> None:
+        self._runner = asyncio.Runner()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        with detached_from_running_loop():
+            return self._runner.run(coro)
+
+    def close(self) -> None:
+        with detached_from_running_loop():
+            self._runner.close()
