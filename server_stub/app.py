@@ -49,6 +49,7 @@ class ApiError(Exception):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": models.ProblemOut, "description": text}
     for code, text in {
+        400: "The body is not valid JSON",
         401: "Missing or unknown bearer token",
         403: "The token may not see this",
         404: "No such record, user or data set",

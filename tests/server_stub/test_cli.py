@@ -1,0 +1,97 @@
+"""``autosync-stub`` as a real process on loopback, and its refusal of bad flags."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server_stub.cli import parse_args
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_standalone_server_answers_health_over_loopback(tmp_path: Path) -> None:
+    port = free_port()
+    db = tmp_path / "stub.db"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server_stub.cli",
+            "--port",
+            str(port),
+            "--db",
+            f"sqlite:///{db}",
+            "--admin-token",
+            "secret-admin",
+            "--clock",
+            "manual",
+            "--start",
+            "2026-11-26T09:00:00Z",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:  # blocks until uvicorn says it listens; no sleeping
+            seen.append(line)
+            if "Uvicorn running" in line or process.poll() is not None:
+                break
+        assert any("Uvicorn running" in line for line in seen), "".join(seen)
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
+        assert health == {"status": "ok", "server_time": "2026-11-26T09:00:00Z", "version": "0.1.0"}
+        me = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/me",
+            headers={"Authorization": "Bearer anna-dev-token"},
+            timeout=10,
+        )
+        assert me.json()["id"] == "anna"
+        admin = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/admin/clock/advance",
+            json={"seconds": 86400},
+            headers={"Authorization": "Bearer secret-admin"},
+            timeout=10,
+        )
+        assert admin.json() == {"server_time": "2026-11-27T09:00:00Z"}
+        assert db.exists(), "the standalone server keeps its data in the --db file"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--port", "70000"], "--port must be between 1 and 65535"),
+        (["--db", "not a url"], "--db is not a database URL"),
+        (["--start", "yesterday"], "--start must be a time like"),
+        (["--host", "my laptop"], "--host must be an IP address"),
+        (["--sample", "/nonexistent.yaml"], "--sample: no such file"),
+    ],
+)
+def test_bad_flags_are_refused_with_a_message_naming_them(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_defaults_bind_to_loopback() -> None:
+    args = parse_args([])
+    assert (args.host, args.port) == ("127.0.0.1", 8765)
