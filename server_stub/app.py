@@ -183,9 +183,7 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def _user(
-    state: ServerState, store: Store, credentials: HTTPAuthorizationCredentials | None
-) -> UserRow:
+def _user(state: ServerState, store: Store, credentials: HTTPAuthorizationCredentials | None) -> UserRow:
     user = store.user_by_token(_token(credentials))
     if user is None:
         raise ApiError(401, "unknown token")
@@ -197,9 +195,7 @@ def _admin(state: ServerState, credentials: HTTPAuthorizationCredentials | None)
         raise ApiError(403, "this needs the admin token")
 
 
-def _feed_page(
-    store: Store, user_id: str, after: int, limit: int, state: ServerState
-) -> dict[str, Any]:
+def _feed_page(store: Store, user_id: str, after: int, limit: int, state: ServerState) -> dict[str, Any]:
     now = state.clock.now()
     page = feed.read_feed(store, user_id, after=after, limit=limit, now=now)
     return {
@@ -249,9 +245,7 @@ def _device_routes(app: FastAPI, state: ServerState) -> None:
             return _feed_page(store, user_id, after, limit, state)
 
     @app.post(f"{API}/sync", response_model=models.SyncResponse, tags=["device"])
-    async def incremental_sync(
-        body: models.SyncRequest, credentials: Credentials
-    ) -> dict[str, Any]:
+    async def incremental_sync(body: models.SyncRequest, credentials: Credentials) -> dict[str, Any]:
         """Incremental sync (AS-27): changes after ``cursor`` that the where clauses allow."""
         with state.transaction() as store:
             user = _user(state, store, credentials)
@@ -259,9 +253,7 @@ def _device_routes(app: FastAPI, state: ServerState) -> None:
             return sync.incremental_sync(schema, store, user, body.cursor, state.clock.now())
 
     @app.post(f"{API}/sync/fetch", response_model=list[models.FeedRecordOut], tags=["device"])
-    async def fetch_records(
-        body: models.FetchRequest, credentials: Credentials
-    ) -> list[dict[str, Any]]:
+    async def fetch_records(body: models.FetchRequest, credentials: Credentials) -> list[dict[str, Any]]:
         """Records by ID, as a sync fetches what a device lacks; invisible ones left out."""
         with state.transaction() as store:
             user = _user(state, store, credentials)
@@ -272,9 +264,7 @@ def _device_routes(app: FastAPI, state: ServerState) -> None:
         response_model=models.FeedRecordOut,
         tags=["device"],
     )
-    async def read_record(
-        object_name: str, record_id: str, credentials: Credentials
-    ) -> dict[str, Any]:
+    async def read_record(object_name: str, record_id: str, credentials: Credentials) -> dict[str, Any]:
         """One online record, if the user's where clause lets them see it."""
         with state.transaction() as store:
             user = _user(state, store, credentials)
@@ -302,9 +292,17 @@ def _admin_routes(app: FastAPI, state: ServerState) -> None:
     async def users(credentials: Credentials) -> list[dict[str, Any]]:
         _admin(state, credentials)
         with state.transaction() as store:
-            return [
-                {"id": u.id, "name": u.name, "territories": u.territories} for u in store.users()
-            ]
+            return [{"id": u.id, "name": u.name, "territories": u.territories} for u in store.users()]
+
+    @app.get(f"{admin}/users/{{user_id}}/token", response_model=models.TokenOut, tags=["online"])
+    async def user_token(user_id: str, credentials: Credentials) -> dict[str, Any]:
+        """Issue a user's device token (what signing in on an iPad gives the device)."""
+        _admin(state, credentials)
+        with state.transaction() as store:
+            user = store.user(user_id)
+            if user is None:
+                raise ApiError(404, f"unknown user {user_id!r}")
+            return {"user_id": user.id, "token": user.token}
 
     @app.get(f"{admin}/records", response_model=models.OnlineRecordsOut, tags=["online"])
     async def online_records(
@@ -321,8 +319,7 @@ def _admin_routes(app: FastAPI, state: ServerState) -> None:
             rows = store.records(object_name)
             return {
                 "records": [
-                    {"object": r.object, "id": r.id, "fields": r.data}
-                    for r in rows[offset : offset + limit]
+                    {"object": r.object, "id": r.id, "fields": r.data} for r in rows[offset : offset + limit]
                 ],
                 "total": len(rows),
             }
@@ -410,32 +407,22 @@ def _admin_routes(app: FastAPI, state: ServerState) -> None:
             }
 
     @app.post(f"{admin}/metadata", response_model=models.MetadataOut, tags=["online"])
-    async def metadata_change(
-        body: models.MetadataChange, credentials: Credentials
-    ) -> dict[str, Any]:
+    async def metadata_change(body: models.MetadataChange, credentials: Credentials) -> dict[str, Any]:
         """Publish a metadata change (new picklist value, relabelled field)."""
         _admin(state, credentials)
         with state.transaction() as store:
-            updated = online.publish_metadata(
-                state.schema, store, body.model_dump(exclude_none=True)
-            )
+            updated = online.publish_metadata(state.schema, store, body.model_dump(exclude_none=True))
             return {"metadata_version": updated.metadata_version}
 
     @app.post(f"{admin}/content", response_model=models.DatasetOut, tags=["online"])
-    async def publish_content(
-        body: models.ContentPublish, credentials: Credentials
-    ) -> dict[str, Any]:
+    async def publish_content(body: models.ContentPublish, credentials: Credentials) -> dict[str, Any]:
         """Publish CLM or Approved Email content."""
         _admin(state, credentials)
         with state.transaction() as store:
-            row = online.publish_content(
-                store, body.kind, body.name, body.description, state.clock.now()
-            )
+            row = online.publish_content(store, body.kind, body.name, body.description, state.clock.now())
             return _dataset_json(row)
 
-    @app.post(
-        f"{admin}/datasets/{{name}}/refresh", response_model=models.DatasetOut, tags=["online"]
-    )
+    @app.post(f"{admin}/datasets/{{name}}/refresh", response_model=models.DatasetOut, tags=["online"])
     async def refresh_dataset(name: str, credentials: Credentials) -> dict[str, Any]:
         """A new load of X-Pages sales data or Nitro data."""
         _admin(state, credentials)
@@ -464,9 +451,7 @@ def _admin_routes(app: FastAPI, state: ServerState) -> None:
         _admin(state, credentials)
         with state.transaction() as store:
             online.set_validation_rule(state.schema, store, name, body.enabled)
-            return next(
-                r for r in online.validation_rules(state.schema, store) if r["name"] == name
-            )
+            return next(r for r in online.validation_rules(state.schema, store) if r["name"] == name)
 
     @app.get(f"{admin}/clock", response_model=models.ClockOut, tags=["online"])
     async def read_clock(credentials: Credentials) -> dict[str, Any]:

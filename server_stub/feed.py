@@ -73,9 +73,7 @@ def purge_expired(store: Store, user_id: str, now: datetime) -> int:
     if newest_expired is None:
         return 0
     result = session.execute(
-        delete(FeedEntryRow).where(
-            FeedEntryRow.user_id == user_id, FeedEntryRow.seq <= newest_expired
-        )
+        delete(FeedEntryRow).where(FeedEntryRow.user_id == user_id, FeedEntryRow.seq <= newest_expired)
     )
     state = session.get(FeedStateRow, user_id)
     if state is None:
@@ -104,9 +102,7 @@ def read_feed(store: Store, user_id: str, *, after: int, limit: int, now: dateti
     )
     state = session.get(FeedStateRow, user_id)
     purged = state.purged_through if state else 0
-    oldest = session.scalar(
-        select(func.min(FeedEntryRow.added_at)).where(FeedEntryRow.user_id == user_id)
-    )
+    oldest = session.scalar(select(func.min(FeedEntryRow.added_at)).where(FeedEntryRow.user_id == user_id))
     return FeedPage(
         entries=entries,
         latest_seq=latest_seq(store),

@@ -133,6 +133,4 @@ TRIGGERS: Mapping[str, Trigger] = {
         dcr_route_for_review,
     )
 }
-FORMULAS: Mapping[str, Formula] = {
-    f.__name__: f for f in (account_formatted_name, order_line_net_amount)
-}
+FORMULAS: Mapping[str, Formula] = {f.__name__: f for f in (account_formatted_name, order_line_net_amount)}

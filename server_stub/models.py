@@ -6,9 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Identifier = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
-]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 FieldName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 Scalar = str | int | float | bool | None
 
@@ -162,6 +160,11 @@ class UserOut(BaseModel):
     id: str
     name: str
     territories: list[str]
+
+
+class TokenOut(BaseModel):
+    user_id: str
+    token: str
 
 
 class ClockOut(BaseModel):

@@ -104,9 +104,7 @@ def publish_metadata(base: Schema, store: Store, change: dict[str, Any]) -> Sche
     return updated
 
 
-def publish_content(
-    store: Store, kind: str, name: str, description: str, now: datetime
-) -> DatasetRow:
+def publish_content(store: Store, kind: str, name: str, description: str, now: datetime) -> DatasetRow:
     """Publish CLM or Approved Email content: a new version of that data set."""
     dataset_name = {"clm": "clm_content", "approved_email": "approved_email"}[kind]
     row = store.dataset(dataset_name)

@@ -222,9 +222,7 @@ class _Transaction:
         if item.op == "create":
             if self.store.get_any(item.id) is not None:
                 raise PayloadError(f"{item.id} already exists online; a create needs a new ID")
-            record: Record = {
-                name: f.default for name, f in obj.fields.items() if f.default is not None
-            }
+            record: Record = {name: f.default for name, f in obj.fields.items() if f.default is not None}
             for name, value in item.fields.items():
                 record[name] = self._coerce(obj, name, value)
             return Pending("create", obj, item.id, record, None)
@@ -250,9 +248,7 @@ class _Transaction:
         for cond in obj.where:
             if cond.kind == "owner" and online.get("ownerid__v") != self.user.id:
                 return False
-            if cond.kind == "territory" and online.get(cond.field or "") not in (
-                self.user.territories
-            ):
+            if cond.kind == "territory" and online.get(cond.field or "") not in (self.user.territories):
                 return False
             if cond.kind == "via":
                 target = obj.fields[cond.field or ""].target or ""
@@ -322,8 +318,7 @@ class _Transaction:
             return Outcome(
                 kind="discarded",
                 message=(
-                    f"{obj.label} {title} was already submitted on another device; "
-                    "your edits were discarded."
+                    f"{obj.label} {title} was already submitted on another device; your edits were discarded."
                 ),
             )
         # duplicate: every edited record is saved as a new record under a new root (AS-11)
@@ -334,9 +329,7 @@ class _Transaction:
                     for name, value in (pending.online or {}).items()
                     if name in pending.obj.fields and pending.obj.fields[name].writable
                 }
-                base.update(
-                    {name: pending.record.get(name) for name in self._item(pending.sent_id).changes}
-                )
+                base.update({name: pending.record.get(name) for name in self._item(pending.sent_id).changes})
                 pending.record = base
                 pending.op = "create"
                 pending.online = None
@@ -498,9 +491,7 @@ class _Transaction:
         record["modified_by__v"] = self.online_actor or self.user.id
         return record
 
-    def _delete_cascade(
-        self, object_name: str, record_id: str, stamp: str
-    ) -> list[tuple[str, str]]:
+    def _delete_cascade(self, object_name: str, record_id: str, stamp: str) -> list[tuple[str, str]]:
         self.store.delete(record_id, stamp)
         gone = [(object_name, record_id)]
         for child_obj, via in self.schema.children_of(object_name):
@@ -552,9 +543,7 @@ class _Transaction:
         for fdef in obj.fields.values():
             if fdef.type != "rollup":
                 continue
-            children = self.store.children(
-                fdef.rollup_child or "", fdef.rollup_via or "", record["id"]
-            )
+            children = self.store.children(fdef.rollup_child or "", fdef.rollup_via or "", record["id"])
             if fdef.rollup_function == "count":
                 value: float = len(children)
             else:

@@ -123,9 +123,7 @@ class FieldDef:
             try:
                 parse_iso(value)
             except ValueError:
-                raise FieldValueError(
-                    f"{where} must be a timestamp like 2026-11-26T09:00:00Z"
-                ) from None
+                raise FieldValueError(f"{where} must be a timestamp like 2026-11-26T09:00:00Z") from None
             return value
         if kind == "picklist":
             allowed = [v.value for v in self.values]
@@ -373,9 +371,7 @@ def _where(obj_name: str, raw: object) -> tuple[WhereCondition, ...]:
         elif kind in {"owner", "all"}:
             out.append(WhereCondition(kind=kind))
         elif kind == "within_days" and isinstance(arg, dict):
-            out.append(
-                WhereCondition(kind="within_days", field=str(arg["field"]), days=int(arg["days"]))
-            )
+            out.append(WhereCondition(kind="within_days", field=str(arg["field"]), days=int(arg["days"])))
         else:
             raise SchemaError(f"{obj_name}: unknown where condition {kind!r}")
     return tuple(out)
@@ -416,12 +412,8 @@ def parse_schema(data: object) -> Schema:
         if family.when_root_submitted not in {"override", "duplicate", "discard"}:
             raise SchemaError(f"family {fname}: unknown when_root_submitted")
         families[fname] = family
-    rules = {
-        n: RuleDef(n, str(r["message"])) for n, r in (data.get("validation_rules") or {}).items()
-    }
-    triggers = {
-        n: RuleDef(n, str(r.get("description", n))) for n, r in (data.get("triggers") or {}).items()
-    }
+    rules = {n: RuleDef(n, str(r["message"])) for n, r in (data.get("validation_rules") or {}).items()}
+    triggers = {n: RuleDef(n, str(r.get("description", n))) for n, r in (data.get("triggers") or {}).items()}
     schema = Schema(objects, families, rules, triggers, raw=cast(dict[str, Any], data))
     _check_references(schema)
     return schema

@@ -58,9 +58,7 @@ def seed(schema: Schema, store: Store, data: dict[str, Any], now: datetime) -> d
         owner = store.user(str(entry.get("owner")))
         if owner is None:
             raise SchemaError(f"{where}: unknown owner {entry.get('owner')!r}")
-        fields = {
-            name: _resolve(value, keys, now, where) for name, value in entry["fields"].items()
-        }
+        fields = {name: _resolve(value, keys, now, where) for name, value in entry["fields"].items()}
         item = UploadItem(op="create", object=entry["object"], id=f"seed-{index}", fields=fields)
         try:
             (record,) = save_online(schema, store, owner, [item], now, actor=owner.id)

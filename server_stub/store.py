@@ -15,6 +15,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 Record = dict[str, Any]
+#: Every stored record carries the server's change number it was last written at, so devices
+#: can tell a newer version from an older one even within the same emulated second.
+VERSION_FIELD = "_version"
 
 
 class Base(DeclarativeBase):
@@ -152,6 +155,7 @@ class Store:
         row.modified_at = record["modified_date__v"]
         row.change_seq = change
         row.deleted = False
+        record[VERSION_FIELD] = change
         row.data = dict(record)
 
     def delete(self, record_id: str, modified_at: str) -> None:

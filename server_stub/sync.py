@@ -60,9 +60,7 @@ def incremental_sync(
     }
 
 
-def fetch(
-    schema: Schema, store: Store, user: UserRow, ids: list[str], now: datetime
-) -> list[dict[str, Any]]:
+def fetch(schema: Schema, store: Store, user: UserRow, ids: list[str], now: datetime) -> list[dict[str, Any]]:
     """The records among ``ids`` that exist and the user may see, in the order asked."""
     visibility = Visibility(schema, store, user, now)
     out = []

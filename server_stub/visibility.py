@@ -35,9 +35,7 @@ class Visibility:
             self._cache[key] = result
         return result
 
-    def _holds(
-        self, object_name: str, record: Record, kind: str, field: str | None, days: int
-    ) -> bool:
+    def _holds(self, object_name: str, record: Record, kind: str, field: str | None, days: int) -> bool:
         if kind == "all":
             return True
         if kind == "owner":

@@ -41,9 +41,7 @@ class Api:
         self._loop.run(self._stack.aclose())
         self._loop.close()
 
-    def request(
-        self, method: str, path: str, token: str | None = None, **kwargs: Any
-    ) -> httpx.Response:
+    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return self._loop.run(self.client.request(method, path, headers=headers, **kwargs))
 

@@ -83,9 +83,7 @@ def test_validation_rules(rule: str, record: dict[str, Any], passes: bool) -> No
         ),
     ],
 )
-def test_triggers(
-    trigger: str, record: dict[str, Any], online: Any, expected: dict[str, Any]
-) -> None:
+def test_triggers(trigger: str, record: dict[str, Any], online: Any, expected: dict[str, Any]) -> None:
     logic.TRIGGERS[trigger](record, online, CTX)
     assert {k: record.get(k) for k in expected} == expected
 

@@ -94,9 +94,7 @@ def test_autonumbers_increase_and_modified_date_follows_the_clock(api: Api) -> N
 def test_two_devices_racing_for_one_record_first_save_wins(api: Api) -> None:
     account = anna_account(api)
     old = account.get("phone__v")
-    first = api.upload(
-        ANNA, [update("account__v", account["id"], phone__v=(old, "+1 555 0101"))], device="a"
-    )
+    first = api.upload(ANNA, [update("account__v", account["id"], phone__v=(old, "+1 555 0101"))], device="a")
     second = api.upload(
         ANNA, [update("account__v", account["id"], phone__v=(old, "+1 555 0202"))], device="b"
     )
@@ -133,12 +131,8 @@ def test_same_new_value_from_two_devices_is_not_a_conflict(api: Api) -> None:
 @pytest.mark.rule("AS-08")
 def test_different_fields_of_one_record_both_succeed(api: Api) -> None:
     account = anna_account(api)
-    a = api.upload(
-        ANNA, [update("account__v", account["id"], phone__v=(account.get("phone__v"), "1"))]
-    )
-    b = api.upload(
-        ANNA, [update("account__v", account["id"], email__v=(account.get("email__v"), "b@x.org"))]
-    )
+    a = api.upload(ANNA, [update("account__v", account["id"], phone__v=(account.get("phone__v"), "1"))])
+    b = api.upload(ANNA, [update("account__v", account["id"], email__v=(account.get("email__v"), "b@x.org"))])
     assert (a["outcome"], b["outcome"]) == ("saved", "saved")
     online = api.online("account__v", account["id"])
     assert (online["phone__v"], online["email__v"]) == ("1", "b@x.org")
@@ -169,9 +163,7 @@ def test_one_stale_field_rejects_the_whole_record(api: Api) -> None:
 def test_family_edits_override_without_previous_value_check(api: Api) -> None:
     order = new_order(api)["id_map"]["tmp-o1"]
     api.upload(ANNA, [update("order__v", order, delivery_date__v=("2026-11-29", "2026-12-01"))])
-    stale = api.upload(
-        ANNA, [update("order__v", order, delivery_date__v=("2026-11-29", "2026-12-24"))]
-    )
+    stale = api.upload(ANNA, [update("order__v", order, delivery_date__v=("2026-11-29", "2026-12-24"))])
     assert stale["outcome"] == "saved", "families override: no previous-value check"
     assert api.online("order__v", order)["delivery_date__v"] == "2026-12-24"
 
@@ -207,9 +199,7 @@ def test_submitted_call_edited_elsewhere_becomes_a_duplicate_with_its_children(a
     assert duplicate["duplicate_of__v"] == call_id
     assert duplicate["notes__v"] == "Edited on the other iPad"
     assert duplicate["account__v"] == api.online("call2__v", call_id)["account__v"]
-    children = {
-        (r["call2__v"], r.get("discussion_topic__v")) for r in api.all("call2_discussion__v")
-    }
+    children = {(r["call2__v"], r.get("discussion_topic__v")) for r in api.all("call2_discussion__v")}
     assert (duplicate_id, "Dosing") in children
     assert (call_id, None) in children, "the submitted call's discussion is untouched"
     samples = [r for r in api.all("call2_sample__v") if r["call2__v"] == duplicate_id]
@@ -223,9 +213,7 @@ def test_submitted_order_edited_elsewhere_is_discarded_and_fed_back(api: Api) ->
     order = new_order(api)["id_map"]["tmp-o1"]
     api.upload(ANNA, [update("order__v", order, status__v=("saved__v", "submitted__v"))])
     before = api.feed("anna", ANNA)["latest_seq"]
-    answer = api.upload(
-        ANNA, [update("order__v", order, delivery_date__v=("2026-11-29", "2027-01-01"))]
-    )
+    answer = api.upload(ANNA, [update("order__v", order, delivery_date__v=("2026-11-29", "2027-01-01"))])
     assert answer["outcome"] == "discarded"
     assert "discarded" in answer["message"]
     assert api.online("order__v", order)["delivery_date__v"] == "2026-11-29"
@@ -265,9 +253,7 @@ def test_validation_error_is_a_sync_error_and_saves_nothing_of_the_transaction(a
 @pytest.mark.rule("AS-13")
 def test_a_switched_off_validation_rule_no_longer_refuses(api: Api) -> None:
     call = new_call(api)["id_map"]["tmp-c1"]
-    sample = create(
-        "call2_sample__v", "tmp-s", call2__v=call, product__v="cholecap__c", quantity__v=99
-    )
+    sample = create("call2_sample__v", "tmp-s", call2__v=call, product__v="cholecap__c", quantity__v=99)
     assert api.upload(ANNA, [sample])["outcome"] == "sync_error"
     api.ok(
         "PUT",
@@ -343,9 +329,7 @@ def test_a_transaction_mixing_families_is_refused_as_malformed(api: Api) -> None
 
 def test_editing_a_record_deleted_online_is_a_sync_error(api: Api) -> None:
     call = new_call(api)["id_map"]["tmp-c1"]
-    assert (
-        api.upload(ANNA, [{"op": "delete", "object": "call2__v", "id": call}])["outcome"] == "saved"
-    )
+    assert api.upload(ANNA, [{"op": "delete", "object": "call2__v", "id": call}])["outcome"] == "saved"
     answer = api.upload(ANNA, [update("call2__v", call, notes__v=(None, "late"))])
     assert answer["error"]["kind"] == "not_found"
     assert all(r["call2__v"] != call for r in api.all("call2_discussion__v")), "cascade delete"

@@ -146,6 +146,4 @@ def test_metadata_changes_apply_on_top_and_count_versions() -> None:
 
 
 def test_bundled_file_round_trips_through_yaml() -> None:
-    assert (
-        parse_schema(yaml.safe_load(yaml.safe_dump(raw()))).objects.keys() == BUNDLED.objects.keys()
-    )
+    assert parse_schema(yaml.safe_load(yaml.safe_dump(raw()))).objects.keys() == BUNDLED.objects.keys()

@@ -19,9 +19,7 @@ def test_full_sync_returns_only_what_the_where_clauses_allow(api: Api) -> None:
     anna = sync(api, ANNA)
     chloe = sync(api, CHLOE)
     assert anna["full"] is True
-    anna_accounts = {
-        r["fields"]["territory__v"] for r in anna["records"] if r["object"] == "account__v"
-    }
+    anna_accounts = {r["fields"]["territory__v"] for r in anna["records"] if r["object"] == "account__v"}
     assert anna_accounts == {"T-NE"}
     assert set(anna["visible_ids"]["account__v"]).isdisjoint(chloe["visible_ids"]["account__v"])
     owners = {r["fields"]["ownerid__v"] for r in anna["records"] if r["object"] == "call2__v"}
@@ -54,9 +52,7 @@ def test_another_users_change_arrives_only_by_incremental_sync(api: Api) -> None
     first = sync(api, ANNA)
     account = anna_account(api)
     api.advance(minutes=1)
-    answer = api.upload(
-        BEN, [update("account__v", account["id"], phone__v=(account.get("phone__v"), "42"))]
-    )
+    answer = api.upload(BEN, [update("account__v", account["id"], phone__v=(account.get("phone__v"), "42"))])
     assert answer["outcome"] == "saved"
     assert api.feed("anna", ANNA)["entries"] == []
     changed = sync(api, ANNA, cursor=first["cursor"])

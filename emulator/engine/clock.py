@@ -1,0 +1,120 @@
+"""The one emulated clock: every timer, date and timeout of the emulated world reads it.
+
+Time moves only when someone moves it: ``advance`` (a jump, firing every timer that falls due on
+the way, in order, with ``now`` set to each timer's moment) or a driver that calls ``advance``
+with real elapsed time times a speed (the GUI's clock bar). Nothing here waits on wall time.
+
+``sleep`` lets a coroutine wait for emulated time (a request's latency or timeout, say); a task
+waiting there is *parked*, which is how :meth:`Stage.settle` tells work in progress from work
+that waits for the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+DEFAULT_START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+@dataclass(order=True)
+class Timer:
+    """A callback due at an emulated moment; cancel() before it fires to drop it."""
+
+    due: datetime
+    order: int
+    callback: Callable[[], None] = field(compare=False)
+    label: str = field(default="", compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class EmulatedClock:
+    """The stage's clock. Deterministic: same calls, same order of timers, same times."""
+
+    def __init__(self, start: datetime = DEFAULT_START) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the clock's start time must be timezone-aware")
+        self._now = start.astimezone(UTC)
+        self._timers: list[Timer] = []
+        self._order = itertools.count()
+        self._parked: set[asyncio.Task[object]] = set()
+        self._listeners: list[Callable[[datetime], None]] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    def on_change(self, listener: Callable[[datetime], None]) -> None:
+        """Call ``listener(now)`` whenever the time moves."""
+        self._listeners.append(listener)
+
+    def call_at(self, due: datetime, callback: Callable[[], None], label: str = "") -> Timer:
+        timer = Timer(max(due, self._now), next(self._order), callback, label)
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def call_later(self, delay: timedelta, callback: Callable[[], None], label: str = "") -> Timer:
+        return self.call_at(self._now + delay, callback, label)
+
+    def next_due(self) -> datetime | None:
+        """When the next live timer fires, if any."""
+        while self._timers and self._timers[0].cancelled:
+            heapq.heappop(self._timers)
+        return self._timers[0].due if self._timers else None
+
+    def pending(self) -> list[Timer]:
+        """Live timers in firing order (for display)."""
+        return sorted(t for t in self._timers if not t.cancelled)
+
+    def advance(self, delta: timedelta) -> None:
+        """Move forward by ``delta``, firing due timers in order."""
+        if delta < timedelta(0):
+            raise ValueError("the clock cannot go backwards")
+        self.advance_to(self._now + delta)
+
+    def advance_to(self, target: datetime) -> None:
+        while True:
+            due = self.next_due()
+            if due is None or due > target:
+                break
+            timer = heapq.heappop(self._timers)
+            self._set(timer.due)
+            timer.callback()
+        self._set(target)
+
+    def _set(self, moment: datetime) -> None:
+        if moment != self._now:
+            self._now = moment
+            for listener in list(self._listeners):
+                listener(moment)
+
+    async def sleep(self, delay: timedelta) -> None:
+        """Wait for ``delay`` of emulated time (parks the current task meanwhile)."""
+        if delay <= timedelta(0):
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        timer = self.call_later(delay, wake, "sleep")
+        task = asyncio.current_task()
+        if task is not None:
+            self._parked.add(task)
+        try:
+            await done
+        finally:
+            timer.cancel()
+            if task is not None:
+                self._parked.discard(task)
+
+    def is_parked(self, task: asyncio.Task[object]) -> bool:
+        return task in self._parked

@@ -1,0 +1,690 @@
+"""One virtual iPad without a screen: everything Autosync does on the device.
+
+A :class:`Device` owns its local store, its upload queue, its HTTP client (one long-lived
+``httpx.AsyncClient`` whose transport applies the device's network conditions), its feed poller
+and its screens. Widgets and scenarios call its operations and read its state; every step is
+an event on the stage's event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from emulator.engine import changes
+from emulator.engine.clock import EmulatedClock, Timer
+from emulator.engine.events import EventLog
+from emulator.engine.localstore import LocalStore, QueueItem, Record, SyncErrorRow
+from emulator.engine.merge import Action, check_action, entry_ids
+from emulator.engine.network import ConditionedTransport, NetworkConditions
+from emulator.engine.profile import DeviceProfile
+from emulator.engine.schema import DeviceSchema
+from emulator.engine.timefmt import iso
+
+ScreenMode = Literal["view", "edit"]
+SyncState = Literal["saved_locally", "queued", "uploading", "synced", "sync_error", "update_waiting"]
+SYNC_STATE_TEXT: dict[str, str] = {
+    "saved_locally": "Saved on this iPad",
+    "queued": "Queued for upload",
+    "uploading": "Uploading",
+    "synced": "Synced",
+    "sync_error": "Sync error",
+    "update_waiting": "Update waiting to merge",
+}
+DEFAULT_POLL_INTERVAL = timedelta(seconds=30)
+
+
+class ActionRefused(Exception):
+    """The device refuses an action; ``str(exc)`` is what the user reads."""
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the user has open: a record on the view or the edit screen."""
+
+    object: str
+    record_id: str
+    mode: ScreenMode
+
+
+@dataclass(frozen=True)
+class LossReport:
+    """AS-31: what this iPad would take with it if it were lost now."""
+
+    queued: list[str]
+    sync_errors: list[str]
+    safe_records: int
+
+    @property
+    def at_risk(self) -> int:
+        return len(self.queued) + len(self.sync_errors)
+
+
+@dataclass
+class ChildDraft:
+    object: str
+    id: str
+    values: Record
+    new: bool
+    deleted: bool = False
+
+
+@dataclass
+class EditSession:
+    """The edit screen: changes collect here and reach the queue only on Save (AS-02)."""
+
+    device: Device
+    object: str
+    record_id: str
+    new: bool
+    values: Record
+    children: dict[str, ChildDraft] = field(default_factory=dict)
+    closed: bool = False
+
+    def set(self, name: str, value: Any) -> None:
+        self._open()
+        fields = self.device.schema.fields(self.object)
+        if name not in fields or not fields[name]["writable"]:
+            raise ActionRefused(f"{self.device.schema.label(self.object)} has no editable field {name}")
+        self.values[name] = value
+
+    def add_child(self, object_name: str, values: Record) -> str:
+        """A new related record saved with the parent; returns its temporary ID."""
+        self._open()
+        master = self.device.schema.master_field(object_name)
+        if master is None or master[1] != self.object:
+            raise ActionRefused(f"{object_name} is not a child of {self.object}")
+        temp = self.device.new_temp_id()
+        self.children[temp] = ChildDraft(object_name, temp, {**values, master[0]: self.record_id}, new=True)
+        return temp
+
+    def edit_child(self, child_id: str, values: Record) -> None:
+        self._open()
+        draft = self.children.get(child_id)
+        if draft is None:
+            found = self.device.store.get(child_id)
+            if found is None:
+                raise ActionRefused(f"no related record {child_id}")
+            draft = ChildDraft(found[0], child_id, dict(found[1]), new=False)
+            self.children[child_id] = draft
+        draft.values.update(values)
+
+    def remove_child(self, child_id: str) -> None:
+        self._open()
+        self.edit_child(child_id, {})
+        self.children[child_id].deleted = True
+
+    def save(self) -> QueueItem | None:
+        """Save everything on this screen; returns the queue item (None if nothing changed)."""
+        self._open()
+        return self.device._save_session(self, submit=False)
+
+    def submit(self) -> QueueItem | None:
+        self._open()
+        return self.device._save_session(self, submit=True)
+
+    def cancel(self) -> None:
+        """Leave the edit screen; nothing is queued (AS-02)."""
+        self._open()
+        self.closed = True
+        self.device._end_edit(self)
+
+    def _open(self) -> None:
+        if self.closed:
+            raise ActionRefused("this edit screen is closed")
+
+
+class Device:
+    """A virtual iPad. Create it, ``await start()``, use it, ``await close()``.
+
+    Attributes:
+        profile: who the device is.
+        store: its local SQLite file.
+        conditions: its network, as set by the user (per device).
+        screen: the record open on screen, if any.
+    """
+
+    def __init__(
+        self,
+        profile: DeviceProfile,
+        *,
+        clock: EmulatedClock,
+        events: EventLog,
+        transport: httpx.AsyncBaseTransport,
+        base_url: str,
+        path: Path | None,
+        rng: random.Random,
+        poll_interval: timedelta = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        from emulator.engine.feedpoller import FeedPoller
+        from emulator.engine.incremental import IncrementalSync
+        from emulator.engine.uploader import Uploader
+
+        self.profile = profile
+        self.clock = clock
+        self.events = events
+        self.store = LocalStore(path)
+        self.conditions = NetworkConditions()
+        self.client = httpx.AsyncClient(
+            transport=ConditionedTransport(transport, self.conditions, clock, rng),
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {profile.token}"},
+            timeout=httpx.Timeout(60.0),
+        )
+        self.rng = rng
+        self.foreground = True
+        self.screen: Screen | None = None
+        self.edit: EditSession | None = None
+        self.poll_interval = poll_interval
+        self.uploader = Uploader(self)
+        self.poller = FeedPoller(self)
+        self.syncer = IncrementalSync(self)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._poll_timer: Timer | None = None
+        self._closed = False
+        self._held: list[tuple[tuple[Any, ...], dict[str, Any]]] | None = None
+
+    # identity and state -------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.profile.device_id
+
+    @property
+    def actor(self) -> str:
+        return f"device:{self.id}"
+
+    @property
+    def schema(self) -> DeviceSchema:
+        return DeviceSchema(self.store.setting("schema", {"objects": {}, "families": {}}))
+
+    @property
+    def traditional(self) -> bool:
+        """AS-29 / AS-32: traditional sync (forced on ineligible devices, or chosen)."""
+        return not self.profile.autosync_eligible or bool(self.store.setting("traditional", False))
+
+    @property
+    def autosync_active(self) -> bool:
+        """Whether uploads and polls happen by themselves right now."""
+        return not self.traditional and self.foreground and self.conditions.app_thinks_online
+
+    def say(self, kind: str, text: str, record: tuple[str, str] | None = None, **data: Any) -> None:
+        if self._held is not None:
+            self._held.append(((self.actor, kind, text, record), data))
+        else:
+            self.events.emit(self.actor, kind, text, record, **data)
+
+    def now_iso(self) -> str:
+        return iso(self.clock.now())
+
+    def new_temp_id(self) -> str:
+        return f"tmp-{self.id}-{self.store.next_number('temp_counter')}"
+
+    def new_transaction_id(self) -> str:
+        instance = self.store.setting("instance")
+        return f"{self.id}-{instance}-{self.store.next_number('transaction_counter')}"
+
+    # lifecycle ----------------------------------------------------------------------------------
+    async def start(self, instance_id: str) -> None:
+        """Open the device: first run syncs everything; a reopened one resumes its queue."""
+        if self.store.setting("instance") is None:
+            self.store.set_setting("instance", instance_id)
+        for item in self.store.queue():
+            if item.state == "uploading":  # the app died mid-upload: same ID, idempotent retry
+                self.store.update_queue_item(item.seq, state="queued")
+        self._arm_poll_timer()
+        if self.store.setting("last_sync_cursor") is None:
+            await self.syncer.run()
+        else:
+            self.uploader.kick()
+
+    async def close(self) -> None:
+        """Stop timers and tasks, close the HTTP client and the file. Committed data stays."""
+        self._closed = True
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+        self.uploader.cancel_retry()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.aclose()
+        self.store.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        """Run background work for this device; the stage can wait for it to settle."""
+        if self._closed:
+            coro.close()
+            return None
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def busy_tasks(self) -> list[asyncio.Task[Any]]:
+        """Tasks still working (not waiting for the emulated clock)."""
+        return [t for t in self._tasks if not t.done() and not self.clock.is_parked(t)]
+
+    def _arm_poll_timer(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+        self._poll_timer = self.clock.call_later(self.poll_interval, self._on_poll_timer, "poll")
+
+    def _on_poll_timer(self) -> None:
+        self._arm_poll_timer()
+        if self.autosync_active:
+            self.spawn(self.poller.poll())
+
+    def set_poll_interval(self, interval: timedelta) -> None:
+        if interval <= timedelta(0):
+            raise ValueError("the poll interval must be positive")
+        self.poll_interval = interval
+        self._arm_poll_timer()
+
+    def next_poll(self) -> Any:
+        return None if self._poll_timer is None else self._poll_timer.due
+
+    # conditions ---------------------------------------------------------------------------------
+    def set_network(self, mode: str, **options: Any) -> None:
+        was_online = self.conditions.app_thinks_online
+        if mode not in ("online", "offline", "lie-fi"):
+            raise ValueError(f"unknown network mode {mode!r}")
+        self.conditions.mode = mode  # type: ignore[assignment]
+        if "latency" in options:
+            self.conditions.latency = options["latency"]
+        if "loss" in options:
+            self.conditions.loss = float(options["loss"])
+        self.say("network", f"{self.profile.name} is now {self.conditions.describe()}.", mode=mode)
+        if not was_online and self.conditions.app_thinks_online:
+            self.uploader.kick(now=True)  # AS-06: upload at once when connectivity returns
+
+    def inject_fault(self, fault: str) -> None:
+        from emulator.engine.network import FAULTS
+
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+        self.conditions.faults.append(fault)
+
+    def set_foreground(self, foreground: bool) -> None:
+        if foreground == self.foreground:
+            return
+        self.foreground = foreground
+        where = "foreground" if foreground else "background"
+        self.say(
+            "foreground",
+            f"The app on {self.profile.name} is in the {where}.",
+            foreground=foreground,
+        )
+        if foreground:
+            self.uploader.kick(now=True)  # AS-06
+
+    def set_traditional(self, traditional: bool) -> None:
+        if not traditional and not self.profile.autosync_eligible:
+            raise ActionRefused(self.profile.ineligibility or "Autosync is not available")
+        self.store.set_setting("traditional", traditional)
+        mode = "traditional sync" if traditional else "Autosync"
+        self.say("mode", f"{self.profile.name} now uses {mode}.", traditional=traditional)
+        if not traditional:
+            self.uploader.kick(now=True)
+
+    # screens ------------------------------------------------------------------------------------
+    def open_record(self, object_name: str, record_id: str) -> Record:
+        """Open a record on the view screen."""
+        if self.edit is not None:
+            raise ActionRefused("Save or cancel the edit screen first.")
+        record = self._require(record_id)
+        self.screen = Screen(object_name, record_id, "view")
+        self.say(
+            "screen",
+            f"Viewing {self._title(object_name, record)}.",
+            (object_name, record_id),
+            mode="view",
+        )
+        return record
+
+    def leave_screen(self) -> None:
+        """Back to the list; waiting data for the record is merged now (AS-25)."""
+        if self.edit is not None:
+            raise ActionRefused("Save or cancel the edit screen first.")
+        screen, self.screen = self.screen, None
+        if screen is not None:
+            self.say("screen", "Back to the list.", (screen.object, screen.record_id), mode="list")
+        self.poller.merge_waiting()
+
+    def begin_edit(self, object_name: str, record_id: str | None = None) -> EditSession:
+        """Open the edit screen for a record, or for a new one when ``record_id`` is None."""
+        if self.edit is not None:
+            raise ActionRefused("Another edit screen is already open.")
+        if record_id is None:
+            temp = self.new_temp_id()
+            defaults = {
+                name: f["default"]
+                for name, f in self.schema.fields(object_name).items()
+                if f.get("default") is not None
+            }
+            session = EditSession(self, object_name, temp, True, defaults)
+        else:
+            record = self._require(record_id)
+            self.check_action("edit", object_name, record_id)
+            session = EditSession(self, object_name, record_id, False, dict(record))
+        self.edit = session
+        self.screen = Screen(object_name, session.record_id, "edit")
+        self.say(
+            "screen",
+            f"Editing {self.schema.label(object_name).lower()}.",
+            (object_name, session.record_id),
+            mode="edit",
+        )
+        return session
+
+    def _end_edit(self, session: EditSession) -> None:
+        self.edit = None
+        self.screen = None if session.new else Screen(session.object, session.record_id, "view")
+        self.say("screen", "Left the edit screen.", (session.object, session.record_id), mode="view")
+
+    def displayed_ids(self) -> set[str]:
+        """Records on screen now: the open record and its related records (AS-23)."""
+        if self.screen is None:
+            return set()
+        ids = {self.screen.record_id}
+        for child_object, via in self.schema.children_of(self.screen.object):
+            ids |= {
+                r["id"] for _, r in self.store.records(child_object) if r.get(via) == self.screen.record_id
+            }
+        return ids
+
+    # actions ------------------------------------------------------------------------------------
+    def check_action(self, action: Action, object_name: str, record_id: str) -> None:
+        """AS-24: refuse an action that data waiting to merge forbids."""
+        waiting = [s.entry for s in self.store.staged() if record_id in entry_ids(s.entry)]
+        reason = check_action(
+            action, record_id, self.store.record(record_id), waiting, self.schema.label(object_name)
+        )
+        if reason is not None:
+            self.say("action_refused", reason, (object_name, record_id), action=action)
+            raise ActionRefused(reason)
+
+    def save(
+        self,
+        object_name: str,
+        record_id: str | None,
+        values: Record,
+        *,
+        children: list[tuple[str, Record]] = (),  # type: ignore[assignment]
+        submit: bool = False,
+    ) -> QueueItem | None:
+        """Open, fill and save an edit screen in one call (new record when ``record_id`` is None)."""
+        session = self.begin_edit(object_name, record_id)
+        try:
+            for name, value in values.items():
+                session.set(name, value)
+            for child_object, child_values in children:
+                if "id" in child_values:
+                    session.edit_child(
+                        child_values["id"], {k: v for k, v in child_values.items() if k != "id"}
+                    )
+                else:
+                    session.add_child(child_object, child_values)
+            return session.submit() if submit else session.save()
+        except BaseException:
+            if not session.closed:
+                session.cancel()
+            raise
+
+    def delete(self, object_name: str, record_id: str) -> QueueItem:
+        self.check_action("delete", object_name, record_id)
+        record = self._require(record_id)
+        if record.get("status__v") == "submitted__v":
+            raise ActionRefused(f"A submitted {self.schema.label(object_name).lower()} cannot be deleted.")
+        items = [changes.delete_item(object_name, record_id)]
+        label = f"Delete {self._title(object_name, record)}"
+        with self._events_after_commit(), self.store.transaction():
+            for child_object, via in self.schema.children_of(object_name):
+                for _, child in self.store.records(child_object):
+                    if child.get(via) == record_id:
+                        self.store.remove(child["id"])
+            self.store.remove(record_id)
+            item = self._enqueue(items, label, (object_name, record_id))
+        if self.screen is not None and self.screen.record_id == record_id:
+            self.screen = None
+        self.uploader.kick()
+        return item
+
+    def _save_session(self, session: EditSession, *, submit: bool) -> QueueItem | None:
+        schema = self.schema
+        obj = session.object
+        if submit:
+            if not session.new:
+                self.check_action("submit", obj, session.record_id)
+            session.values["status__v"] = "submitted__v"
+        elif not session.new:
+            self.check_action("edit", obj, session.record_id)
+        records: list[tuple[str, Record]] = []
+        items: list[Record] = []
+        now = self.now_iso()
+        root_before = None if session.new else self.store.record(session.record_id)
+        root_after = {**(root_before or {}), **session.values, "id": session.record_id}
+        if session.new:
+            items.append(changes.create_item(obj, session.record_id, session.values))
+            root_after.update({"ownerid__v": self.profile.user_id, "created_date__v": now})
+        else:
+            item = changes.update_item(obj, root_before or {}, {**session.values, "id": session.record_id})
+            if item is not None:
+                items.append(item)
+        records.append((obj, root_after))
+        removed: list[str] = []
+        for draft in session.children.values():
+            if draft.deleted:
+                if not draft.new:
+                    items.append(changes.delete_item(draft.object, draft.id))
+                    removed.append(draft.id)
+                continue
+            if draft.new:
+                items.append(changes.create_item(draft.object, draft.id, draft.values))
+                records.append((draft.object, {**draft.values, "id": draft.id, "created_date__v": now}))
+            else:
+                before = self.store.record(draft.id) or {}
+                item = changes.update_item(draft.object, before, draft.values)
+                if item is not None:
+                    items.append(item)
+                records.append((draft.object, {**before, **draft.values}))
+        session.closed = True
+        self._end_edit(session)
+        if not items:
+            self.say(
+                "saved",
+                f"Nothing changed on {self._title(obj, root_after)}.",
+                (obj, session.record_id),
+            )
+            return None
+        label = ("Submit " if submit else "Save ") + self._title(obj, root_after)
+        family = schema.family_of(obj)
+        with self._events_after_commit(), self.store.transaction():
+            self.say(
+                "saved",
+                f"{self._title(obj, root_after)} saved on {self.profile.name}.",
+                (obj, session.record_id),
+                submitted=submit,
+            )
+            for object_name, record in records:
+                self.store.put(object_name, record)
+            for rid in removed:
+                self.store.remove(rid)
+            if family is not None:  # AS-05: one transaction for the whole family
+                queued = self._enqueue(self._with_open_error(items), label, (obj, session.record_id))
+            else:  # AS-04: one queue item per record
+                queued_items = [
+                    self._enqueue(
+                        self._with_open_error([item]),
+                        label
+                        if item["id"] == session.record_id
+                        else f"Save {self.schema.label(item['object'])}",
+                        (item["object"], item["id"]),
+                    )
+                    for item in items
+                ]
+                queued = queued_items[0]
+        self.uploader.kick()
+        return queued
+
+    @contextmanager
+    def _events_after_commit(self) -> Iterator[None]:
+        """Hold events said inside a local transaction; emit them only once it committed."""
+        held: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._held = held
+        try:
+            yield
+        finally:
+            self._held = None
+        for args, kwargs in held:
+            self.events.emit(*args, **kwargs)
+
+    def _with_open_error(self, items: list[Record]) -> list[Record]:
+        """Edit-and-retry: a new save of a record with a sync error carries the failed change."""
+        ids = {item["id"] for item in items}
+        for error in self.store.errors():
+            if ids & set(error.record_ids()):
+                items = changes.merge_retry(error.items, items)
+                self.store.remove_error(error.id)
+                self.say(
+                    "error_resolved",
+                    f"Retrying: {error.label}.",
+                    (error.object, error.record_id),
+                    how="edit_and_retry",
+                )
+        return items
+
+    def _enqueue(self, items: list[Record], label: str, record: tuple[str, str]) -> QueueItem:
+        item = self.store.enqueue(self.new_transaction_id(), items, label, self.now_iso())
+        where = (
+            "uploading now"
+            if self.autosync_active
+            else "waiting for "
+            + (
+                "a manual sync"
+                if self.traditional
+                else "connectivity"
+                if not self.conditions.app_thinks_online
+                else "the foreground"
+            )
+        )
+        self.say(
+            "queued",
+            f"{label} queued ({where}).",
+            record,
+            transaction_id=item.transaction_id,
+            seq=item.seq,
+        )
+        return item
+
+    # sync errors --------------------------------------------------------------------------------
+    async def resolve_error(self, error_id: int, how: Literal["take_online", "keep_mine"]) -> None:
+        """Act on a sync error: take the online version, or send my values again over it."""
+        error = self.store.error(error_id)
+        if error is None:
+            raise ActionRefused("That sync error is already resolved.")
+        if how == "keep_mine":
+            items = [_override(item, error) for item in error.items]
+            with self._events_after_commit(), self.store.transaction():
+                self.store.remove_error(error_id)
+                self._enqueue(items, "Retry " + error.label, (error.object, error.record_id))
+            self.say(
+                "error_resolved",
+                f"Sending my values again: {error.label}.",
+                (error.object, error.record_id),
+                how=how,
+            )
+            self.uploader.kick()
+            return
+        fetched = await self.client.post("/api/v1/sync/fetch", json={"ids": error.record_ids()})
+        fetched.raise_for_status()
+        online = {r["id"]: r for r in fetched.json()}
+        with self.store.transaction():
+            self.store.remove_error(error_id)
+            for item in error.items:
+                if item["id"] in online:
+                    self.store.put(item["object"], online[item["id"]]["fields"])
+                elif item["op"] == "create" or item["id"].startswith("tmp-"):
+                    self.store.remove(item["id"])
+        self.say(
+            "error_resolved",
+            f"Took the online version: {error.label}.",
+            (error.object, error.record_id),
+            how=how,
+        )
+
+    # what the user sees -------------------------------------------------------------------------
+    def sync_states(self) -> dict[str, SyncState]:
+        """AS-30: every record's sync state that is not plain "synced"."""
+        states: dict[str, SyncState] = {}
+        for entry in self.store.staged():
+            for rid in entry_ids(entry.entry):
+                states[rid] = "update_waiting"
+        can_upload = self.autosync_active
+        for item in self.store.queue():
+            state: SyncState = (
+                "uploading" if item.state == "uploading" else "queued" if can_upload else "saved_locally"
+            )
+            for rid in item.record_ids():
+                states[rid] = state
+        for error in self.store.errors():
+            for rid in error.record_ids():
+                states[rid] = "sync_error"
+        return states
+
+    def sync_state(self, record_id: str) -> SyncState:
+        return self.sync_states().get(record_id, "synced")
+
+    def loss_report(self) -> LossReport:
+        """AS-31: what a lost or wiped iPad would take with it, and what is safe online."""
+        queue = self.store.queue()
+        errors = self.store.errors()
+        unsafe = {rid for item in queue for rid in item.record_ids()}
+        unsafe |= {rid for e in errors for rid in e.record_ids()}
+        safe = sum(
+            1 for _, r in self.store.records() if r["id"] not in unsafe and not r["id"].startswith("tmp-")
+        )
+        return LossReport([i.label for i in queue], [e.label for e in errors], safe)
+
+    def queue(self) -> list[QueueItem]:
+        return self.store.queue()
+
+    def sync_errors(self) -> list[SyncErrorRow]:
+        return self.store.errors()
+
+    def records(self, object_name: str) -> list[Record]:
+        return [r for _, r in self.store.records(object_name)]
+
+    def record(self, record_id: str) -> Record | None:
+        return self.store.record(record_id)
+
+    def _require(self, record_id: str) -> Record:
+        record = self.store.record(record_id)
+        if record is None:
+            raise ActionRefused(f"No record {record_id} on {self.profile.name}.")
+        return record
+
+    def _title(self, object_name: str, record: Record) -> str:
+        try:
+            return f"{self.schema.label(object_name)} {self.schema.title(object_name, record)}"
+        except KeyError:
+            return f"{object_name} {record.get('id')}"
+
+
+def _override(item: Record, error: SyncErrorRow) -> Record:
+    """Keep-mine: previous values become the online values, so the server takes my values."""
+    if item["op"] != "update" or item["id"] != error.record_id:
+        return item
+    online = {c["field"]: c["online"] for c in error.conflicts}
+    new_changes = {
+        name: {"old": online.get(name, change["old"]), "new": change["new"]}
+        for name, change in item["changes"].items()
+    }
+    return {**item, "changes": new_changes}

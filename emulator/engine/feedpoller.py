@@ -1,0 +1,173 @@
+"""Reading the user's feed and merging downloaded data when it is safe (AS-18, AS-20 to AS-26).
+
+Every poll interval of emulated time (30 s by default), with connectivity and in the foreground,
+the device reads its feed after its cursor. New entries are staged durably together with the new
+cursor; then a merge pass merges what :func:`plan_merge` allows and leaves the rest waiting.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from emulator.engine.merge import entry_ids, plan_merge
+
+if TYPE_CHECKING:
+    from emulator.engine.device import Device
+
+PAGE = 100
+
+
+class FeedPoller:
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.polling = False
+        self._told_waiting: dict[int, str] = {}
+
+    async def poll(self) -> int:
+        """Read the feed now; returns how many entries were downloaded."""
+        device = self.device
+        if self.polling:
+            return 0
+        self.polling = True
+        downloaded = 0
+        try:
+            cursor = int(device.store.setting("feed_cursor", 0))
+            while True:
+                try:
+                    response = await device.client.get(
+                        f"/api/v1/feeds/{device.profile.user_id}",
+                        params={"after": cursor, "limit": PAGE},
+                    )
+                    response.raise_for_status()
+                except httpx.HTTPError as exc:
+                    device.say("polled", f"Could not read the feed: {_why(exc)}.", ok=False)
+                    return downloaded
+                page = response.json()
+                if page["missed"] and not device.store.setting("feed_missed", False):
+                    self._missed(page)
+                entries = page["entries"]
+                with device.store.transaction():
+                    for entry in entries:
+                        device.store.stage(entry["seq"], entry, device.now_iso())
+                        cursor = max(cursor, entry["seq"])
+                    device.store.set_setting("feed_cursor", cursor)
+                    device.store.set_setting("last_feed_read", page["server_time"])
+                for entry in entries:
+                    self._downloaded(entry)
+                downloaded += len(entries)
+                if len(entries) < PAGE:
+                    break
+            device.say(
+                "polled",
+                f"Checked the feed: {_count(downloaded, 'new entry', 'new entries')}.",
+                ok=True,
+                entries=downloaded,
+            )
+            self.merge_waiting()
+            return downloaded
+        finally:
+            self.polling = False
+
+    def _missed(self, page: dict[str, Any]) -> None:
+        """AS-18: entries expired before this device read them."""
+        device = self.device
+        text = (
+            "Some changes from your other devices expired from the feed before this iPad read "
+            "them. Run an incremental sync (Sync now) to get everything."
+        )
+        with device.store.transaction():
+            device.store.set_setting("feed_missed", True)
+            device.store.notify(text, device.now_iso())
+        device.say("feed_missed", text, purged_through=page["purged_through"])
+
+    def _downloaded(self, entry: dict[str, Any]) -> None:
+        device = self.device
+        own = entry["origin_device"] == device.id
+        records = entry.get("records", [])
+        first = (records[0]["object"], records[0]["id"]) if records else None
+        whose = "this iPad's own upload" if own else f"a change from {entry['origin_device']}"
+        device.say(
+            "downloaded",
+            f"Downloaded {_count(len(records), 'record', 'records')} ({whose}).",
+            first,
+            seq=entry["seq"],
+            transaction_id=entry["transaction_id"],
+        )
+
+    def merge_waiting(self) -> None:
+        """Merge every staged entry that is safe to merge now, oldest first."""
+        device = self.device
+        staged = device.store.staged()
+        if not staged:
+            return
+        open_ids = device.displayed_ids()
+        pending = {rid for item in device.store.queue() for rid in item.record_ids()}
+        errors = {rid for e in device.store.errors() for rid in e.record_ids()}
+        blocked: set[str] = set()
+        for row in staged:
+            entry = row.entry
+            ids = entry_ids(entry)
+            local_versions = {rid: (device.store.record(rid) or {}).get("_version") for rid in ids}
+            plan = plan_merge(
+                entry,
+                complete=True,
+                open_ids=open_ids,
+                blocked_ids=blocked,
+                pending_ids=pending,
+                error_ids=errors,
+                local_versions=local_versions,
+            )
+            if plan.wait is not None:
+                blocked |= ids
+                if self._told_waiting.get(row.seq) != plan.wait:
+                    self._told_waiting[row.seq] = plan.wait
+                    first = _first(entry)
+                    device.say(
+                        "merge_deferred",
+                        f"Update waits: {plan.wait}.",
+                        first,
+                        seq=row.seq,
+                        reason=plan.wait,
+                    )
+                continue
+            with device.store.transaction():
+                for object_name, fields in plan.merge:
+                    device.store.put(object_name, fields)
+                for _object, rid in plan.delete:
+                    device.store.remove(rid)
+                device.store.unstage(row.seq)
+            self._told_waiting.pop(row.seq, None)
+            for object_name, rid, why in plan.discard:
+                device.say(
+                    "download_discarded",
+                    f"Downloaded version discarded: {why}.",
+                    (object_name, rid),
+                    seq=row.seq,
+                )
+            if plan.merge or plan.delete:
+                first = _first(entry)
+                device.say(
+                    "merged",
+                    f"Merged {_count(len(plan.merge) + len(plan.delete), 'record', 'records')} "
+                    "from the feed.",
+                    first,
+                    seq=row.seq,
+                    ids=[f["id"] for _, f in plan.merge],
+                )
+
+
+def _first(entry: dict[str, Any]) -> tuple[str, str] | None:
+    records = entry.get("records", [])
+    return (records[0]["object"], records[0]["id"]) if records else None
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "the request timed out"
+    return str(exc) or type(exc).__name__

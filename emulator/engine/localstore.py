@@ -1,0 +1,293 @@
+"""A virtual iPad's local database: one SQLite file (WAL, ``synchronous=FULL``) per device.
+
+It holds the device's records, its upload queue (FIFO by sequence number), its sync errors, the
+feed data downloaded but not merged yet, and small settings (feed cursor, last incremental sync,
+schema, data sets). Every change happens in :meth:`LocalStore.transaction`: committed (and so
+durable) before the caller reports anything, or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, create_engine, delete, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+Record = dict[str, Any]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class LocalRecord(Base):
+    __tablename__ = "records"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[Record] = mapped_column(JSON)
+
+
+class QueueItem(Base):
+    """One upload: a record, or a whole AS-05 family, with its transaction ID."""
+
+    __tablename__ = "queue"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[str] = mapped_column(String(128), unique=True)
+    queued_at: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(300))
+    items: Mapped[list[Record]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    next_attempt_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    def record_ids(self) -> list[str]:
+        return [str(item["id"]) for item in self.items]
+
+
+class SyncErrorRow(Base):
+    """A queue item the server refused, kept with its payload so the user can act on it."""
+
+    __tablename__ = "sync_errors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(1000))
+    object: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    conflicts: Mapped[list[Record]] = mapped_column(JSON)
+    items: Mapped[list[Record]] = mapped_column(JSON)
+    label: Mapped[str] = mapped_column(String(300))
+
+    def record_ids(self) -> list[str]:
+        return [str(item["id"]) for item in self.items]
+
+
+class StagedEntry(Base):
+    """A feed entry downloaded but not merged yet (AS-21)."""
+
+    __tablename__ = "staged"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[str] = mapped_column(String(32))
+    entry: Mapped[Record] = mapped_column(JSON)
+
+
+class Notice(Base):
+    """Something the device told its user (edits discarded, changes missed ...)."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(String(1000))
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class LocalStore:
+    """The device's file. Open it again after a crash and everything committed is there."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        url = f"sqlite:///{path}" if path is not None else "sqlite://"
+        self.engine = create_engine(url, json_serializer=lambda v: json.dumps(v, sort_keys=True))
+
+        @event.listens_for(self.engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if path is not None:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+        Base.metadata.create_all(self.engine)
+        self._session: Session | None = None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction; nested calls join the outer one."""
+        if self._session is not None:
+            yield self._session
+            return
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            self._session = session
+            try:
+                yield session
+            finally:
+                self._session = None
+
+    # records ------------------------------------------------------------------------------------
+    def get(self, record_id: str) -> tuple[str, Record] | None:
+        with self.transaction() as s:
+            row = s.get(LocalRecord, record_id)
+            return None if row is None else (row.object, dict(row.data))
+
+    def record(self, record_id: str) -> Record | None:
+        found = self.get(record_id)
+        return None if found is None else found[1]
+
+    def records(self, object_name: str | None = None) -> list[tuple[str, Record]]:
+        with self.transaction() as s:
+            query = select(LocalRecord).order_by(LocalRecord.id)
+            if object_name is not None:
+                query = query.where(LocalRecord.object == object_name)
+            return [(r.object, dict(r.data)) for r in s.scalars(query)]
+
+    def count(self) -> int:
+        with self.transaction() as s:
+            return len(list(s.scalars(select(LocalRecord.id))))
+
+    def put(self, object_name: str, record: Record) -> None:
+        with self.transaction() as s:
+            row = s.get(LocalRecord, record["id"])
+            if row is None:
+                s.add(LocalRecord(id=record["id"], object=object_name, data=dict(record)))
+            else:
+                row.object = object_name
+                row.data = dict(record)
+
+    def remove(self, record_id: str) -> None:
+        with self.transaction() as s:
+            s.execute(delete(LocalRecord).where(LocalRecord.id == record_id))
+
+    def rename(self, old: str, new: str) -> None:
+        """Replace a temporary ID by the server's everywhere it is referenced (AS-14)."""
+        with self.transaction() as s:
+            row = s.get(LocalRecord, old)
+            if row is not None:
+                data = dict(row.data)
+                data["id"] = new
+                s.delete(row)
+                s.flush()
+                s.add(LocalRecord(id=new, object=row.object, data=data))
+            for other in s.scalars(select(LocalRecord)):
+                if old in other.data.values():
+                    other.data = {k: (new if v == old else v) for k, v in other.data.items()}
+            for item in s.scalars(select(QueueItem)):
+                item.items = [_rename_item(i, old, new) for i in item.items]
+            for error in s.scalars(select(SyncErrorRow)):
+                error.items = [_rename_item(i, old, new) for i in error.items]
+                if error.record_id == old:
+                    error.record_id = new
+
+    # queue --------------------------------------------------------------------------------------
+    def enqueue(self, transaction_id: str, items: list[Record], label: str, now: str) -> QueueItem:
+        with self.transaction() as s:
+            item = QueueItem(
+                transaction_id=transaction_id,
+                queued_at=now,
+                label=label,
+                items=items,
+                state="queued",
+                attempts=0,
+            )
+            s.add(item)
+            s.flush()
+            return item
+
+    def queue(self) -> list[QueueItem]:
+        with self.transaction() as s:
+            return list(s.scalars(select(QueueItem).order_by(QueueItem.seq)))
+
+    def head(self) -> QueueItem | None:
+        with self.transaction() as s:
+            return s.scalars(select(QueueItem).order_by(QueueItem.seq).limit(1)).first()
+
+    def update_queue_item(self, seq: int, **values: Any) -> None:
+        with self.transaction() as s:
+            item = s.get(QueueItem, seq)
+            if item is not None:
+                for key, value in values.items():
+                    setattr(item, key, value)
+
+    def dequeue(self, seq: int) -> None:
+        with self.transaction() as s:
+            s.execute(delete(QueueItem).where(QueueItem.seq == seq))
+
+    # sync errors --------------------------------------------------------------------------------
+    def add_error(self, **values: Any) -> SyncErrorRow:
+        with self.transaction() as s:
+            row = SyncErrorRow(**values)
+            s.add(row)
+            s.flush()
+            return row
+
+    def errors(self) -> list[SyncErrorRow]:
+        with self.transaction() as s:
+            return list(s.scalars(select(SyncErrorRow).order_by(SyncErrorRow.id)))
+
+    def error(self, error_id: int) -> SyncErrorRow | None:
+        with self.transaction() as s:
+            return s.get(SyncErrorRow, error_id)
+
+    def remove_error(self, error_id: int) -> None:
+        with self.transaction() as s:
+            s.execute(delete(SyncErrorRow).where(SyncErrorRow.id == error_id))
+
+    # staged feed entries ------------------------------------------------------------------------
+    def stage(self, seq: int, entry: Record, now: str) -> None:
+        with self.transaction() as s:
+            if s.get(StagedEntry, seq) is None:
+                s.add(StagedEntry(seq=seq, received_at=now, entry=entry))
+
+    def staged(self) -> list[StagedEntry]:
+        with self.transaction() as s:
+            return list(s.scalars(select(StagedEntry).order_by(StagedEntry.seq)))
+
+    def unstage(self, seq: int) -> None:
+        with self.transaction() as s:
+            s.execute(delete(StagedEntry).where(StagedEntry.seq == seq))
+
+    # notices and settings ------------------------------------------------------------------------
+    def notify(self, text: str, now: str) -> None:
+        with self.transaction() as s:
+            s.add(Notice(time=now, text=text))
+
+    def notices(self) -> list[Notice]:
+        with self.transaction() as s:
+            return list(s.scalars(select(Notice).order_by(Notice.id)))
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        with self.transaction() as s:
+            row = s.get(Setting, key)
+            return default if row is None else row.value
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.transaction() as s:
+            row = s.get(Setting, key)
+            if row is None:
+                s.add(Setting(key=key, value=value))
+            else:
+                row.value = value
+
+    def next_number(self, key: str) -> int:
+        with self.transaction():
+            value = int(self.setting(key, 0)) + 1
+            self.set_setting(key, value)
+            return value
+
+
+def _rename_item(item: Record, old: str, new: str) -> Record:
+    item = dict(item)
+    if item.get("id") == old:
+        item["id"] = new
+    for key in ("fields",):
+        if isinstance(item.get(key), dict):
+            item[key] = {k: (new if v == old else v) for k, v in item[key].items()}
+    if isinstance(item.get("changes"), dict):
+        item["changes"] = {
+            k: {kk: (new if vv == old else vv) for kk, vv in ch.items()} for k, ch in item["changes"].items()
+        }
+    return item

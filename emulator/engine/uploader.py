@@ -1,0 +1,229 @@
+"""Draining the upload queue: strict FIFO, idempotent, acknowledged only when applied.
+
+AS-03: with connectivity and the app in the foreground an item is sent at once. AS-06: offline
+or in the background it waits; when connectivity (or the foreground) returns the queue is sent
+first-in first-out. A sync error does not block the items behind it; a transport failure
+(timeout, 5xx, lost reply) keeps the item at the head and retries it with backoff, under the same
+transaction ID, so the server never applies it twice. An item leaves the queue in the same local
+transaction that applies the server's answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from emulator.engine import changes
+from emulator.engine.backoff import retry_delay
+from emulator.engine.clock import Timer
+from emulator.engine.localstore import QueueItem
+from emulator.engine.timefmt import iso
+
+if TYPE_CHECKING:
+    from emulator.engine.device import Device
+
+TRANSIENT_STATUS = frozenset({401, 408, 425, 429})
+
+
+class Uploader:
+    """The device's upload loop; at most one drain runs at a time."""
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.draining = False
+        self._retry_timer: Timer | None = None
+
+    def kick(self, *, now: bool = False) -> None:
+        """Start draining if Autosync may upload now; ``now`` skips a pending backoff wait."""
+        if self.device.autosync_active:
+            self.device.spawn(self.drain(skip_backoff=now))
+
+    def cancel_retry(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+
+    async def drain(self, *, manual: bool = False, skip_backoff: bool = False) -> bool:
+        """Send queue items head first until the queue is empty or an item must wait.
+
+        ``manual`` is a user's Sync now: it uploads even in traditional sync. Returns True when
+        the queue ended empty.
+        """
+        device = self.device
+        if self.draining:
+            return False
+        self.draining = True
+        try:
+            while True:
+                if not (manual or device.autosync_active) or not device.conditions.app_thinks_online:
+                    return False
+                head = device.store.head()
+                if head is None:
+                    return True
+                waiting = bool(head.next_attempt_at) and str(head.next_attempt_at) > iso(device.clock.now())
+                if waiting and not (manual or skip_backoff):
+                    return False
+                self.cancel_retry()
+                if not await self._send(head):
+                    return False
+        finally:
+            self.draining = False
+
+    async def _send(self, head: QueueItem) -> bool:
+        """Upload one item and apply the answer; False if it must wait (transport failure)."""
+        device = self.device
+        device.store.update_queue_item(head.seq, state="uploading")
+        root = head.items[0]
+        device.say(
+            "uploading",
+            f"Uploading: {head.label}.",
+            (root["object"], root["id"]),
+            transaction_id=head.transaction_id,
+        )
+        body = {"transaction_id": head.transaction_id, "device_id": device.id, "items": head.items}
+        try:
+            response = await device.client.post("/api/v1/transactions", json=body)
+        except httpx.TransportError as exc:
+            self._transport_failure(head, _describe(exc))
+            return False
+        if response.status_code >= 500 or response.status_code in TRANSIENT_STATUS:
+            self._transport_failure(head, f"the server answered {response.status_code}")
+            return False
+        if response.status_code >= 400:
+            self._refused(head, _detail(response))
+            return True
+        self._apply(head, response.json())
+        return True
+
+    def _transport_failure(self, head: QueueItem, why: str) -> None:
+        device = self.device
+        attempts = head.attempts + 1
+        delay = retry_delay(attempts)
+        due: datetime = device.clock.now() + delay
+        device.store.update_queue_item(
+            head.seq, state="waiting", attempts=attempts, last_error=why, next_attempt_at=iso(due)
+        )
+        root = head.items[0]
+        device.say(
+            "retry_scheduled",
+            f"Upload of {head.label} failed ({why}); it stays first in the queue and is "
+            f"retried in {int(delay.total_seconds())} s.",
+            (root["object"], root["id"]),
+            attempts=attempts,
+            transaction_id=head.transaction_id,
+        )
+        self.cancel_retry()
+        self._retry_timer = device.clock.call_at(due, lambda: self.kick(now=True), "retry")
+
+    def _refused(self, head: QueueItem, detail: str) -> None:
+        """A 4xx: the server will never take this item; it becomes a sync error."""
+        device = self.device
+        root = head.items[0]
+        with device.store.transaction():
+            device.store.dequeue(head.seq)
+            device.store.add_error(
+                transaction_id=head.transaction_id,
+                created_at=device.now_iso(),
+                kind="rejected",
+                message=f"The server refused the upload: {detail}",
+                object=root["object"],
+                record_id=root["id"],
+                rule=None,
+                conflicts=[],
+                items=head.items,
+                label=head.label,
+            )
+        device.say(
+            "rejected",
+            f"{head.label} was refused by the server: {detail}",
+            (root["object"], root["id"]),
+        )
+
+    def _apply(self, head: QueueItem, answer: dict[str, Any]) -> None:
+        """Apply the server's answer and remove the item, in one local transaction."""
+        device = self.device
+        store = device.store
+        outcome = answer["outcome"]
+        root = head.items[0]
+        record = (root["object"], root["id"])
+        with store.transaction():
+            store.dequeue(head.seq)
+            if outcome == "sync_error":
+                error = answer["error"]
+                store.add_error(
+                    transaction_id=head.transaction_id,
+                    created_at=device.now_iso(),
+                    kind=error["kind"],
+                    message=error["message"],
+                    object=error["object"],
+                    record_id=error["record_id"],
+                    rule=error.get("rule"),
+                    conflicts=error.get("conflicts", []),
+                    items=head.items,
+                    label=head.label,
+                )
+            elif outcome == "discarded":
+                store.notify(answer["message"], device.now_iso())
+            else:
+                self._apply_records(answer)
+        if outcome == "sync_error":
+            device.say(
+                "rejected",
+                f"Sync error: {answer['error']['message']}",
+                record,
+                error=answer["error"]["kind"],
+            )
+            return
+        server_record = record
+        if answer.get("id_map", {}).get(root["id"]):
+            server_record = (root["object"], answer["id_map"][root["id"]])
+        kind = {"saved": "uploaded", "duplicated": "duplicated", "discarded": "discarded_online"}[outcome]
+        device.say(
+            kind,
+            answer["message"],
+            server_record,
+            transaction_id=head.transaction_id,
+            replayed=answer.get("replayed", False),
+        )
+        if outcome != "discarded":
+            user = device.profile.user_id
+            device.events.emit(
+                f"feed:{user}",
+                "put_on_feed",
+                f"Saved records put on {user}'s feed for their other devices.",
+                server_record,
+                transaction_id=head.transaction_id,
+            )
+
+    def _apply_records(self, answer: dict[str, Any]) -> None:
+        """AS-14: server IDs replace temporary ones; returned fields are applied."""
+        store = self.device.store
+        later = [item for queued in store.queue() for item in queued.items]
+        for record in answer["records"]:
+            temp = record.get("temp_id")
+            if temp and temp.startswith("tmp-"):
+                store.rename(temp, record["id"])
+            # An AS-11 duplicate arrives under a new ID; the original it was sent as stays
+            # here until the feed brings back its submitted version.
+            fields = dict(record["fields"])
+            later = [_renamed(i, temp, record["id"]) for i in later] if temp else later
+            store.put(record["object"], changes.apply_items(fields, later))
+
+
+def _renamed(item: dict[str, Any], old: str | None, new: str) -> dict[str, Any]:
+    return {**item, "id": new} if old is not None and item.get("id") == old else item
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer: the request timed out"
+    return str(exc) or type(exc).__name__
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text or f"status {response.status_code}"

@@ -1,0 +1,226 @@
+"""The stage: the emulated clock, the server (embedded or remote) and several virtual iPads.
+
+The GUI, the tests and the scenario runner all build the same world the same way through a
+:class:`Stage`. Devices reach the server only over HTTP: embedded, through
+``httpx.ASGITransport`` on the in-process app (lifespan run properly); remote, through a normal
+transport to ``autosync-stub``. Same seed and same calls give the same event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import shutil
+import tempfile
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from emulator.engine.clock import DEFAULT_START, EmulatedClock
+from emulator.engine.device import DEFAULT_POLL_INTERVAL, Device
+from emulator.engine.events import EventLog
+from emulator.engine.profile import DeviceProfile
+
+EMBEDDED_URL = "http://embedded-stub"
+DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+
+
+class Stage:
+    """Everything on the stage. ``await start()`` before use, ``await close()`` after.
+
+    Attributes:
+        clock: the one emulated clock.
+        events: the one event stream.
+        devices: the virtual iPads by device ID, in the order they were added.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        start: datetime = DEFAULT_START,
+        data_dir: Path | None = None,
+        server_url: str | None = None,
+        admin_token: str | None = None,
+        poll_interval: timedelta = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.clock = EmulatedClock(start)
+        self.events = EventLog(self.clock.now)
+        self.poll_interval = poll_interval
+        self.server_url = server_url
+        self._own_dir = data_dir is None
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="autosync-stage-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.admin_token = admin_token or f"stage-admin-{self.rng.getrandbits(64):016x}"
+        self.devices: dict[str, Device] = {}
+        self._stack = AsyncExitStack()
+        self._transport: httpx.AsyncBaseTransport | None = None
+        self.admin: httpx.AsyncClient | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.server_url is None
+
+    async def start(self) -> None:
+        """Start the embedded server (running its lifespan) or check the remote one answers."""
+        if self.embedded:
+            from server_stub.app import create_app
+
+            app = create_app(clock=self.clock, admin_token=self.admin_token)
+            await self._stack.enter_async_context(app.router.lifespan_context(app))
+            self._transport = httpx.ASGITransport(app=app)
+            base_url = EMBEDDED_URL
+        else:
+            self._transport = httpx.AsyncHTTPTransport(retries=0)
+            base_url = str(self.server_url)
+        self.admin = await self._stack.enter_async_context(
+            httpx.AsyncClient(
+                transport=self._transport,
+                base_url=base_url,
+                headers={"Authorization": f"Bearer {self.admin_token}"},
+            )
+        )
+        (await self.admin.get("/health")).raise_for_status()
+
+    async def close(self) -> None:
+        for device in list(self.devices.values()):
+            await device.close()
+        self.devices.clear()
+        await self._stack.aclose()
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    # devices ------------------------------------------------------------------------------------
+    async def users(self) -> list[dict[str, Any]]:
+        response = await self._admin().get("/api/v1/admin/users")
+        response.raise_for_status()
+        return list(response.json())
+
+    async def add_device(
+        self,
+        name: str,
+        user_id: str,
+        *,
+        model: str = "iPad Pro 11-inch",
+        ios_version: str = "17.5",
+        device_id: str | None = None,
+    ) -> Device:
+        """Add a virtual iPad signed in as ``user_id`` (reopened from its file if it exists)."""
+        device_id = device_id or _slug(name)
+        if not DEVICE_ID.match(device_id):
+            raise ValueError(f"device ID {device_id!r}: use lower-case letters, digits and dashes")
+        if device_id in self.devices:
+            raise ValueError(f"there is already a device called {device_id!r} on the stage")
+        response = await self._admin().get(f"/api/v1/admin/users/{user_id}/token")
+        if response.status_code == 404:
+            raise ValueError(f"no user {user_id!r} on the server")
+        response.raise_for_status()
+        profile = DeviceProfile(
+            device_id=device_id,
+            name=name,
+            user_id=user_id,
+            token=response.json()["token"],
+            model=model,
+            ios_version=ios_version,
+        )
+        device = self._make_device(profile)
+        self.devices[device_id] = device
+        instance = f"{self.rng.getrandbits(48):012x}" if self.embedded else os.urandom(6).hex()
+        await device.start(instance)
+        note = "" if profile.autosync_eligible else f" No Autosync: {profile.ineligibility}"
+        self.events.emit(
+            "stage",
+            "device_added",
+            f"{name} ({model}, iOS {ios_version}) joined as {user_id}.{note}",
+            device=device_id,
+        )
+        return device
+
+    def _make_device(self, profile: DeviceProfile) -> Device:
+        assert self._transport is not None, "start the stage first"
+        return Device(
+            profile,
+            clock=self.clock,
+            events=self.events,
+            transport=_Unclosable(self._transport),
+            base_url=EMBEDDED_URL if self.embedded else str(self.server_url),
+            path=self.data_dir / f"{profile.device_id}.sqlite",
+            rng=random.Random(f"{self.seed}:{profile.device_id}"),
+            poll_interval=self.poll_interval,
+        )
+
+    async def remove_device(self, device_id: str, *, wipe: bool = True) -> None:
+        device = self.devices.pop(device_id)
+        await device.close()
+        if wipe:
+            for suffix in ("", "-wal", "-shm"):
+                (self.data_dir / f"{device_id}.sqlite{suffix}").unlink(missing_ok=True)
+        self.events.emit(
+            "stage", "device_removed", f"{device.profile.name} left the stage.", device=device_id
+        )
+
+    async def reopen_device(self, device_id: str) -> Device:
+        """Close a device and open it again from its file (an app restart)."""
+        old = self.devices.pop(device_id)
+        await old.close()
+        device = self._make_device(old.profile)
+        self.devices[device_id] = device
+        await device.start("unused")
+        return device
+
+    # time ---------------------------------------------------------------------------------------
+    async def settle(self, limit: int = 100_000) -> None:
+        """Let every device finish what it is doing, except waiting for the emulated clock."""
+        for _ in range(limit):
+            busy = [t for d in self.devices.values() for t in d.busy_tasks()]
+            if not busy:
+                return
+            await asyncio.sleep(0)
+        raise RuntimeError("the stage did not settle: a device task never finished")
+
+    async def advance(self, delta: timedelta) -> None:
+        """Move the clock forward by ``delta``, timer by timer, settling after each."""
+        await self.settle()
+        target = self.clock.now() + delta
+        while (due := self.clock.next_due()) is not None and due <= target:
+            self.clock.advance_to(due)
+            await self.settle()
+        self.clock.advance_to(target)
+        await self.settle()
+
+    # the online side ----------------------------------------------------------------------------
+    async def online(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the server's online side (admin API); raises with the server's reason."""
+        response = await self._admin().request(method, f"/api/v1/admin{path}", **kwargs)
+        if response.status_code >= 400:
+            raise ValueError(response.json().get("detail", response.text))
+        return response.json()
+
+    def _admin(self) -> httpx.AsyncClient:
+        if self.admin is None:
+            raise RuntimeError("start the stage first")
+        return self.admin
+
+
+class _Unclosable(httpx.AsyncBaseTransport):
+    """Shares the stage's transport with a device without letting the device close it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "ipad"
