@@ -23,10 +23,12 @@ import httpx
 
 from emulator.engine.clock import DEFAULT_START, EmulatedClock
 from emulator.engine.device import DEFAULT_POLL_INTERVAL, Device
-from emulator.engine.events import EventLog
+from emulator.engine.events import Event, EventLog
 from emulator.engine.profile import DeviceProfile
 
 EMBEDDED_URL = "http://embedded-stub"
+#: Events after which a feed poll may find something new.
+FEED_WRITES = frozenset({"put_on_feed", "discarded_online", "duplicated", "uploaded", "online_change"})
 DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -63,6 +65,9 @@ class Stage:
         self._stack = AsyncExitStack()
         self._transport: httpx.AsyncBaseTransport | None = None
         self.admin: httpx.AsyncClient | None = None
+        self._feed_writes = 0
+        self._read_after: dict[str, int] = {}
+        self.events.subscribe(self._watch_feed_activity)
 
     @property
     def embedded(self) -> bool:
@@ -185,22 +190,59 @@ class Stage:
             await asyncio.sleep(0)
         raise RuntimeError("the stage did not settle: a device task never finished")
 
-    async def advance(self, delta: timedelta) -> None:
-        """Move the clock forward by ``delta``, timer by timer, settling after each."""
+    async def advance(self, delta: timedelta, *, skip_idle_polls: bool = True) -> None:
+        """Move the clock forward by ``delta``, timer by timer, settling after each.
+
+        A day has 2,880 feed polls per iPad. When a poll provably finds nothing (embedded
+        server, nothing written to any feed since the device last read it, nothing else due
+        before it) it is skipped: the device's next poll moves to the last one in that quiet
+        stretch, keeping its 30-second rhythm. Pass ``skip_idle_polls=False`` to see every poll.
+        """
         await self.settle()
         target = self.clock.now() + delta
         while (due := self.clock.next_due()) is not None and due <= target:
+            if skip_idle_polls:
+                self._skip_idle_polls(target)
+                due = self.clock.next_due()
+                if due is None or due > target:
+                    break
             self.clock.advance_to(due)
             await self.settle()
         self.clock.advance_to(target)
         await self.settle()
 
+    def _watch_feed_activity(self, event: Event) -> None:
+        if event.kind in FEED_WRITES:
+            self._feed_writes += 1
+        elif event.kind == "polled" and event.data.get("ok"):
+            self._read_after[event.actor] = self._feed_writes
+
+    def _skip_idle_polls(self, target: datetime) -> None:
+        if not self.embedded:
+            return  # another stage may write to a shared server's feeds at any time
+        horizon = target
+        for timer in self.clock.pending():
+            if timer.due > target:
+                break
+            if timer.label != "poll":
+                horizon = min(horizon, timer.due)
+                break
+        for device in self.devices.values():
+            if self._read_after.get(device.actor) == self._feed_writes or not device.autosync_active:
+                device.skip_polls_until(horizon)
+
     # the online side ----------------------------------------------------------------------------
-    async def online(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call the server's online side (admin API); raises with the server's reason."""
+    async def online(self, method: str, path: str, *, say: str | None = None, **kwargs: Any) -> Any:
+        """Call the server's online side (admin API); raises with the server's reason.
+
+        A call that changes something is an ``online_change`` event, told with ``say`` (or a
+        plain description of the call).
+        """
         response = await self._admin().request(method, f"/api/v1/admin{path}", **kwargs)
         if response.status_code >= 400:
             raise ValueError(response.json().get("detail", response.text))
+        if method.upper() != "GET":
+            self.events.emit("online", "online_change", say or f"Online: {method.upper()} {path}.", path=path)
         return response.json()
 
     def _admin(self) -> httpx.AsyncClient:

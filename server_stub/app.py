@@ -195,12 +195,20 @@ def _admin(state: ServerState, credentials: HTTPAuthorizationCredentials | None)
         raise ApiError(403, "this needs the admin token")
 
 
-def _feed_page(store: Store, user_id: str, after: int, limit: int, state: ServerState) -> dict[str, Any]:
+def _feed_page(
+    store: Store,
+    user_id: str,
+    after: int,
+    limit: int,
+    state: ServerState,
+    skip: int = 0,
+    max_records: int = 1000,
+) -> dict[str, Any]:
     now = state.clock.now()
     page = feed.read_feed(store, user_id, after=after, limit=limit, now=now)
     return {
         "user_id": user_id,
-        "entries": [feed.entry_json(e) for e in page.entries],
+        "entries": feed.paged_entries(page.entries, skip=skip, max_records=max_records),
         "latest_seq": page.latest_seq,
         "purged_through": page.purged_through,
         "missed": page.missed,
@@ -236,13 +244,20 @@ def _device_routes(app: FastAPI, state: ServerState) -> None:
         credentials: Credentials,
         after: Annotated[int, Query(ge=0, le=2**53)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        skip: Annotated[int, Query(ge=0, le=100_000)] = 0,
+        max_records: Annotated[int, Query(ge=1, le=5000)] = 1000,
     ) -> dict[str, Any]:
-        """The user's own Autosync feed after a cursor (AS-15): another user's is 403."""
+        """The user's own Autosync feed after a cursor (AS-15): another user's is 403.
+
+        ``after`` is the last entry read whole, ``skip`` how many records of the next entry
+        were already read; at most ``max_records`` records come back (a big transaction can
+        take several reads).
+        """
         with state.transaction() as store:
             user = _user(state, store, credentials)
             if user.id != user_id:
                 raise ApiError(403, "a device reads only its own user's feed")
-            return _feed_page(store, user_id, after, limit, state)
+            return _feed_page(store, user_id, after, limit, state, skip, max_records)
 
     @app.post(f"{API}/sync", response_model=models.SyncResponse, tags=["device"])
     async def incremental_sync(body: models.SyncRequest, credentials: Credentials) -> dict[str, Any]:

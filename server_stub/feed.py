@@ -112,16 +112,48 @@ def read_feed(store: Store, user_id: str, *, after: int, limit: int, now: dateti
     )
 
 
+def paged_entries(entries: list[FeedEntryRow], *, skip: int, max_records: int) -> list[dict[str, Any]]:
+    """Entries as the API returns them, cut to at most ``max_records`` records in all.
+
+    A large transaction can so arrive over several reads (AS-22): each part says which of the
+    entry's records it carries (``first_record`` of ``total_records``); the deletions come with
+    the last part. ``skip`` is how many records of the first entry the device already has.
+    """
+    out = []
+    budget = max_records
+    for index, entry in enumerate(entries):
+        records = entry.payload.get("records", [])
+        start = min(skip, len(records)) if index == 0 else 0
+        if budget <= 0 and start < len(records):
+            break
+        end = min(len(records), start + budget)
+        budget -= end - start
+        part = entry_json(entry)
+        part.update(
+            records=records[start:end],
+            first_record=start,
+            total_records=len(records),
+            deleted=part["deleted"] if end == len(records) else [],
+        )
+        out.append(part)
+        if end < len(records):
+            break
+    return out
+
+
 def entry_json(entry: FeedEntryRow) -> dict[str, Any]:
-    """A feed entry as the API returns it."""
+    """A feed entry as the API returns it (whole)."""
     added = parse_iso(entry.added_at)
+    records = entry.payload.get("records", [])
     return {
+        "first_record": 0,
+        "total_records": len(records),
         "seq": entry.seq,
         "added_at": entry.added_at,
         "expires_at": iso(added + RETENTION),
         "transaction_id": entry.transaction_id,
         "origin_device": entry.origin_device,
         "reason": entry.reason,
-        "records": entry.payload.get("records", []),
+        "records": records,
         "deleted": entry.payload.get("deleted", []),
     }

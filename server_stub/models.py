@@ -94,6 +94,8 @@ class DeletedOut(BaseModel):
 
 class FeedEntryOut(BaseModel):
     seq: int
+    first_record: int = Field(description="Index of this part's first record in the entry.")
+    total_records: int = Field(description="How many records the whole entry holds.")
     added_at: str
     expires_at: str
     transaction_id: str

@@ -50,9 +50,10 @@ class EmulatedClock:
     def now(self) -> datetime:
         return self._now
 
-    def on_change(self, listener: Callable[[datetime], None]) -> None:
-        """Call ``listener(now)`` whenever the time moves."""
+    def on_change(self, listener: Callable[[datetime], None]) -> Callable[[], None]:
+        """Call ``listener(now)`` whenever the time moves; returns an unsubscribe function."""
         self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def call_at(self, due: datetime, callback: Callable[[], None], label: str = "") -> Timer:
         timer = Timer(max(due, self._now), next(self._order), callback, label)

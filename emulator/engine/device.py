@@ -13,7 +13,7 @@ import random
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -190,6 +190,7 @@ class Device:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._poll_timer: Timer | None = None
         self._closed = False
+        self._schema: DeviceSchema | None = None
         self._held: list[tuple[tuple[Any, ...], dict[str, Any]]] | None = None
 
     # identity and state -------------------------------------------------------------------------
@@ -203,7 +204,13 @@ class Device:
 
     @property
     def schema(self) -> DeviceSchema:
-        return DeviceSchema(self.store.setting("schema", {"objects": {}, "families": {}}))
+        """The schema from the last incremental sync (cached until the next one)."""
+        if self._schema is None:
+            self._schema = DeviceSchema(self.store.setting("schema", {"objects": {}, "families": {}}))
+        return self._schema
+
+    def forget_schema(self) -> None:
+        self._schema = None
 
     @property
     def traditional(self) -> bool:
@@ -287,6 +294,23 @@ class Device:
             raise ValueError("the poll interval must be positive")
         self.poll_interval = interval
         self._arm_poll_timer()
+
+    def skip_polls_until(self, horizon: datetime) -> None:
+        """Move the poll timer to its last beat at or before ``horizon`` (see Stage.advance)."""
+        timer = self._poll_timer
+        if timer is None or timer.due >= horizon:
+            return
+        beats = (horizon - timer.due) // self.poll_interval
+        if beats > 0:
+            timer.cancel()
+            due = timer.due + self.poll_interval * beats
+            self._poll_timer = self.clock.call_at(due, self._on_poll_timer, "poll")
+
+    def set_feed_page_records(self, records: int) -> None:
+        """How many records one feed read may bring (a small page splits transactions, AS-22)."""
+        if records < 1:
+            raise ValueError("a feed page holds at least one record")
+        self.store.set_setting("feed_page_records", records)
 
     def next_poll(self) -> Any:
         return None if self._poll_timer is None else self._poll_timer.due
@@ -421,6 +445,7 @@ class Device:
         submit: bool = False,
     ) -> QueueItem | None:
         """Open, fill and save an edit screen in one call (new record when ``record_id`` is None)."""
+        was_on_list = self.screen is None
         session = self.begin_edit(object_name, record_id)
         try:
             for name, value in values.items():
@@ -437,6 +462,9 @@ class Device:
             if not session.closed:
                 session.cancel()
             raise
+        finally:
+            if was_on_list and self.screen is not None and self.edit is None:
+                self.leave_screen()
 
     def delete(self, object_name: str, record_id: str) -> QueueItem:
         self.check_action("delete", object_name, record_id)
@@ -652,6 +680,13 @@ class Device:
             1 for _, r in self.store.records() if r["id"] not in unsafe and not r["id"].startswith("tmp-")
         )
         return LossReport([i.label for i in queue], [e.label for e in errors], safe)
+
+    def waiting(self) -> list[tuple[dict[str, Any], str]]:
+        """Downloaded entries not merged yet, each with why it waits (AS-21 to AS-23)."""
+        return [
+            (row.entry, self.poller.waiting_reasons.get(row.seq, "waiting for the next merge"))
+            for row in self.store.staged()
+        ]
 
     def queue(self) -> list[QueueItem]:
         return self.store.queue()

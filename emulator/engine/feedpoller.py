@@ -17,13 +17,19 @@ if TYPE_CHECKING:
     from emulator.engine.device import Device
 
 PAGE = 100
+DEFAULT_PAGE_RECORDS = 1000
+
+
+def is_complete(entry: dict[str, Any]) -> bool:
+    """AS-22: whether every record of a (possibly partly downloaded) entry has arrived."""
+    return len(entry.get("records", [])) >= int(entry.get("total_records", 0))
 
 
 class FeedPoller:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.polling = False
-        self._told_waiting: dict[int, str] = {}
+        self.waiting_reasons: dict[int, str] = {}  # staged entry seq -> why it waits
 
     async def poll(self) -> int:
         """Read the feed now; returns how many entries were downloaded."""
@@ -33,12 +39,20 @@ class FeedPoller:
         self.polling = True
         downloaded = 0
         try:
-            cursor = int(device.store.setting("feed_cursor", 0))
+            store = device.store
+            cursor = int(store.setting("feed_cursor", 0))
+            skip = int(store.setting("feed_skip", 0))
+            page_records = int(store.setting("feed_page_records", DEFAULT_PAGE_RECORDS))
             while True:
                 try:
                     response = await device.client.get(
                         f"/api/v1/feeds/{device.profile.user_id}",
-                        params={"after": cursor, "limit": PAGE},
+                        params={
+                            "after": cursor,
+                            "skip": skip,
+                            "limit": PAGE,
+                            "max_records": page_records,
+                        },
                     )
                     response.raise_for_status()
                 except httpx.HTTPError as exc:
@@ -48,16 +62,20 @@ class FeedPoller:
                 if page["missed"] and not device.store.setting("feed_missed", False):
                     self._missed(page)
                 entries = page["entries"]
-                with device.store.transaction():
-                    for entry in entries:
-                        device.store.stage(entry["seq"], entry, device.now_iso())
-                        cursor = max(cursor, entry["seq"])
-                    device.store.set_setting("feed_cursor", cursor)
-                    device.store.set_setting("last_feed_read", page["server_time"])
-                for entry in entries:
-                    self._downloaded(entry)
+                cut_short = False
+                with store.transaction():  # staged data and cursor move together
+                    for part in entries:
+                        store.stage(part["seq"], part, device.now_iso())
+                        received = part["first_record"] + len(part["records"])
+                        cut_short = received < part["total_records"]
+                        cursor, skip = (cursor, received) if cut_short else (part["seq"], 0)
+                    store.set_setting("feed_cursor", cursor)
+                    store.set_setting("feed_skip", skip)
+                    store.set_setting("last_feed_read", page["server_time"])
+                for part in entries:
+                    self._downloaded(part)
                 downloaded += len(entries)
-                if len(entries) < PAGE:
+                if cut_short or len(entries) < PAGE:
                     break
             device.say(
                 "polled",
@@ -82,15 +100,19 @@ class FeedPoller:
             device.store.notify(text, device.now_iso())
         device.say("feed_missed", text, purged_through=page["purged_through"])
 
-    def _downloaded(self, entry: dict[str, Any]) -> None:
+    def _downloaded(self, part: dict[str, Any]) -> None:
         device = self.device
-        own = entry["origin_device"] == device.id
-        records = entry.get("records", [])
+        own = part["origin_device"] == device.id
+        records = part.get("records", [])
         first = (records[0]["object"], records[0]["id"]) if records else None
-        whose = "this iPad's own upload" if own else f"a change from {entry['origin_device']}"
+        whose = "this iPad's own upload" if own else f"a change from {part['origin_device']}"
+        total = part.get("total_records", len(records))
+        got = part.get("first_record", 0) + len(records)
+        of = "" if got == total and not part.get("first_record") else f", {got} of {total} so far"
+        entry = part
         device.say(
             "downloaded",
-            f"Downloaded {_count(len(records), 'record', 'records')} ({whose}).",
+            f"Downloaded {_count(len(records), 'record', 'records')} ({whose}{of}).",
             first,
             seq=entry["seq"],
             transaction_id=entry["transaction_id"],
@@ -112,7 +134,7 @@ class FeedPoller:
             local_versions = {rid: (device.store.record(rid) or {}).get("_version") for rid in ids}
             plan = plan_merge(
                 entry,
-                complete=True,
+                complete=is_complete(entry),
                 open_ids=open_ids,
                 blocked_ids=blocked,
                 pending_ids=pending,
@@ -121,8 +143,8 @@ class FeedPoller:
             )
             if plan.wait is not None:
                 blocked |= ids
-                if self._told_waiting.get(row.seq) != plan.wait:
-                    self._told_waiting[row.seq] = plan.wait
+                if self.waiting_reasons.get(row.seq) != plan.wait:
+                    self.waiting_reasons[row.seq] = plan.wait
                     first = _first(entry)
                     device.say(
                         "merge_deferred",
@@ -138,7 +160,7 @@ class FeedPoller:
                 for _object, rid in plan.delete:
                     device.store.remove(rid)
                 device.store.unstage(row.seq)
-            self._told_waiting.pop(row.seq, None)
+            self.waiting_reasons.pop(row.seq, None)
             for object_name, rid, why in plan.discard:
                 device.say(
                     "download_discarded",

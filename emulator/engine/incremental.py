@@ -106,6 +106,7 @@ class IncrementalSync:
             for rid in stale:
                 store.remove(rid)
             store.set_setting("schema", answer["schema"])
+            device.forget_schema()
             datasets = dict(store.setting("datasets", {}))
             datasets.update({d["name"]: d for d in answer["datasets"]})
             store.set_setting("datasets", datasets)

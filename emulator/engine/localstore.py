@@ -237,10 +237,21 @@ class LocalStore:
             s.execute(delete(SyncErrorRow).where(SyncErrorRow.id == error_id))
 
     # staged feed entries ------------------------------------------------------------------------
-    def stage(self, seq: int, entry: Record, now: str) -> None:
+    def stage(self, seq: int, part: Record, now: str) -> Record:
+        """Stage a feed entry, or add a later part of it; returns the entry as held now."""
         with self.transaction() as s:
-            if s.get(StagedEntry, seq) is None:
-                s.add(StagedEntry(seq=seq, received_at=now, entry=entry))
+            row = s.get(StagedEntry, seq)
+            if row is None:
+                row = StagedEntry(seq=seq, received_at=now, entry=dict(part))
+                s.add(row)
+                return row.entry
+            entry = dict(row.entry)
+            have = len(entry.get("records", []))
+            if part.get("first_record", 0) == have:  # the next part, not a repeat
+                entry["records"] = [*entry.get("records", []), *part.get("records", [])]
+                entry["deleted"] = part.get("deleted", [])
+            row.entry = entry
+            return entry
 
     def staged(self) -> list[StagedEntry]:
         with self.transaction() as s:

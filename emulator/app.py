@@ -1,0 +1,131 @@
+"""``autosync-emulator``: the desktop app (QApplication + qasync loop + a stage of iPads).
+
+By default the stage runs the stub server in-process; ``--server URL --token ADMIN_TOKEN`` joins
+a standalone ``autosync-stub`` instead. ``--screenshot FILE.png`` renders the window after
+start-up, saves it and exits (the README's screenshots are made this way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from emulator.engine.profile import MODELS, ios_major
+from emulator.stage import Stage
+
+#: The iPads on the stage at start-up: (name, user, model, iOS version).
+SAMPLE_DEVICES = (
+    ("Anna's iPad Pro", "anna", "iPad Pro 11-inch", "17.5"),
+    ("Anna's iPad Air", "anna", "iPad Air 2", "15.8"),
+    ("Chloe's iPad", "chloe", "iPad (9th generation)", "17.5"),
+)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="autosync-emulator",
+        description="Several virtual iPads, a Vault CRM stub server and its Autosync feed, side by side.",
+    )
+    parser.add_argument("--server", metavar="URL", help="join a standalone autosync-stub at URL")
+    parser.add_argument("--token", metavar="ADMIN_TOKEN", help="the standalone server's admin token")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="keep the iPads' files in DIR")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE.png",
+        help="save the window after start-up as FILE.png and exit",
+    )
+    parser.add_argument("--width", type=int, default=1900, help=argparse.SUPPRESS)
+    parser.add_argument("--height", type=int, default=1040, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.server and not args.token:
+        parser.error("--server needs --token ADMIN_TOKEN (the admin token the server was started with)")
+    if args.token and not args.server:
+        parser.error("--token is only used with --server URL")
+    if args.server and not args.server.startswith(("http://", "https://")):
+        parser.error(f"--server must be an http:// or https:// URL, not {args.server!r}")
+    if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
+        parser.error(f"--screenshot must name a .png file, not {str(args.screenshot)!r}")
+    if args.data_dir is not None and args.data_dir.exists() and not args.data_dir.is_dir():
+        parser.error(f"--data-dir {str(args.data_dir)!r} exists and is not a directory")
+    for _name, _user, model, ios in SAMPLE_DEVICES:  # the sample must stay valid
+        assert model in MODELS and ios_major(ios) >= 11
+    return args
+
+
+async def start_stage(args: argparse.Namespace) -> Stage:
+    stage = Stage(seed=args.seed, data_dir=args.data_dir, server_url=args.server, admin_token=args.token)
+    await stage.start()
+    for name, user, model, ios in SAMPLE_DEVICES:
+        await stage.add_device(name, user, model=model, ios_version=ios)
+    return stage
+
+
+async def run(args: argparse.Namespace) -> int:
+    from emulator.ui.main_window import MainWindow
+
+    try:
+        stage = await start_stage(args)
+    except Exception as exc:  # a remote server that does not answer, a bad token ...
+        print(f"autosync-emulator: could not start the stage: {exc}", file=sys.stderr)
+        return 2
+    settings = None if args.screenshot else QSettings("Autosync Emulator", "autosync-emulator")
+    window = MainWindow(stage, settings=settings, clock_running=args.screenshot is None)
+    loop = asyncio.get_running_loop()
+    closed: asyncio.Future[None] = loop.create_future()
+    window.closed.connect(lambda: _resolve(closed))
+    if args.screenshot:
+        window.resize(args.width, args.height)
+    window.show()
+    if args.screenshot:
+        await stage.settle()
+        await _let_qt_paint()
+        ok = window.save_screenshot(str(args.screenshot))
+        window.close()
+        await closed
+        if not ok:
+            print(f"autosync-emulator: could not write {args.screenshot}", file=sys.stderr)
+            return 1
+        return 0
+    await closed
+    return 0
+
+
+async def _let_qt_paint(rounds: int = 5) -> None:
+    """Give Qt a few event-loop turns (zero-delay timers) to lay out and paint."""
+    for _ in range(rounds):
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        QTimer.singleShot(0, lambda d=done: _resolve(d))
+        await done
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Autosync Emulator")
+    app.setOrganizationName("Autosync Emulator")
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        code: int = loop.run_until_complete(run(args))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,400 @@
+"""The stage window: the clock bar, the iPads side by side with their panels, the server console.
+
+Menus and shortcuts reach everything (F1 lists them); Ctrl+= / Ctrl+- zoom and presenter mode
+make it readable on a projector; layout, zoom and console visibility are remembered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QHBoxLayout,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emulator.engine.device import Device
+from emulator.stage import Stage
+from emulator.ui.clock_bar import SPEEDS, ClockBar
+from emulator.ui.device_view import DeviceFrame
+from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
+from emulator.ui.panel import DevicePanel
+from emulator.ui.server_console import ServerConsole
+from emulator.ui.support import Context, make_context
+
+ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
+PRESENTER_ZOOM = 1.5
+
+
+class DeviceColumn(QSplitter):
+    """One iPad over its control panel."""
+
+    def __init__(self, device: Device, context: Context, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.device = device
+        self.setObjectName(f"column-{device.id}")
+        self.setChildrenCollapsible(False)
+        self.frame = DeviceFrame(device, context)
+        self.panel = DevicePanel(device, context)
+        self.addWidget(self.frame)
+        self.addWidget(self.panel)
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 2)
+
+
+class MainWindow(QMainWindow):
+    """The stage. Hand it a started :class:`Stage`; closing it closes the stage.
+
+    Signals:
+        closed(): the stage is closed and the window is gone.
+    """
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        stage: Stage,
+        *,
+        settings: QSettings | None = None,
+        clock_running: bool = True,
+        context: Context | None = None,
+    ) -> None:
+        super().__init__()
+        self.stage = stage
+        self.context = context or make_context(stage, self)
+        self.settings = settings
+        self.columns: dict[str, DeviceColumn] = {}
+        self.zoom = 1.0
+        self.presenter = False
+        self._base_font = QFont(QApplication.font())
+        self._closing = False
+        self._closed = False
+        self._menu_actions: list[tuple[str, QAction]] = []
+        self.setWindowTitle("Autosync Emulator" + ("" if stage.embedded else f" — {stage.server_url}"))
+        self.setObjectName("stage-window")
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.clock_bar = ClockBar(self.context, running=clock_running)
+        layout.addWidget(self.clock_bar)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.row_host = QWidget()
+        self.row = QHBoxLayout(self.row_host)
+        self.row.setContentsMargins(4, 4, 4, 4)
+        self.row.setSpacing(12)
+        self.row.addStretch(0)
+        self.scroller.setWidget(self.row_host)
+        layout.addWidget(self.scroller, 1)
+        self.setCentralWidget(central)
+
+        self.console = ServerConsole(self.context)
+        self.console_dock = QDockWidget("Server console", self)
+        self.console_dock.setObjectName("server-dock")
+        self.console_dock.setWidget(self.console)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.console_dock)
+        self.resizeDocks([self.console_dock], [560], Qt.Orientation.Horizontal)
+
+        for device in stage.devices.values():
+            self._add_column(device)
+        self._build_menus()
+        self._restore()
+        self.console.reload()
+
+    # devices --------------------------------------------------------------------------------------
+    def _add_column(self, device: Device) -> DeviceColumn:
+        column = DeviceColumn(device, self.context)
+        column.setMaximumWidth(column.fontMetrics().height() * 44)
+        self.row.insertWidget(self.row.count() - 1, column, 1)
+        self.columns[device.id] = column
+        if self.zoom != 1.0:
+            self._fix_fonts(column)
+        return column
+
+    def _remove_column(self, device_id: str) -> None:
+        column = self.columns.pop(device_id, None)
+        if column is not None:
+            column.hide()
+            column.setParent(None)
+            column.deleteLater()
+
+    def column(self, index: int) -> DeviceColumn:
+        return list(self.columns.values())[index]
+
+    def open_add_device(self) -> None:
+        """Ask for the new iPad's user, model and iOS version (non-blocking dialog)."""
+
+        async def users() -> list[str]:
+            return [u["id"] for u in await self.stage.users()]
+
+        def show(user_ids: list[str]) -> None:
+            dialog = AddDeviceDialog(user_ids, set(self.stage.devices), self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.accepted.connect(
+                lambda: self.add_device(
+                    dialog.device_name,
+                    dialog.user_id,
+                    model=dialog.model_name,
+                    ios_version=dialog.ios_version,
+                )
+            )
+            self.add_dialog = dialog
+            dialog.open()
+
+        self.context.tasks.spawn(users(), title="Add an iPad", parent=self, done=show)
+
+    def add_device(self, name: str, user_id: str, *, model: str, ios_version: str) -> Any:
+        async def add() -> Device:
+            return await self.stage.add_device(name, user_id, model=model, ios_version=ios_version)
+
+        def added(device: Device) -> None:
+            self._add_column(device)
+            self._rebuild_device_menu()
+
+        return self.context.tasks.spawn(add(), title="Add an iPad", parent=self, done=added)
+
+    def remove_device(self, device_id: str) -> Any:
+        self._remove_column(device_id)
+
+        async def remove() -> None:
+            await self.stage.remove_device(device_id)
+
+        return self.context.tasks.spawn(
+            remove(), title="Remove an iPad", parent=self, always=self._rebuild_device_menu
+        )
+
+    def confirm_reset(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Reset to the sample state",
+            "Throw away every change on the server and on every iPad, and load the sample data again?",
+            QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.button(QMessageBox.StandardButton.Reset).clicked.connect(self.reset_stage)
+        box.open()
+
+    def reset_stage(self) -> Any:
+        """Reset the server to its sample data and recreate every iPad from scratch."""
+        profiles = [d.profile for d in self.stage.devices.values()]
+        for device_id in list(self.columns):
+            self._remove_column(device_id)
+
+        async def reset() -> None:
+            for device_id in list(self.stage.devices):
+                await self.stage.remove_device(device_id)
+            await self.stage.online("POST", "/reset")
+            for p in profiles:
+                device = await self.stage.add_device(
+                    p.name, p.user_id, model=p.model, ios_version=p.ios_version, device_id=p.device_id
+                )
+                self._add_column(device)
+
+        def always() -> None:
+            self._rebuild_device_menu()
+            self.console.reload()
+
+        return self.context.tasks.spawn(reset(), title="Reset", parent=self, always=always)
+
+    # menus ----------------------------------------------------------------------------------------
+    def _action(
+        self, menu: QMenu, text: str, slot: Any, shortcut: str | QKeySequence.StandardKey | None = None
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self._menu_actions.append((menu.title(), action))
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "&Add an iPad…", self.open_add_device, "Ctrl+N")
+        self._action(file, "&Reset to the sample state…", self.confirm_reset, "Ctrl+Shift+R")
+        self._action(file, "Save a &screenshot…", self.save_screenshot_dialog, "F12")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, "Ctrl+Q")
+
+        self.device_menu = bar.addMenu("&Devices")
+        self._rebuild_device_menu()
+
+        clock = bar.addMenu("&Clock")
+        self._action(
+            clock, "&Run / pause", lambda: self.clock_bar.set_running(not self.clock_bar.running), "F5"
+        )
+        for n, speed in enumerate(SPEEDS, start=1):
+            self._action(clock, f"Speed {speed}x", lambda s=speed: self.clock_bar.set_speed(s), f"Ctrl+{n}")
+        clock.addSeparator()
+        self._action(clock, "+30 seconds", self.clock_bar.plus30.click, "Ctrl+T")
+        self._action(clock, "To the &next poll", self.clock_bar.jump_to_next_poll, "Ctrl+P")
+        self._action(clock, "+1 &day", self.clock_bar.plus_day.click, "Ctrl+D")
+        self._action(clock, "+7 days", self.clock_bar.plus_week.click, "Ctrl+Shift+D")
+        self._action(clock, "Poll &interval…", self.clock_bar.poll.setFocus, "Ctrl+I")
+
+        view = bar.addMenu("&View")
+        toggle = self.console_dock.toggleViewAction()
+        toggle.setText("&Server console")
+        toggle.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        view.addAction(toggle)
+        self._menu_actions.append((view.title(), toggle))
+        self._action(view, "&Presenter mode", self.toggle_presenter, "Ctrl+Shift+P")
+        self._action(view, "Zoom &in", lambda: self.step_zoom(+1), "Ctrl+=")
+        self._action(view, "Zoom &out", lambda: self.step_zoom(-1), "Ctrl+-")
+        self._action(view, "&Actual size", lambda: self.set_zoom(1.0), "Ctrl+0")
+        self._action(view, "&Full screen", self._toggle_full_screen, "F11")
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "&About", self.show_about)
+
+    def _rebuild_device_menu(self) -> None:
+        menu = self.device_menu
+        menu.clear()
+        self._menu_actions = [(m, a) for m, a in self._menu_actions if m != menu.title()]
+        self._action(menu, "&Add an iPad…", self.open_add_device)
+        menu.addSeparator()
+        for n, device in enumerate(self.stage.devices.values(), start=1):
+            sub = menu.addMenu(f"{n}. {device.profile.name}")
+            keys = n <= 9
+            panel = self.columns[device.id].panel if device.id in self.columns else None
+            if panel is None:
+                continue
+            self._action(sub, "Sync now", panel.run_sync, f"Alt+{n}" if keys else None)
+            self._action(
+                sub,
+                "Offline / online",
+                lambda d=device, p=panel: p.set_network(
+                    "online" if d.conditions.mode != "online" else "offline"
+                ),
+                f"Ctrl+Alt+{n}" if keys else None,
+            )
+            self._action(
+                sub,
+                "Background / foreground",
+                lambda d=device: d.set_foreground(not d.foreground),
+                f"Ctrl+Shift+{n}" if keys else None,
+            )
+            self._action(sub, "What if it were lost now?", panel.show_loss_report)
+            self._action(sub, "Remove from the stage", lambda i=device.id: self.remove_device(i))
+
+    def all_actions(self) -> list[tuple[str, QAction]]:
+        return list(self._menu_actions)
+
+    def show_shortcuts(self) -> ShortcutSheet:
+        sheet = ShortcutSheet(self.all_actions(), self)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        sheet.open()
+        return sheet
+
+    def show_about(self) -> None:
+        self.context.messages.info(
+            self,
+            "About Autosync Emulator",
+            "Several virtual iPads, a Vault CRM stub server and its Autosync feed, side by side.\n"
+            "Server: " + ("embedded" if self.stage.embedded else str(self.stage.server_url)),
+        )
+
+    # zoom and presenter mode ---------------------------------------------------------------------
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom = zoom
+        font = QFont(self._base_font)
+        size = self._base_font.pointSizeF() if self._base_font.pointSizeF() > 0 else 10.0
+        font.setPointSizeF(size * zoom)
+        self.setFont(font)
+        self._fix_fonts(self)
+        self.clock_bar.rescale()
+
+    def _fix_fonts(self, root: QWidget) -> None:
+        """Style-sheeted widgets stop inheriting the window font; hand it to them."""
+        for widget in root.findChildren(QWidget):
+            if widget.styleSheet():
+                widget.setFont(self.font())
+
+    def step_zoom(self, step: int) -> None:
+        steps = sorted({*ZOOM_STEPS, self.zoom})
+        index = steps.index(self.zoom) + step
+        self.set_zoom(steps[max(0, min(index, len(steps) - 1))])
+
+    def toggle_presenter(self) -> None:
+        self.presenter = not self.presenter
+        self.set_zoom(PRESENTER_ZOOM if self.presenter else 1.0)
+
+    def _toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    # screenshots ----------------------------------------------------------------------------------
+    def save_screenshot(self, path: str) -> bool:
+        return bool(self.grab().save(path))
+
+    def save_screenshot_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        dialog = QFileDialog(self, "Save a screenshot", "stage.png", "PNG images (*.png)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.save_screenshot)
+        dialog.open()
+
+    # settings and closing -------------------------------------------------------------------------
+    def _restore(self) -> None:
+        if self.settings is None:
+            self.resize(1900, 1040)
+            return
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1900, 1040)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        zoom = float(str(self.settings.value("window/zoom", 1.0)))
+        if zoom != 1.0:
+            self.set_zoom(zoom)
+
+    def save_settings(self) -> None:
+        if self.settings is None:
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/zoom", self.zoom)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:
+            event.accept()
+            return
+        event.ignore()
+        if self._closing:
+            return
+        self._closing = True
+        self.save_settings()
+        self.clock_bar.set_running(False)
+        self.context.tasks.spawn(self.shutdown(), title="Closing", parent=self)
+
+    async def shutdown(self) -> None:
+        """Close every iPad and the stage, then the window."""
+        try:
+            for device_id in list(self.columns):
+                self._remove_column(device_id)
+            self.context.bridge.detach()
+            await self.stage.close()
+        finally:
+            self._closed = True
+            self.close()
+            self.closed.emit()

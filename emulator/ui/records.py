@@ -1,0 +1,172 @@
+"""A device's records of one object as a Qt model, with a sync-state badge on every row (AS-30).
+
+Model/view, not a widget per row: the rows are plain tuples built once per refresh, so a list of
+10,000 records scrolls smoothly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from emulator.engine.device import SYNC_STATE_TEXT, Device
+from emulator.engine.schema import DeviceSchema
+from emulator.ui.theme import STATES, paint_badge
+
+STATE_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+Index = QModelIndex | QPersistentModelIndex
+
+
+def display_value(
+    schema: DeviceSchema, device: Device | None, object_name: str, name: str, value: Any
+) -> str:
+    """A field's value as the app shows it: picklist labels, lookup titles, Yes/No, a dash."""
+    if value is None or value == "":
+        return "—"
+    try:
+        field = schema.fields(object_name).get(name, {})
+    except KeyError:
+        return str(value)
+    kind = field.get("type")
+    if kind == "picklist":
+        for option in field.get("values", []):
+            if option["value"] == value:
+                return str(option["label"])
+    if kind == "boolean":
+        return "Yes" if value else "No"
+    if kind in ("lookup", "master_detail") and device is not None:
+        found = device.store.get(str(value))
+        if found is not None:
+            try:
+                return schema.title(found[0], found[1])
+            except KeyError:
+                return str(value)
+    if kind == "number" and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class RecordListModel(QAbstractTableModel):
+    """Columns: sync state, title, subtitle. ``refresh()`` re-reads the device."""
+
+    HEADERS = ("Sync", "Name", "Details")
+
+    def __init__(self, device: Device, object_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.object_name = object_name
+        self._rows: list[tuple[str, str, str, str]] = []  # id, state, title, subtitle
+
+    def set_object(self, object_name: str) -> None:
+        self.object_name = object_name
+        self.refresh()
+
+    def refresh(self) -> None:
+        device = self.device
+        schema = device.schema
+        states = device.sync_states()
+        rows: list[tuple[str, str, str, str]] = []
+        try:
+            obj = schema.object(self.object_name)
+        except KeyError:
+            obj = {}
+        subtitle = obj.get("subtitle")
+        for record in device.records(self.object_name):
+            rid = str(record["id"])
+            title = schema.title(self.object_name, record) if obj else rid
+            sub = (
+                display_value(schema, None, self.object_name, subtitle, record.get(subtitle))
+                if subtitle
+                else ""
+            )
+            rows.append((rid, states.get(rid, "synced"), title, sub))
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def record_id(self, row: int) -> str:
+        return self._rows[row][0]
+
+    def row_of(self, record_id: str) -> int | None:
+        for row, values in enumerate(self._rows):
+            if values[0] == record_id:
+                return row
+        return None
+
+    def state_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, state, _, _ in self._rows:
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    # Qt model interface ---------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        rid, state, title, sub = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (STATES[state].short, title, sub)[column]
+        if role == STATE_ROLE:
+            return state
+        if role == ID_ROLE:
+            return rid
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{title}: {SYNC_STATE_TEXT[state]}"
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == 0:
+            return SYNC_STATE_TEXT[state]
+        return None
+
+
+class RecordFilter(QSortFilterProxyModel):
+    """Search over every column, case-insensitive."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(-1)
+
+
+class SyncBadgeDelegate(QStyledItemDelegate):
+    """Paints the sync-state column as a coloured pill with a glyph and a word."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        state = index.data(STATE_ROLE)
+        if state not in STATES:
+            super().paint(painter, option, index)
+            return
+        widget = option.widget
+        style = widget.style() if widget is not None else None
+        if style is not None and option.state & QStyle.StateFlag.State_Selected:
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+        painter.save()
+        painter.setFont(option.font)
+        paint_badge(painter, QRectF(option.rect), STATES[state])
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + 30, size.height() + 6)

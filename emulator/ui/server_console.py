@@ -1,0 +1,504 @@
+"""The server console: online records, each user's feed, online operations, validation rules.
+
+Everything goes through the stage's admin API (``stage.online``), the same way for the embedded
+server and a standalone ``autosync-stub``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emulator.engine.events import Event
+from emulator.ui.support import Coalescer, Context
+
+Index = QModelIndex | QPersistentModelIndex
+#: Server-side events after which the console re-reads the server.
+SERVER_CHANGES = frozenset({"uploaded", "duplicated", "discarded_online", "put_on_feed", "online_change"})
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def age(seconds: float) -> str:
+    seconds = int(seconds)
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days} d {hours} h"
+    if hours:
+        return f"{sign}{hours} h {minutes} min"
+    if minutes:
+        return f"{sign}{minutes} min {secs} s"
+    return f"{sign}{secs} s"
+
+
+class OnlineRecordsModel(QAbstractTableModel):
+    HEADERS = ("ID", "Name", "Owner", "Modified", "By")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.records: list[dict[str, Any]] = []
+        self.title_field = ""
+
+    def set_records(self, records: list[dict[str, Any]], title_field: str) -> None:
+        self.beginResetModel()
+        self.records = records
+        self.title_field = title_field
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = 0) -> Any:
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        fields = self.records[index.row()]["fields"]
+        keys = ("id", self.title_field, "ownerid__v", "modified_date__v", "modified_by__v")
+        value = fields.get(keys[index.column()])
+        if index.column() == 3 and value:
+            return str(value)[5:16].replace("T", " ")
+        return "" if value is None else str(value)
+
+
+class FeedModel(QAbstractTableModel):
+    """A user's feed entries; ages and expiry are computed from the emulated clock."""
+
+    HEADERS = ("#", "Added", "Age", "Expires in", "From device", "Records", "Reason")
+
+    def __init__(self, context: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.entries: list[dict[str, Any]] = []
+
+    def set_entries(self, entries: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.entries = entries
+        self.endResetModel()
+
+    def times_moved(self) -> None:
+        if self.entries:
+            self.dataChanged.emit(self.index(0, 2), self.index(len(self.entries) - 1, 3))
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = 0) -> Any:
+        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        entry = self.entries[index.row()]
+        now = self.context.stage.clock.now()
+        column = index.column()
+        if column == 0:
+            return str(entry["seq"])
+        if column == 1:
+            return entry["added_at"][5:19].replace("T", " ")
+        if column == 2:
+            return age((now - parse_time(entry["added_at"])).total_seconds())
+        if column == 3:
+            left = (parse_time(entry["expires_at"]) - now).total_seconds()
+            return "expired" if left <= 0 else age(left)
+        if column == 4:
+            return entry["origin_device"]
+        if column == 5:
+            names = ", ".join(f"{r['object']} {r['id']}" for r in entry["records"][:3])
+            more = len(entry["records"]) - 3
+            return names + (f" +{more}" if more > 0 else "")
+        return entry.get("reason", "")
+
+
+class ServerConsole(QTabWidget):
+    """The online side of the stage, as tabs."""
+
+    def __init__(self, context: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.stage = context.stage
+        self.setObjectName("server-console")
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.users: list[str] = []
+        self.loading = False
+        self.addTab(self._build_records(), "Online records")
+        self.addTab(self._build_feeds(), "Feeds")
+        self.addTab(self._build_operations(), "Online operations")
+        self.addTab(self._build_rules(), "Validation rules")
+        self._reload = Coalescer(self.reload, self)
+        context.bridge.happened.connect(self._on_event)
+        context.bridge.time_changed.connect(lambda _m: self.feed_model.times_moved())
+
+    # building -------------------------------------------------------------------------------------
+    def _build_records(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        top = QHBoxLayout()
+        self.record_object = QComboBox()
+        self.record_object.setObjectName("online-object")
+        self.record_total = QLabel()
+        top.addWidget(QLabel("Object"))
+        top.addWidget(self.record_object, 1)
+        top.addWidget(self.record_total)
+        layout.addLayout(top)
+        self.records_model = OnlineRecordsModel(self)
+        self.records_view = QTableView()
+        self.records_view.setObjectName("online-records")
+        self.records_view.setModel(self.records_model)
+        self.records_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.records_view.verticalHeader().setVisible(False)
+        self.records_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.records_view.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.records_view, 2)
+        self.record_detail = QPlainTextEdit()
+        self.record_detail.setReadOnly(True)
+        self.record_detail.setObjectName("online-record-detail")
+        layout.addWidget(self.record_detail, 1)
+        self.record_object.activated.connect(lambda _i: self.reload_records())
+        self.records_view.clicked.connect(self._record_clicked)
+        return page
+
+    def _build_feeds(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        top = QHBoxLayout()
+        self.feed_user = QComboBox()
+        self.feed_user.setObjectName("feed-user")
+        self.feed_info = QLabel()
+        self.feed_info.setWordWrap(True)
+        top.addWidget(QLabel("User"))
+        top.addWidget(self.feed_user, 1)
+        layout.addLayout(top)
+        layout.addWidget(self.feed_info)
+        self.feed_model = FeedModel(self.context, self)
+        self.feed_view = QTableView()
+        self.feed_view.setObjectName("feed")
+        self.feed_view.setModel(self.feed_model)
+        self.feed_view.verticalHeader().setVisible(False)
+        self.feed_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.feed_view.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.feed_view)
+        self.feed_user.activated.connect(lambda _i: self.reload_feed())
+        return page
+
+    def _build_operations(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        edit = QGroupBox("Edit a record online")
+        form = QFormLayout(edit)
+        self.op_object = QComboBox()
+        self.op_object.setObjectName("op-object")
+        self.op_record = QLineEdit()
+        self.op_record.setObjectName("op-record")
+        self.op_record.setPlaceholderText("record ID (click a row in Online records)")
+        self.op_field = QComboBox()
+        self.op_field.setObjectName("op-field")
+        self.op_value = QLineEdit()
+        self.op_value.setObjectName("op-value")
+        self.op_actor = QComboBox()
+        self.op_actor.setObjectName("op-actor")
+        self.op_actor.addItem("Online user (browser)", "online_user")
+        self.op_actor.addItem("Integration", "integration")
+        apply = QPushButton("Save online")
+        apply.setObjectName("op-save")
+        form.addRow("Object", self.op_object)
+        form.addRow("Record", self.op_record)
+        form.addRow("Field", self.op_field)
+        form.addRow("New value", self.op_value)
+        form.addRow("As", self.op_actor)
+        form.addRow(apply)
+        layout.addWidget(edit)
+        self.op_object.activated.connect(lambda _i: self._fill_fields())
+        apply.clicked.connect(self.edit_online)
+
+        align = QGroupBox("Territory alignment")
+        form = QFormLayout(align)
+        self.align_account = QLineEdit()
+        self.align_account.setObjectName("align-account")
+        self.align_account.setPlaceholderText("account ID")
+        self.align_territory = QLineEdit("T-WC")
+        self.align_territory.setObjectName("align-territory")
+        run = QPushButton("Run alignment")
+        form.addRow("Account", self.align_account)
+        form.addRow("Move to territory", self.align_territory)
+        form.addRow(run)
+        layout.addWidget(align)
+        run.clicked.connect(self.align)
+
+        meta = QGroupBox("Metadata, content and data sets")
+        form = QFormLayout(meta)
+        self.meta_value = QLineEdit("samples_dropped__v")
+        self.meta_label = QLineEdit("Samples dropped")
+        add_value = QPushButton("Add picklist value to Call type")
+        form.addRow("Value", self.meta_value)
+        form.addRow("Label", self.meta_label)
+        form.addRow(add_value)
+        self.clm_name = QLineEdit("Labrinone core story v2")
+        publish = QPushButton("Publish CLM content")
+        form.addRow("CLM presentation", self.clm_name)
+        form.addRow(publish)
+        datasets = QHBoxLayout()
+        xpages = QPushButton("Refresh X-Pages data")
+        nitro = QPushButton("Refresh Nitro data")
+        datasets.addWidget(xpages)
+        datasets.addWidget(nitro)
+        form.addRow(datasets)
+        layout.addWidget(meta)
+        note = QLabel(
+            "Online changes reach the iPads only by an incremental sync (Sync now), not by Autosync."
+        )
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        layout.addStretch(1)
+        add_value.clicked.connect(self.add_picklist_value)
+        publish.clicked.connect(self.publish_clm)
+        xpages.clicked.connect(lambda: self.refresh_dataset("xpages_sales", "X-Pages sales data"))
+        nitro.clicked.connect(lambda: self.refresh_dataset("nitro", "Nitro data"))
+        return page
+
+    def _build_rules(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("Untick a rule to switch it off on the server."))
+        self.rules = QTableWidget(0, 2)
+        self.rules.setObjectName("validation-rules")
+        self.rules.setHorizontalHeaderLabels(["Rule", "Message"])
+        self.rules.verticalHeader().setVisible(False)
+        self.rules.setWordWrap(True)
+        self.rules.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.rules.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.rules.itemChanged.connect(self._rule_toggled)
+        layout.addWidget(self.rules)
+        return page
+
+    # loading --------------------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if event.kind in SERVER_CHANGES or event.kind == "device_added":
+            self._reload.request()
+
+    def reload(self) -> None:
+        """Re-read everything the console shows from the server."""
+        if self.loading:
+            self._reload.request()
+            return
+        self.loading = True
+
+        def always() -> None:
+            self.loading = False
+
+        self.context.tasks.spawn(self._load_all(), title="Server console", parent=self, always=always)
+
+    async def _load_all(self) -> None:
+        if not self.objects:
+            await self._load_objects()
+        if not self.users:
+            self.users = [u["id"] for u in await self.stage.users()]
+            self.feed_user.clear()
+            for user in self.users:
+                self.feed_user.addItem(user, user)
+        await self._load_records()
+        await self._load_feed()
+        await self._load_rules()
+
+    async def _load_objects(self) -> None:
+        device = next(iter(self.stage.devices.values()), None)
+        schema = device.schema.data if device is not None else {}
+        self.objects = dict(schema.get("objects", {}))
+        if not self.objects:
+            return
+        for combo in (self.record_object, self.op_object):
+            combo.clear()
+            for name, obj in self.objects.items():
+                combo.addItem(str(obj.get("plural", name)), name)
+        self._fill_fields()
+
+    def _fill_fields(self) -> None:
+        name = self.op_object.currentData()
+        self.op_field.clear()
+        for field_name, field in self.objects.get(str(name), {}).get("fields", {}).items():
+            if field.get("writable"):
+                self.op_field.addItem(f"{field.get('label', field_name)} ({field_name})", field_name)
+
+    def reload_records(self) -> None:
+        self.context.tasks.spawn(self._load_records(), title="Online records", parent=self)
+
+    async def _load_records(self) -> None:
+        name = self.record_object.currentData()
+        if not name:
+            return
+        page = await self.stage.online("GET", "/records", params={"object": name, "limit": 5000})
+        title = str(self.objects.get(name, {}).get("title") or "id")
+        self.records_model.set_records(list(page["records"]), title)
+        self.record_total.setText(f"{page['total']} online")
+
+    def _record_clicked(self, index: QModelIndex) -> None:
+        record = self.records_model.records[index.row()]
+        fields = record["fields"]
+        self.record_detail.setPlainText("\n".join(f"{k}: {v}" for k, v in sorted(fields.items())))
+        self.op_object.setCurrentIndex(self.op_object.findData(record["object"]))
+        self._fill_fields()
+        self.op_record.setText(record["id"])
+        if record["object"] == "account__v":
+            self.align_account.setText(record["id"])
+
+    def reload_feed(self) -> None:
+        self.context.tasks.spawn(self._load_feed(), title="Feed", parent=self)
+
+    async def _load_feed(self) -> None:
+        user = self.feed_user.currentData()
+        if not user:
+            return
+        page = await self.stage.online("GET", f"/feeds/{user}")
+        self.feed_model.set_entries(list(page["entries"]))
+        missed = f" Entries up to #{page['purged_through']} have expired." if page["purged_through"] else ""
+        self.feed_info.setText(
+            f"{len(page['entries'])} entries on {user}'s feed; entries expire 7 days after they are added."
+            + missed
+        )
+
+    async def _load_rules(self) -> None:
+        rules = await self.stage.online("GET", "/validation-rules")
+        self.rules.blockSignals(True)
+        self.rules.setRowCount(len(rules))
+        for row, rule in enumerate(rules):
+            name = QTableWidgetItem(rule["name"])
+            name.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+            name.setCheckState(Qt.CheckState.Checked if rule["enabled"] else Qt.CheckState.Unchecked)
+            name.setData(Qt.ItemDataRole.UserRole, rule["name"])
+            self.rules.setItem(row, 0, name)
+            self.rules.setItem(row, 1, QTableWidgetItem(rule["message"]))
+        self.rules.resizeRowsToContents()
+        self.rules.blockSignals(False)
+
+    # operations -----------------------------------------------------------------------------------
+    def _online(self, title: str, method: str, path: str, text: str, **kwargs: Any) -> None:
+        async def run() -> None:
+            await self.stage.online(method, path, say=text, **kwargs)
+
+        self.context.tasks.spawn(run(), title=title, parent=self)
+
+    def edit_online(self) -> None:
+        name, rid, field = (
+            self.op_object.currentData(),
+            self.op_record.text().strip(),
+            self.op_field.currentData(),
+        )
+        if not (name and rid and field):
+            self.context.messages.refused(self, "Edit online", "Choose an object, a record ID and a field.")
+            return
+        value = _typed(self.objects.get(str(name), {}).get("fields", {}).get(field, {}), self.op_value.text())
+        actor = str(self.op_actor.currentData())
+        who = "An integration" if actor == "integration" else "An online user"
+        self._online(
+            "Edit online",
+            "PATCH",
+            f"/records/{name}/{rid}",
+            f"{who} set {field} of {name} {rid} to {value!r} online.",
+            json={"actor": actor, "fields": {field: value}},
+        )
+
+    def align(self) -> None:
+        account, territory = self.align_account.text().strip(), self.align_territory.text().strip()
+        self._online(
+            "Territory alignment",
+            "POST",
+            "/territory-alignment",
+            f"Territory alignment: account {account} moved to {territory}.",
+            json={"account_ids": [account], "territory": territory},
+        )
+
+    def add_picklist_value(self) -> None:
+        value, label = self.meta_value.text().strip(), self.meta_label.text().strip()
+        self._online(
+            "Metadata change",
+            "POST",
+            "/metadata",
+            f"Metadata change published: Call type gets the value {label!r}.",
+            json={
+                "kind": "add_picklist_value",
+                "object": "call2__v",
+                "field": "call_type__v",
+                "value": value,
+                "label": label,
+            },
+        )
+
+    def publish_clm(self) -> None:
+        name = self.clm_name.text().strip()
+        self._online(
+            "Publish content",
+            "POST",
+            "/content",
+            f"CLM content published: {name}.",
+            json={"kind": "clm", "name": name, "description": "Published from the server console"},
+        )
+
+    def refresh_dataset(self, name: str, label: str) -> None:
+        self._online("Refresh data", "POST", f"/datasets/{name}/refresh", f"New load of {label} online.")
+
+    def _rule_toggled(self, item: QTableWidgetItem) -> None:
+        if item.column() != 0:
+            return
+        name = str(item.data(Qt.ItemDataRole.UserRole))
+        enabled = item.checkState() == Qt.CheckState.Checked
+        self._online(
+            "Validation rule",
+            "PUT",
+            f"/validation-rules/{name}",
+            f"Validation rule {name} switched {'on' if enabled else 'off'} online.",
+            json={"enabled": enabled},
+        )
+
+
+def _typed(field: dict[str, Any], text: str) -> Any:
+    """The typed value of what was typed for a field (numbers, booleans, empty)."""
+    text = text.strip()
+    if text == "":
+        return None
+    kind = field.get("type")
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() and "." not in text else number
+    if kind == "boolean":
+        return text.lower() in ("1", "true", "yes", "y", "on")
+    return text

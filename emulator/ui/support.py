@@ -1,0 +1,210 @@
+"""What every widget shares: the stage as Qt signals, coalesced refreshes, async tasks, messages.
+
+A widget never calls ``stage.events.subscribe`` itself: the :class:`StageBridge` subscribes once
+and re-emits each event as a Qt signal, so a widget that is deleted is disconnected by Qt and
+never called again. A widget asks for a redraw with a :class:`Coalescer`; a thousand events in
+one burst give one redraw. Engine coroutines run through :class:`Tasks`, which shows refusals
+and failures to the user instead of losing them, and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from emulator.engine.device import ActionRefused
+from emulator.engine.events import Event
+from emulator.stage import Stage
+
+log = logging.getLogger(__name__)
+
+
+class StageBridge(QObject):
+    """The stage's event stream and clock, as Qt signals.
+
+    Signals:
+        happened(object): every new :class:`Event`, as it is emitted.
+        time_changed(object): the emulated time moved (a ``datetime``).
+    """
+
+    happened = Signal(object)
+    time_changed = Signal(object)
+
+    def __init__(self, stage: Stage, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.stage = stage
+        self._alive = True
+        self._unsubscribe = stage.events.subscribe(self._on_event)
+        stage.clock.on_change(self._on_time)
+
+    def _on_event(self, event: Event) -> None:
+        if self._alive:
+            self.happened.emit(event)
+
+    def _on_time(self, moment: datetime) -> None:
+        if self._alive:
+            self.time_changed.emit(moment)
+
+    def detach(self) -> None:
+        """Stop listening (the clock keeps the listener, which then does nothing)."""
+        if self._alive:
+            self._alive = False
+            self._unsubscribe()
+
+
+class Coalescer(QObject):
+    """Calls ``callback`` once, soon (zero-delay single shot), however often it is requested."""
+
+    def __init__(self, callback: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(callback)
+
+    def request(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+
+@dataclass
+class Shown:
+    kind: str  # "refused", "problem", "info"
+    title: str
+    text: str
+
+
+class Messages(QObject):
+    """Tells the user something in a window-modal message box opened with ``open()``.
+
+    ``open()`` never blocks, so tests (and the event loop) carry on; tests read ``history``.
+
+    Signals:
+        shown(object): a :class:`Shown` value, each time a message is shown.
+    """
+
+    shown = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.history: list[Shown] = []
+        self.boxes = True
+
+    def refused(self, parent: QWidget | None, title: str, text: str) -> None:
+        self._show(parent, Shown("refused", title, text), QMessageBox.Icon.Warning)
+
+    def problem(self, parent: QWidget | None, title: str, text: str) -> None:
+        self._show(parent, Shown("problem", title, text), QMessageBox.Icon.Critical)
+
+    def info(self, parent: QWidget | None, title: str, text: str) -> None:
+        self._show(parent, Shown("info", title, text), QMessageBox.Icon.Information)
+
+    def _show(self, parent: QWidget | None, shown: Shown, icon: QMessageBox.Icon) -> None:
+        self.history.append(shown)
+        self.shown.emit(shown)
+        if not self.boxes:
+            return
+        box = QMessageBox(icon, shown.title, shown.text, QMessageBox.StandardButton.Ok, parent)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setObjectName(f"message-{shown.kind}")
+        box.open()
+
+
+@dataclass
+class Tasks:
+    """Runs engine coroutines from the UI; refusals and failures become messages.
+
+    Attributes:
+        messages: where refusals and failures are shown.
+        running: tasks not finished yet (kept so they are not garbage-collected).
+    """
+
+    messages: Messages
+    running: set[asyncio.Future[Any]] = field(default_factory=set)
+
+    def spawn(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        *,
+        title: str,
+        parent: QWidget | None = None,
+        done: Callable[[Any], None] | None = None,
+        always: Callable[[], None] | None = None,
+    ) -> asyncio.Future[Any]:
+        """Run ``coro``; ``done(result)`` on success; ``always()`` at the end in any case."""
+        future = asyncio.ensure_future(self._guarded(coro, title, parent, done, always))
+        self.running.add(future)
+        future.add_done_callback(self.running.discard)
+        return future
+
+    async def _guarded(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        title: str,
+        parent: QWidget | None,
+        done: Callable[[Any], None] | None,
+        always: Callable[[], None] | None,
+    ) -> Any:
+        try:
+            result = await coro
+        except ActionRefused as exc:
+            self.messages.refused(parent, title, str(exc))
+            return None
+        except (ValueError, httpx.HTTPError, RuntimeError) as exc:
+            self.messages.problem(parent, title, str(exc) or type(exc).__name__)
+            return None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the window must outlive any bug; show it, log it
+            log.exception("%s failed", title)
+            self.messages.problem(parent, title, f"{type(exc).__name__}: {exc}")
+            return None
+        finally:
+            if always is not None:
+                always()
+        if done is not None:
+            done(result)
+        return result
+
+    def refusing(self, parent: QWidget | None, title: str, action: Callable[[], Any]) -> Any:
+        """Run a synchronous engine action; an :class:`ActionRefused` becomes a dialog."""
+        try:
+            return action()
+        except ActionRefused as exc:
+            self.messages.refused(parent, title, str(exc))
+            return None
+        except ValueError as exc:
+            self.messages.problem(parent, title, str(exc))
+            return None
+
+
+@dataclass
+class Context:
+    """What a widget of the stage is handed besides the engine object it shows."""
+
+    stage: Stage
+    bridge: StageBridge
+    messages: Messages
+    tasks: Tasks
+
+
+def make_context(stage: Stage, parent: QObject | None = None) -> Context:
+    messages = Messages(parent)
+    return Context(stage, StageBridge(stage, parent), messages, Tasks(messages))
+
+
+def hhmmss(moment: datetime) -> str:
+    return moment.strftime("%H:%M:%S")
+
+
+def when(moment: datetime) -> str:
+    """Emulated date and time as a trainer reads it: ``Thu 26 Nov 2026, 09:00:30``."""
+    return moment.strftime("%a %d %b %Y, %H:%M:%S")

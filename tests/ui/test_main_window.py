@@ -1,0 +1,388 @@
+"""Clicking through the stage window as a trainer or QA engineer would."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget
+from pytestqt.qtbot import QtBot
+
+from emulator.stage import Stage
+from emulator.ui.crm_app import CrmApp
+from emulator.ui.main_window import DeviceColumn, MainWindow
+from tests.ui.conftest import run
+
+HARPER = "V0A000000000001"  # Eleanor Harper, an anna account in T-NE
+
+
+def click(qtbot: QtBot, button: QPushButton) -> None:
+    assert button.isEnabled(), f"{button.text()} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def open_record(qtbot: QtBot, app: CrmApp, record_id: str) -> None:
+    """Double-click the record's row in the list."""
+    row = app.model.row_of(record_id)
+    assert row is not None, f"{record_id} is not in the list"
+    index = app.proxy.mapFromSource(app.model.index(row, 1))
+    app.table.scrollTo(index)
+    rect = app.table.visualRect(index)
+    qtbot.mouseClick(app.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(app.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: app.page == "view")
+
+
+def type_into(qtbot: QtBot, app: CrmApp, field: str, text: str) -> None:
+    form = app.edit_page.form
+    assert form is not None
+    widget = form.editors[field].widget
+    assert isinstance(widget, QLineEdit)
+    widget.clear()
+    qtbot.keyClicks(widget, text)
+
+
+def edit_phone(qtbot: QtBot, app: CrmApp, record_id: str, phone: str) -> None:
+    """From the list: open the record, Edit, type a phone number, Save, back to the list."""
+    open_record(qtbot, app, record_id)
+    click(qtbot, app.view_page.edit)
+    assert app.page == "edit"
+    type_into(qtbot, app, "phone__v", phone)
+    click(qtbot, app.edit_page.save)
+    assert app.page == "view"
+    click(qtbot, app.view_page.back)
+    assert app.page == "list"
+
+
+def state_in_list(app: CrmApp, record_id: str) -> str:
+    row = app.model.row_of(record_id)
+    assert row is not None
+    return str(app.model.index(row, 0).data(Qt.ItemDataRole.UserRole + 1))
+
+
+def columns(window: MainWindow) -> tuple[DeviceColumn, DeviceColumn, DeviceColumn]:
+    pro, air, chloe = (window.column(i) for i in range(3))
+    return pro, air, chloe
+
+
+def settle(qtbot: QtBot, stage: Stage) -> None:
+    run(qtbot, stage.settle())
+
+
+def test_the_stage_opens_with_three_ipads_and_the_sample_data(window: MainWindow) -> None:
+    pro, air, chloe = columns(window)
+    assert [c.device.profile.name for c in (pro, air, chloe)] == [
+        "Anna's iPad Pro",
+        "Anna's iPad Air",
+        "Chloe's iPad",
+    ]
+    assert pro.frame.app.model.rowCount() == 10
+    assert chloe.frame.app.model.rowCount() == 8
+    assert pro.frame.status.network.text() == "● Online"
+    assert pro.frame.status.time.text() == "09:00:00"
+
+
+@pytest.mark.rule("AS-30")
+def test_every_record_shows_its_sync_state_in_colour_and_words(window: MainWindow) -> None:
+    app = window.column(0).frame.app
+    index = app.model.index(0, 0)
+    assert index.data() == "Synced"
+    assert index.data(Qt.ItemDataRole.ToolTipRole).endswith("Synced")
+    assert index.data(Qt.ItemDataRole.AccessibleTextRole) == "Synced"
+
+
+@pytest.mark.rule("AS-28")
+@pytest.mark.rule("AS-20")
+def test_an_edit_on_one_ipad_shows_on_the_other_after_the_next_poll(window: MainWindow, qtbot: QtBot) -> None:
+    pro, air, _ = columns(window)
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 617 555 9999")
+    settle(qtbot, window.stage)
+    assert air.device.record(HARPER)["phone__v"] != "+1 617 555 9999"  # type: ignore[index]
+    click(qtbot, window.clock_bar.plus30)
+    qtbot.waitUntil(lambda: not window.clock_bar.busy)
+    assert air.device.record(HARPER)["phone__v"] == "+1 617 555 9999"  # type: ignore[index]
+    open_record(qtbot, air.frame.app, HARPER)
+    value = air.frame.app.view_page.findChild(QLabel, "value-phone__v")
+    assert value is not None and value.text() == "+1 617 555 9999"
+    qtbot.waitUntil(lambda: "Merged 1 record from the feed." in air.panel.log.toPlainText())
+
+
+@pytest.mark.rule("AS-06")
+@pytest.mark.rule("AS-01")
+def test_offline_saves_queue_in_order_and_drain_first_in_first_out(window: MainWindow, qtbot: QtBot) -> None:
+    pro, _, _ = columns(window)
+    panel, app = pro.panel, pro.frame.app
+    panel.network.setCurrentIndex(panel.network.findData("offline"))
+    panel.network.activated.emit(panel.network.currentIndex())
+    assert pro.device.conditions.mode == "offline"
+    edit_phone(qtbot, app, HARPER, "+1 000 000 0001")
+    edit_phone(qtbot, app, "V0A000000000003", "+1 000 000 0003")
+    qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (2)")
+    assert [row[1] for row in panel.queue_model.rows] == [
+        "Save Account Harper, Eleanor",
+        "Save Account Okafor, Chinedu",
+    ]
+    assert all("Waits for connectivity" in row[3] for row in panel.queue_model.rows)
+    assert pro.frame.status.pending.text().strip() == "↑ 2"
+    assert pro.frame.status.network.text() == "⊘ Offline"
+    qtbot.waitUntil(lambda: state_in_list(app, HARPER) == "saved_locally")
+
+    panel.set_network("online")
+    settle(qtbot, window.stage)
+    qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (0)")
+    uploaded = [
+        e.record for e in window.stage.events.events if e.kind == "uploaded" and e.actor == pro.device.actor
+    ]
+    assert [r[1] for r in uploaded if r] == [HARPER, "V0A000000000003"]
+    qtbot.waitUntil(lambda: state_in_list(app, HARPER) == "synced")
+    assert not pro.frame.status.pending.isVisibleTo(pro.frame.status)
+
+
+@pytest.mark.rule("AS-07")
+@pytest.mark.rule("AS-09")
+def test_a_conflict_ends_as_a_sync_error_with_its_values(window: MainWindow, qtbot: QtBot) -> None:
+    pro, air, _ = columns(window)
+    air.panel.set_network("offline")
+    before = air.device.record(HARPER)["phone__v"]  # type: ignore[index]
+    edit_phone(qtbot, air.frame.app, HARPER, "+1 222 222 2222")
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 111 111 1111")
+    settle(qtbot, window.stage)
+    air.panel.set_network("online")
+    settle(qtbot, window.stage)
+    qtbot.waitUntil(lambda: air.panel.tabText(2) == "Errors (1)")
+    panel = air.panel
+    assert "Harper" in panel.error_message.text()
+    cells = [panel.conflicts.item(0, c).text() for c in range(4)]
+    assert cells == ["Phone", before, "+1 111 111 1111", "+1 222 222 2222"]
+    assert state_in_list(air.frame.app, HARPER) == "sync_error"
+    assert air.frame.status.errors.text().strip() == "✕ 1"
+
+    click(qtbot, panel.take_online)
+    qtbot.waitUntil(lambda: panel.tabText(2) == "Errors (0)")
+    assert air.device.record(HARPER)["phone__v"] == "+1 111 111 1111"  # type: ignore[index]
+    qtbot.waitUntil(lambda: state_in_list(air.frame.app, HARPER) == "synced")
+
+
+@pytest.mark.rule("AS-23")
+@pytest.mark.rule("AS-25")
+def test_an_open_record_shows_update_waiting_and_updates_when_the_user_leaves(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    pro, air, _ = columns(window)
+    open_record(qtbot, air.frame.app, HARPER)
+    view = air.frame.app.view_page
+    assert view.banner.isHidden()
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 333 333 3333")
+    run(qtbot, window.stage.advance(timedelta(seconds=30)))
+    qtbot.waitUntil(lambda: not view.banner.isHidden())
+    assert "Update waiting" in view.banner.text()
+    shown = view.findChild(QLabel, "value-phone__v")
+    assert shown.text() != "+1 333 333 3333", "the open screen does not change under the user"
+    qtbot.waitUntil(lambda: air.panel.tabText(3) == "Waiting (1)")
+    assert air.panel.waiting.item(0, 3).text() == "the record is open on screen"
+
+    click(qtbot, view.back)
+    assert air.device.record(HARPER)["phone__v"] == "+1 333 333 3333"  # type: ignore[index]
+    open_record(qtbot, air.frame.app, HARPER)
+    assert view.findChild(QLabel, "value-phone__v").text() == "+1 333 333 3333"
+    assert view.banner.isHidden()
+
+
+def _an_anna_saved_order(stage: Stage) -> str:
+    pro = next(iter(stage.devices.values()))
+    return next(str(r["id"]) for r in pro.records("order__v") if r.get("status__v") != "submitted__v")
+
+
+@pytest.mark.rule("AS-24")
+def test_an_action_forbidden_by_waiting_data_is_refused_with_a_dialog(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    pro, air, _ = columns(window)
+    order = _an_anna_saved_order(window.stage)
+    for column in (pro, air):
+        app = column.frame.app
+        app.tabs.setCurrentIndex(app._tab_objects.index("order__v"))
+        assert app.object_name == "order__v"
+    open_record(qtbot, air.frame.app, order)
+    open_record(qtbot, pro.frame.app, order)
+    click(qtbot, pro.frame.app.view_page.edit)
+    click(qtbot, pro.frame.app.edit_page.submit)
+    settle(qtbot, window.stage)
+    run(qtbot, window.stage.advance(timedelta(seconds=30)))
+
+    window.context.messages.boxes = True
+    click(qtbot, air.frame.app.view_page.edit)
+    assert air.frame.app.page == "view", "the edit screen did not open"
+    shown = window.context.messages.history[-1]
+    assert shown.kind == "refused" and shown.title == "Cannot edit"
+    assert "submitted on another device" in shown.text
+    box = air.frame.app.findChild(QMessageBox, "message-refused")
+    assert box is not None and box.isVisible() and "submitted on another device" in box.text()
+    box.accept()
+
+
+@pytest.mark.rule("AS-27")
+def test_sync_now_brings_an_online_edit_that_autosync_does_not(window: MainWindow, qtbot: QtBot) -> None:
+    pro, _, _ = columns(window)
+    console = window.console
+    qtbot.waitUntil(lambda: console.op_object.count() > 0)
+    console.op_object.setCurrentIndex(console.op_object.findData("account__v"))
+    console._fill_fields()
+    console.op_record.setText(HARPER)
+    console.op_field.setCurrentIndex(console.op_field.findData("phone__v"))
+    console.op_value.setText("+1 444 444 4444")
+    console.op_actor.setCurrentIndex(console.op_actor.findData("integration"))
+    click(qtbot, console.findChild(QPushButton, "op-save"))
+    qtbot.waitUntil(lambda: any(e.kind == "online_change" for e in window.stage.events.events))
+
+    run(qtbot, window.stage.advance(timedelta(seconds=30)))
+    assert pro.device.record(HARPER)["phone__v"] != "+1 444 444 4444"  # type: ignore[index]
+    panel = pro.panel
+    click(qtbot, panel.sync_now)
+    qtbot.waitUntil(lambda: not panel.busy)
+    assert pro.device.record(HARPER)["phone__v"] == "+1 444 444 4444"  # type: ignore[index]
+    assert panel.progress.value() == panel.progress.maximum() > 1
+    assert panel.sync_result.text().startswith("Incremental sync finished")
+
+
+@pytest.mark.rule("AS-29")
+def test_an_ipad_4_is_added_without_autosync_and_says_why(window: MainWindow, qtbot: QtBot) -> None:
+    window.open_add_device()
+    qtbot.waitUntil(lambda: getattr(window, "add_dialog", None) is not None)
+    dialog = window.add_dialog
+    dialog.name.setText("Old iPad")
+    dialog.model.setCurrentIndex(dialog.model.findData("iPad 4"))
+    assert "32-bit" in dialog.verdict.text() and "No Autosync" in dialog.verdict.text()
+    dialog.model.setCurrentIndex(dialog.model.findData("iPad Air 2"))
+    dialog.ios.setText("10.3")
+    assert "iOS 10.3 is too old" in dialog.verdict.text()
+    dialog.model.setCurrentIndex(dialog.model.findData("iPad 4"))
+    dialog.accept()
+    qtbot.waitUntil(lambda: "old-ipad" in window.columns)
+    column = window.columns["old-ipad"]
+    panel = column.panel
+    assert not panel.traditional.isEnabled() and panel.traditional.isChecked()
+    assert "32-bit" in panel.ineligible.text()
+    assert column.frame.status.mode.text() == "Traditional sync"
+
+    edit_phone(qtbot, column.frame.app, HARPER, "+1 555 000 0004")
+    run(qtbot, window.stage.advance(timedelta(seconds=60)))
+    qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (1)")
+    assert "Waits for Sync now" in panel.queue_model.rows[0][3]
+    click(qtbot, panel.sync_now)
+    qtbot.waitUntil(lambda: not panel.busy)
+    qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (0)")
+
+
+@pytest.mark.rule("AS-05")
+@pytest.mark.rule("AS-02")
+def test_an_order_and_its_lines_are_saved_together_from_the_edit_screen(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    pro, _, _ = columns(window)
+    pro.panel.set_network("offline")
+    app = pro.frame.app
+    app.tabs.setCurrentIndex(app._tab_objects.index("order__v"))
+    click(qtbot, app.new_button)
+    assert app.page == "edit"
+    form = app.edit_page.form
+    assert form is not None
+    form.set("account__v", HARPER)
+    form.set("order_date__v", "2026-11-26")
+    click(qtbot, app.edit_page.findChild(QPushButton, "add-order_line__v"))
+    child = app.edit_page.child_form
+    assert child is not None and "order__v" not in child.editors
+    child.set("product__v", "labrinone__c")
+    child.set("quantity__v", 3)
+    child.set("list_price__v", 12.5)
+    click(qtbot, app.edit_page.findChild(QPushButton, "apply-child"))
+    assert app.edit_page.child_lists["order_line__v"].count() == 1
+    assert pro.device.queue() == [], "nothing is queued while the order is open (AS-02)"
+    click(qtbot, app.edit_page.save)
+    (item,) = pro.device.queue()
+    assert [i["object"] for i in item.items] == ["order__v", "order_line__v"]
+
+
+def test_a_refused_save_keeps_the_edit_screen_open(window: MainWindow, qtbot: QtBot) -> None:
+    app = window.column(0).frame.app
+    click(qtbot, app.new_button)
+    app.edit_page.session.set = lambda *_a: (_ for _ in ()).throw(  # type: ignore[union-attr]
+        __import__("emulator.engine.device", fromlist=["ActionRefused"]).ActionRefused("nope")
+    )
+    app.edit_page.form.set("first_name__v", "Zed")  # type: ignore[union-attr]
+    click(qtbot, app.edit_page.save)
+    assert app.page == "edit"
+    assert window.context.messages.history[-1].text == "nope"
+    click(qtbot, app.edit_page.cancel)
+    assert app.page == "list" and window.column(0).device.edit is None
+
+
+@pytest.mark.rule("AS-31")
+def test_what_if_this_ipad_were_lost_lists_the_queue(window: MainWindow, qtbot: QtBot) -> None:
+    pro, _, _ = columns(window)
+    pro.panel.set_network("offline")
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 666")
+    click(qtbot, pro.panel.lost)
+    shown = window.context.messages.history[-1]
+    assert "Save Account Harper, Eleanor" in shown.text
+    assert "Safe online already:" in shown.text
+
+
+def test_the_clock_bar_jumps_and_long_jumps_do_not_poll_every_30_seconds(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    stage = window.stage
+    start = stage.clock.now()
+    click(qtbot, window.clock_bar.plus30)
+    qtbot.waitUntil(lambda: not window.clock_bar.busy)
+    assert stage.clock.now() - start == timedelta(seconds=30)
+    polls = sum(1 for e in stage.events.events if e.kind == "polled")
+    click(qtbot, window.clock_bar.plus_day)
+    qtbot.waitUntil(lambda: not window.clock_bar.busy, timeout=20_000)
+    assert stage.clock.now() - start == timedelta(days=1, seconds=30)
+    assert sum(1 for e in stage.events.events if e.kind == "polled") - polls <= 6
+    assert all(d.poll_interval == timedelta(seconds=30) for d in stage.devices.values())
+    assert window.clock_bar.time.text().startswith("Fri 27 Nov 2026, 09:00:30")
+
+
+def test_the_poll_interval_setting_reaches_every_ipad(window: MainWindow) -> None:
+    window.clock_bar.poll.setValue(60)
+    window.clock_bar.apply_poll_interval()
+    assert {d.poll_interval for d in window.stage.devices.values()} == {timedelta(seconds=60)}
+
+
+def test_f1_opens_the_shortcut_sheet_and_zoom_makes_fonts_larger(window: MainWindow, qtbot: QtBot) -> None:
+    sheet = window.show_shortcuts()
+    table = sheet.findChild(QTableWidget, "shortcuts")
+    keys = {table.item(r, 0).text() for r in range(table.rowCount())}
+    assert {"F1", "Ctrl+N", "Ctrl+=", "Ctrl+-", "Ctrl+T", "Ctrl+D"} <= keys
+    sheet.close()
+    before = window.font().pointSizeF()
+    window.toggle_presenter()
+    assert window.font().pointSizeF() == pytest.approx(before * 1.5)
+    window.step_zoom(-1)
+    assert window.zoom < 1.5
+    window.set_zoom(1.0)
+
+
+def test_remove_and_reset_to_the_sample_state(window: MainWindow, qtbot: QtBot) -> None:
+    pro, _, _ = columns(window)
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 777")
+    settle(qtbot, window.stage)
+    window.remove_device("chloe-s-ipad")
+    qtbot.waitUntil(lambda: "chloe-s-ipad" not in window.stage.devices)
+    assert list(window.columns) == ["anna-s-ipad-pro", "anna-s-ipad-air"]
+    future = window.reset_stage()
+    qtbot.waitUntil(future.done, timeout=20_000)
+    assert list(window.columns) == ["anna-s-ipad-pro", "anna-s-ipad-air"]
+    new_pro = window.column(0).device
+    assert new_pro is not pro.device
+    assert new_pro.record(HARPER)["phone__v"] == "+1 617-555-0142"  # type: ignore[index]
+
+
+def test_closing_the_window_closes_the_stage(window: MainWindow, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(window.closed, timeout=10_000):
+        window.close()
+    assert window.stage.devices == {}
+    assert window.stage.admin is not None and window.stage.admin.is_closed

@@ -1,0 +1,102 @@
+"""Make the README's screenshots with the app itself: the stage, a conflict, a deferred merge.
+
+    QT_QPA_PLATFORM=offscreen python tools/make_screenshots.py [OUT_DIR]
+
+Each picture is a fresh stage (same seed, same steps, same picture), driven through the same
+widgets and engine calls a user's clicks make, then ``MainWindow.save_screenshot``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from emulator.app import _let_qt_paint, parse_args, start_stage
+from emulator.ui.main_window import MainWindow
+
+HARPER = "V0A000000000001"
+Step = Callable[[MainWindow], Awaitable[None]]
+
+
+async def stage_only(_window: MainWindow) -> None:
+    return None
+
+
+async def conflict(window: MainWindow) -> None:
+    """The iPad Air edits offline a phone number the iPad Pro changed meanwhile (AS-07)."""
+    stage = window.stage
+    pro, air, chloe = (window.column(i) for i in range(3))
+    air.panel.set_network("offline")
+    air.device.save("account__v", HARPER, {"phone__v": "+1 617-555-2222"})
+    pro.device.save("account__v", HARPER, {"phone__v": "+1 617-555-1111"})
+    await stage.settle()
+    air.panel.set_network("online")
+    await stage.settle()
+    chloe.panel.set_network("offline")
+    for record in chloe.device.records("account__v")[:2]:
+        chloe.device.save("account__v", record["id"], {"phone__v": "+1 415-555-0000"})
+    await stage.advance(timedelta(seconds=5))
+    air.panel.setCurrentIndex(2)
+    chloe.panel.setCurrentIndex(1)
+
+
+async def deferred_merge(window: MainWindow) -> None:
+    """The iPad Air has a record open while the iPad Pro saves it (AS-23, AS-25)."""
+    stage = window.stage
+    pro, air, _ = (window.column(i) for i in range(3))
+    air.frame.app.open_record(HARPER)
+    pro.device.save("account__v", HARPER, {"phone__v": "+1 617-555-3333"})
+    await stage.settle()
+    await stage.advance(timedelta(seconds=30))
+    air.panel.setCurrentIndex(3)
+
+
+SHOTS: dict[str, Step] = {"stage": stage_only, "conflict": conflict, "deferred-merge": deferred_merge}
+
+
+async def shoot(name: str, step: Step, out: Path) -> None:
+    stage = await start_stage(parse_args(["--seed", "0"]))
+    window = MainWindow(stage, settings=None, clock_running=False)
+    window.resize(1900, 1040)
+    window.show()
+    await _let_qt_paint()
+    await step(window)
+    await stage.settle()
+    await _let_qt_paint(10)
+    path = out / f"{name}.png"
+    if not window.save_screenshot(str(path)):
+        raise SystemExit(f"could not write {path}")
+    print(path)
+    await window.shutdown()
+
+
+async def main_async(out: Path) -> None:
+    for name, step in SHOTS.items():
+        await shoot(name, step, out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(main_async(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
