@@ -250,7 +250,7 @@ class Device:
         if self.store.setting("last_sync_cursor") is None:
             await self.syncer.run()
         else:
-            self.uploader.kick()
+            self.uploader.resume()
 
     async def close(self) -> None:
         """Stop timers and tasks, close the HTTP client and the file. Committed data stays."""

@@ -19,7 +19,7 @@ from emulator.engine import changes
 from emulator.engine.backoff import retry_delay
 from emulator.engine.clock import Timer
 from emulator.engine.localstore import QueueItem
-from emulator.engine.timefmt import iso
+from emulator.engine.timefmt import iso, parse_iso
 
 if TYPE_CHECKING:
     from emulator.engine.device import Device
@@ -39,6 +39,20 @@ class Uploader:
         """Start draining if Autosync may upload now; ``now`` skips a pending backoff wait."""
         if self.device.autosync_active:
             self.device.spawn(self.drain(skip_backoff=now))
+
+    def resume(self) -> None:
+        """After the app (re)starts: send now, or re-arm the head's pending retry."""
+        head = self.device.store.head()
+        if head is not None and head.next_attempt_at:
+            due = parse_iso(head.next_attempt_at)
+            if due > self.device.clock.now():
+                self._arm_retry(due)
+                return
+        self.kick()
+
+    def _arm_retry(self, due: datetime) -> None:
+        self.cancel_retry()
+        self._retry_timer = self.device.clock.call_at(due, lambda: self.kick(now=True), "retry")
 
     def cancel_retry(self) -> None:
         if self._retry_timer is not None:
@@ -114,8 +128,7 @@ class Uploader:
             attempts=attempts,
             transaction_id=head.transaction_id,
         )
-        self.cancel_retry()
-        self._retry_timer = device.clock.call_at(due, lambda: self.kick(now=True), "retry")
+        self._arm_retry(due)
 
     def _refused(self, head: QueueItem, detail: str) -> None:
         """A 4xx: the server will never take this item; it becomes a sync error."""
