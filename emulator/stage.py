@@ -181,14 +181,17 @@ class Stage:
         return device
 
     # time ---------------------------------------------------------------------------------------
-    async def settle(self, limit: int = 100_000) -> None:
-        """Let every device finish what it is doing, except waiting for the emulated clock."""
-        for _ in range(limit):
-            busy = [t for d in self.devices.values() for t in d.busy_tasks()]
-            if not busy:
-                return
-            await asyncio.sleep(0)
-        raise RuntimeError("the stage did not settle: a device task never finished")
+    async def settle(self) -> None:
+        """Let every device finish what it is doing, except waiting for the emulated clock.
+
+        Waits (without spinning) until each device task has finished or parked on the clock.
+        """
+        while busy := [t for d in self.devices.values() for t in d.busy_tasks()]:
+            parked = self.clock.next_park()
+            try:
+                await asyncio.wait([*busy, parked], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                parked.cancel()
 
     async def advance(self, delta: timedelta, *, skip_idle_polls: bool = True) -> None:
         """Move the clock forward by ``delta``, timer by timer, settling after each.

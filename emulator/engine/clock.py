@@ -45,6 +45,7 @@ class EmulatedClock:
         self._timers: list[Timer] = []
         self._order = itertools.count()
         self._parked: set[asyncio.Task[object]] = set()
+        self._park_waiters: list[asyncio.Future[None]] = []
         self._listeners: list[Callable[[datetime], None]] = []
 
     def now(self) -> datetime:
@@ -110,6 +111,10 @@ class EmulatedClock:
         task = asyncio.current_task()
         if task is not None:
             self._parked.add(task)
+            waiters, self._park_waiters = self._park_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
         try:
             await done
         finally:
@@ -119,3 +124,9 @@ class EmulatedClock:
 
     def is_parked(self, task: asyncio.Task[object]) -> bool:
         return task in self._parked
+
+    def next_park(self) -> asyncio.Future[None]:
+        """A future resolved the next time a task starts waiting for the clock."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._park_waiters.append(waiter)
+        return waiter

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from emulator.engine.device import Device
 from emulator.engine.events import Event
 from emulator.ui.crm_app import CrmApp
 from emulator.ui.support import Coalescer, Context
-from emulator.ui.theme import BEZEL, BEZEL_EDGE, NETWORK, STATES
+from emulator.ui.theme import BEZEL, BEZEL_EDGE, NETWORK, NOTICE, STATES
 
 BEZEL_WIDTH = 18
 
@@ -91,6 +91,81 @@ class StatusBar(QWidget):
         )
 
 
+class NoticeBanner(QFrame):
+    """What the device told its user (edits discarded, changes missed ...), across the screen.
+
+    Shows the device's notices (``device.store.notices()``) newer than the last one the user
+    dismissed, newest last, so the audience sees AS-12 and AS-18 happen. While the device knows
+    it missed feed changes (AS-18) the banner offers Sync now.
+
+    Signals:
+        sync_requested(): the user tapped Sync now on the banner.
+    """
+
+    sync_requested = Signal()
+    SHOWN = 3
+
+    def __init__(self, device: Device, context: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.setObjectName("notice-banner")
+        self.dismissed_through = 0
+        self.setAutoFillBackground(True)
+        self.setStyleSheet(
+            f"QFrame#notice-banner {{ background:{NOTICE.colour}; border-bottom:2px solid #000; }}"
+        )
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 6, 6, 6)
+        self.text = QLabel()
+        self.text.setObjectName("notice-text")
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
+        # its own style sheet, so that zoom hands it the window font (see MainWindow._fix_fonts)
+        self.text.setStyleSheet(f"color:{NOTICE.text_colour.name()}; font-weight:bold;")
+        buttons = QVBoxLayout()
+        buttons.setSpacing(2)
+        self.sync = QPushButton("⟳ Sync now")
+        self.sync.setObjectName("notice-sync")
+        self.sync.setToolTip("Run an incremental sync to get the changes the feed no longer has (AS-18)")
+        self.dismiss = QPushButton("OK")
+        self.dismiss.setObjectName("notice-dismiss")
+        self.dismiss.setToolTip("Hide these messages (new ones show again)")
+        buttons.addWidget(self.sync)
+        buttons.addWidget(self.dismiss)
+        buttons.addStretch(1)
+        row.addWidget(self.text, 1)
+        row.addLayout(buttons)
+        self.sync.clicked.connect(self.sync_requested)
+        self.dismiss.clicked.connect(self.dismiss_all)
+        self._refresh = Coalescer(self.refresh, self)
+        context.bridge.happened.connect(self._on_event)
+        self.refresh()
+
+    def _on_event(self, event: Event) -> None:
+        if event.actor == self.device.actor:
+            self._refresh.request()
+
+    def dismiss_all(self) -> None:
+        notices = self.device.store.notices()
+        if notices:
+            self.dismissed_through = max(n.id for n in notices)
+        self.refresh()
+
+    def refresh(self) -> None:
+        fresh = [n for n in self.device.store.notices() if n.id > self.dismissed_through]
+        missed = bool(self.device.store.setting("feed_missed", False))
+        self.sync.setVisible(missed)
+        if not fresh:
+            self.hide()
+            return
+        lines = [f"{NOTICE.glyph} {n.time[11:16]}  {n.text}" for n in fresh[-self.SHOWN :]]
+        if len(fresh) > self.SHOWN:
+            lines.insert(0, f"(+{len(fresh) - self.SHOWN} earlier)")
+        self.text.setText("\n".join(lines))
+        self.setToolTip("\n".join(f"{n.time[:19].replace('T', ' ')}  {n.text}" for n in fresh))
+        self.show()
+
+
 class DeviceFrame(QWidget):
     """The iPad: a bezel painted around the status bar and the app.
 
@@ -114,8 +189,10 @@ class DeviceFrame(QWidget):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.setSpacing(0)
         self.status = StatusBar(device, context)
+        self.notice = NoticeBanner(device, context)
         self.app = CrmApp(device, context)
         inner.addWidget(self.status)
+        inner.addWidget(self.notice)
         inner.addWidget(self.app, 1)
         layout.addWidget(self.display)
         self.setToolTip(

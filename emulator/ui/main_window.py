@@ -46,6 +46,7 @@ class DeviceColumn(QSplitter):
         self.setChildrenCollapsible(False)
         self.frame = DeviceFrame(device, context)
         self.panel = DevicePanel(device, context)
+        self.frame.notice.sync_requested.connect(self.panel.run_sync)
         self.addWidget(self.frame)
         self.addWidget(self.panel)
         self.setStretchFactor(0, 3)
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._closed = False
         self._menu_actions: list[tuple[str, QAction]] = []
+        self._column_split: QByteArray | None = None  # iPad / panel split, the same for every column
         self.setWindowTitle("Autosync Emulator" + ("" if stage.embedded else f" — {stage.server_url}"))
         self.setObjectName("stage-window")
 
@@ -118,6 +120,8 @@ class MainWindow(QMainWindow):
         column.setMaximumWidth(column.fontMetrics().height() * 44)
         self.row.insertWidget(self.row.count() - 1, column, 1)
         self.columns[device.id] = column
+        if self._column_split is not None:
+            column.restoreState(self._column_split)
         if self.zoom != 1.0:
             self._fix_fonts(column)
         return column
@@ -195,7 +199,7 @@ class MainWindow(QMainWindow):
         async def reset() -> None:
             for device_id in list(self.stage.devices):
                 await self.stage.remove_device(device_id)
-            await self.stage.online("POST", "/reset")
+            await self.stage.online("POST", "/reset", say="The server was reset to the sample data.")
             for p in profiles:
                 device = await self.stage.add_device(
                     p.name, p.user_id, model=p.model, ios_version=p.ios_version, device_id=p.device_id
@@ -352,6 +356,7 @@ class MainWindow(QMainWindow):
 
     # settings and closing -------------------------------------------------------------------------
     def _restore(self) -> None:
+        """Window geometry, docks, the iPad / panel split, zoom and presenter mode (QSettings)."""
         if self.settings is None:
             self.resize(1900, 1040)
             return
@@ -363,6 +368,12 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+        split = self.settings.value("window/column-split")
+        if isinstance(split, QByteArray):
+            self._column_split = split
+            for column in self.columns.values():
+                column.restoreState(split)
+        self.presenter = str(self.settings.value("window/presenter", "false")).lower() == "true"
         zoom = float(str(self.settings.value("window/zoom", 1.0)))
         if zoom != 1.0:
             self.set_zoom(zoom)
@@ -373,6 +384,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/zoom", self.zoom)
+        self.settings.setValue("window/presenter", self.presenter)
+        if self.columns:
+            self.settings.setValue("window/column-split", next(iter(self.columns.values())).saveState())
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -6,9 +6,10 @@ It shows what the device says and calls its operations; the rules stay in the en
 from __future__ import annotations
 
 from datetime import timedelta
+from html import escape
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -23,23 +24,55 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from emulator.engine.device import Device
 from emulator.engine.events import Event
+from emulator.engine.feedpoller import DEFAULT_PAGE_RECORDS
 from emulator.engine.localstore import QueueItem
+from emulator.engine.merge import entry_ids
 from emulator.ui.crm_app import REFRESHING
+from emulator.ui.records import display_value
 from emulator.ui.support import Coalescer, Context, hhmmss
 from emulator.ui.theme import STATES
 
-Index = QModelIndex | QPersistentModelIndex
 NETWORK_MODES = (("online", "Online"), ("offline", "Offline"), ("lie-fi", "Lie-fi (times out)"))
+#: One-shot faults (``Device.inject_fault``): label, and what a trainer shows with it.
+FAULTS = (
+    (
+        "reply_lost",
+        "Reply lost (server saved it)",
+        "The server saves the upload but its reply never reaches the iPad. The iPad retries "
+        "with the same transaction ID and the server answers without saving twice.",
+    ),
+    (
+        "server_error",
+        "Server answers 503",
+        "The server is unavailable once. The upload stays first in the queue and is retried "
+        "with backoff; the items behind it wait, so the order never breaks (AS-06).",
+    ),
+    (
+        "timeout",
+        "Request times out",
+        "No answer before the request timeout (emulated time). The upload stays first in the "
+        "queue and is retried with backoff (AS-06).",
+    ),
+)
+FAULT_TEXT = {name: label for name, label, _tip in FAULTS}
+#: The rows of the conflicts table: conflict key, row label, what the row means.
+CONFLICT_ROWS = (
+    ("previous", "Previous", "The value this iPad had before the edit (what it sent as old)"),
+    ("online", "Online", "The value online now, saved first by another device (AS-07)"),
+    ("new", "Mine (new)", "The value this iPad's user saved"),
+)
+OPS = {"create": "+ New", "update": "✎ Edit", "delete": "✕ Delete"}
 
 
 def queue_state(device: Device, item: QueueItem) -> str:
@@ -57,21 +90,47 @@ def queue_state(device: Device, item: QueueItem) -> str:
     return f"{STATES['saved_locally'].glyph} Waits for the foreground"
 
 
-class QueueModel(QAbstractTableModel):
-    """The upload queue, head first: one row per transaction (an AS-05 family is one row)."""
+class QueueTree(QTreeWidget):
+    """The upload queue, head first: one row per transaction, expanded to show its records.
 
-    HEADERS = ("#", "Upload", "Records", "State", "Last error")
+    An AS-05 family is one row; under it, each record of the transaction (operation, object,
+    record) and under each record its changed fields, previous value → new value (AS-08).
+
+    Attributes:
+        rows: one tuple per transaction, as shown: position, label, record count, state,
+            last error, transaction ID.
+    """
+
+    HEADERS = ("#", "Upload", "State", "Last error")
 
     def __init__(self, device: Device, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.device = device
         self.rows: list[tuple[str, ...]] = []
+        self.setObjectName("queue")
+        self.setColumnCount(len(self.HEADERS))
+        self.setHeaderLabels(list(self.HEADERS))
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
 
     def refresh(self) -> None:
-        rows: list[tuple[str, ...]] = []
-        for position, item in enumerate(self.device.queue(), start=1):
-            rows.append(
-                (
+        expanded = self.expanded_transactions()
+        self.rows = []
+        self.setUpdatesEnabled(False)
+        try:
+            self.clear()
+            for position, item in enumerate(self.device.queue(), start=1):
+                row = (
                     str(position),
                     item.label,
                     str(len(item.items)),
@@ -79,31 +138,70 @@ class QueueModel(QAbstractTableModel):
                     item.last_error or "",
                     item.transaction_id,
                 )
-            )
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
+                self.rows.append(row)
+                label = item.label if len(item.items) == 1 else f"{item.label} ({_count(len(item.items))})"
+                top = QTreeWidgetItem([row[0], label, row[3], row[4]])
+                top.setData(0, Qt.ItemDataRole.UserRole, item.transaction_id)
+                tip = f"Transaction {item.transaction_id}: {item.label}"
+                for column in range(len(self.HEADERS)):
+                    top.setToolTip(column, tip)
+                self.addTopLevelItem(top)
+                for record in item.items:
+                    top.addChild(self._record_item(record))
+                if item.transaction_id in expanded:
+                    self.expandRecursively(self.indexFromItem(top))
+        finally:
+            self.setUpdatesEnabled(True)
+        self.setColumnHidden(3, not any(row[4] for row in self.rows))
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+    def expanded_transactions(self) -> set[str]:
+        tops = [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
+        return {
+            str(top.data(0, Qt.ItemDataRole.UserRole)) for top in tops if top is not None and top.isExpanded()
+        }
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
+    def _record_item(self, record: dict[str, Any]) -> QTreeWidgetItem:
+        device = self.device
+        schema = device.schema
+        object_name = str(record.get("object", ""))
+        rid = str(record.get("id", ""))
+        try:
+            label = schema.label(object_name)
+        except KeyError:
+            label = object_name
+        local = device.record(rid)
+        title = rid
+        if local is not None:
+            try:
+                title = f"{schema.title(object_name, local)} ({rid})"
+            except KeyError:
+                title = rid
+        op = str(record.get("op", ""))
+        item = QTreeWidgetItem(["", f"{OPS.get(op, op)} {label} {title}", "", ""])
+        item.setData(0, Qt.ItemDataRole.UserRole, rid)
+        item.setToolTip(1, f"{op} {object_name} {rid}")
+        if op == "update":
+            changes = {name: (c.get("old"), c.get("new")) for name, c in record.get("changes", {}).items()}
+        elif op == "create":
+            changes = {name: (None, value) for name, value in record.get("fields", {}).items()}
+        else:
+            changes = {}
+        for name, (old, new) in changes.items():
+            try:
+                field_label = str(schema.fields(object_name).get(name, {}).get("label", name))
+            except KeyError:
+                field_label = name
+            before = display_value(schema, device, object_name, name, old)
+            after = display_value(schema, device, object_name, name, new)
+            text = f"{field_label}: {after}" if op == "create" else f"{field_label}: {before} → {after}"
+            child = QTreeWidgetItem(["", text, "", ""])
+            child.setToolTip(1, text)
+            item.addChild(child)
+        return item
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
-    def data(self, index: Index, role: int = 0) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return row[index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"Transaction {row[5]}: {row[1]}"
-        return None
+def _count(n: int) -> str:
+    return f"{n} record" if n == 1 else f"{n} records"
 
 
 class DevicePanel(QTabWidget):
@@ -120,16 +218,15 @@ class DevicePanel(QTabWidget):
         self.setObjectName(f"panel-{device.id}")
         self.setDocumentMode(True)
         self.busy = False
-        self._deferred_reasons: dict[int, str] = {}
         self._log_buffer: list[Event] = []
         self.addTab(self._build_controls(), "Device")
-        self.queue_model = QueueModel(device, self)
         self.addTab(self._build_queue(), "Queue")
         self.addTab(self._build_errors(), "Errors")
         self.addTab(self._build_waiting(), "Waiting")
         self.addTab(self._build_log(), "Activity")
         self._refresh = Coalescer(self.refresh, self)
         self._flush = Coalescer(self._flush_log, self)
+        self.currentChanged.connect(lambda _i: self._fit_conflicts.request())
         context.bridge.happened.connect(self._on_event)
         for event in context.stage.events.events:
             if event.actor == device.actor:
@@ -155,9 +252,50 @@ class DevicePanel(QTabWidget):
         self.latency.setObjectName("latency")
         self.latency.setRange(0, 120)
         self.latency.setSuffix(" s latency")
+        self.latency.setToolTip("Added delay on every request and reply (emulated time)")
+        self.loss = QSpinBox()
+        self.loss.setObjectName("loss")
+        self.loss.setRange(0, 100)
+        self.loss.setSuffix(" % loss")
+        self.loss.setToolTip(
+            "Share of requests lost on the way: each lost request times out, and the upload "
+            "stays first in the queue and is retried with backoff (AS-06)."
+        )
         net.addWidget(self.network, 1)
         net.addWidget(self.latency)
+        net.addWidget(self.loss)
         form.addRow("Network", net)
+        fault = QHBoxLayout()
+        self.fault = QComboBox()
+        self.fault.setObjectName("fault")
+        for row, (name, label, tip) in enumerate(FAULTS):
+            self.fault.addItem(label, name)
+            self.fault.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+        self.fault.setToolTip(FAULTS[0][2])
+        self.inject = QPushButton("Inject on next request")
+        self.inject.setObjectName("inject-fault")
+        self.inject.setToolTip(
+            "Arm this fault for the iPad's next request (upload, feed read or sync); "
+            "it happens once, then the network behaves again."
+        )
+        fault.addWidget(self.fault, 1)
+        fault.addWidget(self.inject)
+        form.addRow("Fault", fault)
+        self.armed = QLabel()
+        self.armed.setObjectName("armed-faults")
+        self.armed.setWordWrap(True)
+        form.addRow(self.armed)
+        self.page_size = QSpinBox()
+        self.page_size.setObjectName("feed-page-size")
+        self.page_size.setRange(1, DEFAULT_PAGE_RECORDS)
+        self.page_size.setSuffix(" records per feed read")
+        self.page_size.setValue(int(self.device.store.setting("feed_page_records", DEFAULT_PAGE_RECORDS)))
+        self.page_size.setToolTip(
+            "How many records one feed read may bring. Set it to 1 and save an order with lines "
+            "on another iPad of the same user: the order arrives in pieces and waits in the "
+            "Waiting tab until all its lines are here (AS-22)."
+        )
+        form.addRow("Feed page", self.page_size)
         self.foreground = QCheckBox("App in the foreground")
         self.foreground.setObjectName("foreground")
         self.foreground.setChecked(self.device.foreground)
@@ -184,9 +322,8 @@ class DevicePanel(QTabWidget):
         self.sync_now.setToolTip("Incremental sync: upload the queue, then download what changed (AS-27)")
         self.progress = QProgressBar()
         self.progress.setObjectName("sync-progress")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("%v / %m")
+        self.progress.setToolTip("Progress of the running incremental sync; when idle, the last one")
+        self._show_last_sync()
         sync.addWidget(self.sync_now)
         sync.addWidget(self.progress, 1)
         form.addRow(sync)
@@ -203,6 +340,12 @@ class DevicePanel(QTabWidget):
         form.addRow(self.notices)
         self.network.activated.connect(lambda _i: self.set_network())
         self.latency.editingFinished.connect(self.set_network)
+        self.loss.editingFinished.connect(self.set_network)
+        self.fault.currentIndexChanged.connect(
+            lambda i: self.fault.setToolTip(str(self.fault.itemData(i, Qt.ItemDataRole.ToolTipRole)))
+        )
+        self.inject.clicked.connect(lambda: self.inject_fault())
+        self.page_size.editingFinished.connect(self.set_page_size)
         self.foreground.toggled.connect(self._foreground_toggled)
         self.traditional.toggled.connect(self._traditional_toggled)
         self.sync_now.clicked.connect(self.run_sync)
@@ -213,16 +356,10 @@ class DevicePanel(QTabWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(2, 2, 2, 2)
-        self.queue_view = QTableView()
-        self.queue_view.setObjectName("queue")
-        self.queue_view.setModel(self.queue_model)
-        self.queue_view.verticalHeader().setVisible(False)
-        self.queue_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.queue_view.setWordWrap(False)
-        header = self.queue_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        layout.addWidget(QLabel("First in, first out: the top row uploads first."))
+        self.queue_view = QueueTree(self.device)
+        hint = QLabel("First in, first out: the top row uploads first. ▸ shows a row's records.")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
         layout.addWidget(self.queue_view)
         return page
 
@@ -232,17 +369,28 @@ class DevicePanel(QTabWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         self.error_list = QListWidget()
         self.error_list.setObjectName("errors")
-        self.error_list.setMaximumHeight(self.error_list.fontMetrics().height() * 4 + 12)
+        self.error_list.setMaximumHeight(self.error_list.fontMetrics().height() * 3 + 10)
         self.error_message = QLabel()
         self.error_message.setObjectName("error-message")
         self.error_message.setWordWrap(True)
-        self.conflicts = QTableWidget(0, 4)
+        # One column per conflicting field, one row per version: a narrow panel still shows
+        # each value in full (and wraps a long one) instead of eliding it.
+        self.conflicts = QTableWidget(len(CONFLICT_ROWS), 0)
         self.conflicts.setObjectName("conflicts")
-        self.conflicts.setHorizontalHeaderLabels(["Field", "Previous", "Online", "Mine (new)"])
-        self.conflicts.verticalHeader().setVisible(False)
-        self.conflicts.setWordWrap(False)
+        self.conflicts.setVerticalHeaderLabels([label for _key, label, _tip in CONFLICT_ROWS])
+        for row, (_key, _label, tip) in enumerate(CONFLICT_ROWS):
+            header_item = self.conflicts.verticalHeaderItem(row)
+            if header_item is not None:
+                header_item.setToolTip(tip)
+        self.conflicts.setWordWrap(True)
+        self.conflicts.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.conflicts.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # rows grow with wrapped values once the columns have their width (after layout)
+        self._fit_conflicts = Coalescer(self.conflicts.resizeRowsToContents, self.conflicts)
+        self.conflicts.horizontalHeader().sectionResized.connect(lambda *_a: self._fit_conflicts.request())
         self.conflicts.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.conflicts.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+        self.conflicts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         buttons = QHBoxLayout()
         self.take_online = QPushButton("Take online version")
         self.take_online.setObjectName("take-online")
@@ -252,7 +400,8 @@ class DevicePanel(QTabWidget):
         buttons.addWidget(self.keep_mine)
         layout.addWidget(self.error_list)
         layout.addWidget(self.error_message)
-        layout.addWidget(self.conflicts, 1)
+        layout.addWidget(self.conflicts)
+        layout.addStretch(1)
         layout.addLayout(buttons)
         self.error_list.currentRowChanged.connect(lambda _row: self._show_error())
         self.take_online.clicked.connect(lambda: self.resolve_error("take_online"))
@@ -266,9 +415,11 @@ class DevicePanel(QTabWidget):
         layout.addWidget(QLabel("Downloaded from the feed, not merged yet:"))
         self.waiting = QTableWidget(0, 4)
         self.waiting.setObjectName("waiting")
-        self.waiting.setHorizontalHeaderLabels(["Feed #", "Records", "Received", "Why it waits"])
+        self.waiting.setHorizontalHeaderLabels(["Feed #", "Records", "First record", "Why it waits"])
         self.waiting.verticalHeader().setVisible(False)
         self.waiting.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.waiting.setWordWrap(True)
+        self.waiting.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.waiting.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
@@ -290,7 +441,44 @@ class DevicePanel(QTabWidget):
         if index != self.network.currentIndex():
             self.network.setCurrentIndex(index)
         latency = timedelta(seconds=self.latency.value())
-        self.context.tasks.refusing(self, "Network", lambda: self.device.set_network(mode, latency=latency))
+        loss = self.loss.value() / 100
+        self.context.tasks.refusing(
+            self, "Network", lambda: self.device.set_network(mode, latency=latency, loss=loss)
+        )
+
+    def inject_fault(self, fault: str | None = None) -> None:
+        """Arm a one-shot fault for the device's next request (reply lost, 503, timeout)."""
+        fault = fault or str(self.fault.currentData())
+        self.context.tasks.refusing(self, "Inject a fault", lambda: self.device.inject_fault(fault))
+        self._show_armed()
+
+    def set_page_size(self) -> None:
+        records = self.page_size.value()
+        if records != int(self.device.store.setting("feed_page_records", DEFAULT_PAGE_RECORDS)):
+            self.context.tasks.refusing(self, "Feed page", lambda: self.device.set_feed_page_records(records))
+
+    def _show_armed(self) -> None:
+        faults = list(self.device.conditions.faults)
+        self.armed.setText(
+            "⚡ Armed for the next request: " + ", then ".join(FAULT_TEXT.get(f, f) for f in faults)
+            if faults
+            else ""
+        )
+        self.armed.setVisible(bool(faults))
+
+    def _show_last_sync(self) -> None:
+        """Idle: the bar is full and says when the last incremental sync finished."""
+        self.progress.setRange(0, 1)
+        last = self.device.store.setting("last_sync_at")
+        if last:
+            stamp = str(last)
+            today = self.context.stage.clock.now().date().isoformat()
+            moment = stamp[11:19] if stamp[:10] == today else f"{stamp[8:10]}/{stamp[5:7]} {stamp[11:19]}"
+            self.progress.setValue(1)
+            self.progress.setFormat(f"Last sync {moment}")
+        else:
+            self.progress.setValue(0)
+            self.progress.setFormat("Never synced")
 
     def _foreground_toggled(self, on: bool) -> None:
         self.device.set_foreground(on)
@@ -307,6 +495,7 @@ class DevicePanel(QTabWidget):
         self.busy = True
         self.sync_now.setEnabled(False)
         self.progress.setRange(0, 0)  # busy until the first progress event
+        self.progress.setFormat("%v / %m")
         self.sync_result.setText("Syncing…")
 
         def finished(report: Any) -> None:
@@ -315,8 +504,7 @@ class DevicePanel(QTabWidget):
         def always() -> None:
             self.busy = False
             self.sync_now.setEnabled(True)
-            if self.progress.maximum() == 0:
-                self.progress.setRange(0, 1)
+            self._show_last_sync()
             if not self.sync_result.text() or self.sync_result.text() == "Syncing…":
                 self.sync_result.setText("")
 
@@ -367,11 +555,10 @@ class DevicePanel(QTabWidget):
         self._flush.request()
         if event.kind == "sync_progress":
             total = int(event.data.get("total", 0))
+            self.progress.setFormat("%v / %m")
             self.progress.setRange(0, max(total, 1))
             self.progress.setValue(int(event.data.get("done", 0)))
-        elif event.kind == "merge_deferred":
-            self._deferred_reasons[int(event.data.get("seq", 0))] = str(event.data.get("reason", ""))
-        if event.kind in REFRESHING or event.kind in ("polled", "feed_missed"):
+        if event.kind in REFRESHING or event.kind in ("polled", "feed_missed", "sync_started"):
             self._refresh.request()
 
     def _flush_log(self) -> None:
@@ -384,23 +571,20 @@ class DevicePanel(QTabWidget):
 
     def refresh(self) -> None:
         device = self.device
-        self.queue_model.refresh()
-        queued = len(self.queue_model.rows)
-        self.setTabText(1, f"Queue ({queued})")
+        self.queue_view.refresh()
+        self.setTabText(1, f"Queue ({len(self.queue_view.rows)})")
         self._refresh_errors()
-        staged = device.store.staged()
-        self.setTabText(3, f"Waiting ({len(staged)})")
-        self.waiting.setRowCount(len(staged))
-        for row, entry in enumerate(staged):
-            records = entry.entry.get("records", [])
-            total = entry.entry.get("total_records", len(records))
-            why = self._deferred_reasons.get(entry.seq, "checking at the next merge")
-            cells = (str(entry.seq), f"{len(records)} of {total}", entry.received_at[11:19], why)
-            for column, text in enumerate(cells):
-                self.waiting.setItem(row, column, QTableWidgetItem(text))
+        self._refresh_waiting()
+        self._show_armed()
+        if not self.busy:
+            self._show_last_sync()
         self.network.blockSignals(True)
         self.network.setCurrentIndex(self.network.findData(device.conditions.mode))
         self.network.blockSignals(False)
+        if not self.latency.hasFocus():
+            self.latency.setValue(int(device.conditions.latency.total_seconds()))
+        if not self.loss.hasFocus():
+            self.loss.setValue(round(device.conditions.loss * 100))
         self.foreground.blockSignals(True)
         self.foreground.setChecked(device.foreground)
         self.foreground.blockSignals(False)
@@ -410,6 +594,31 @@ class DevicePanel(QTabWidget):
         notices = device.store.notices()[-3:]
         self.notices.setText("\n".join(f"ⓘ {n.time[11:19]} {n.text}" for n in notices))
         self.notices.setVisible(bool(notices))
+
+    def _refresh_waiting(self) -> None:
+        """Data downloaded but not merged, each with the reason the device gives (AS-21 to AS-23)."""
+        device = self.device
+        waiting = device.waiting()
+        self.setTabText(3, f"Waiting ({len(waiting)})")
+        self.waiting.setRowCount(len(waiting))
+        for row, (entry, why) in enumerate(waiting):
+            records = entry.get("records", [])
+            got = int(entry.get("first_record", 0)) + len(records)
+            total = int(entry.get("total_records", len(records)))
+            first = records[0] if records else None
+            what = "—"
+            if first is not None:
+                try:
+                    what = device.schema.label(str(first["object"]))
+                    fields = first.get("fields", {})
+                    what += " " + device.schema.title(str(first["object"]), fields)
+                except KeyError:
+                    what = str(first.get("id", "—"))
+            cells = (str(entry.get("seq", "")), f"{got} of {total}", what, why)
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{text}\nRecords: {', '.join(sorted(entry_ids(entry)))}")
+                self.waiting.setItem(row, column, item)
 
     def _refresh_errors(self) -> None:
         errors = self.device.sync_errors()
@@ -438,16 +647,37 @@ class DevicePanel(QTabWidget):
         self.keep_mine.setEnabled(enabled)
         if error is None:
             self.error_message.setText("No sync errors.")
-            self.conflicts.setRowCount(0)
+            self.conflicts.setColumnCount(0)
+            self.conflicts.hide()
             return
-        self.error_message.setText(f"{error.label}\n{error.message}")
-        self.conflicts.setRowCount(len(error.conflicts))
-        for row, conflict in enumerate(error.conflicts):
-            cells = (
-                conflict.get("label", conflict.get("field")),
-                conflict.get("previous"),
-                conflict.get("online"),
-                conflict.get("new"),
-            )
-            for column, value in enumerate(cells):
-                self.conflicts.setItem(row, column, QTableWidgetItem("—" if value is None else str(value)))
+        self.error_message.setText(f"<b>{escape(error.label)}</b><br>{escape(error.message)}")
+        self.conflicts.setVisible(bool(error.conflicts))
+        self.conflicts.setColumnCount(len(error.conflicts))
+        self.conflicts.setHorizontalHeaderLabels(
+            [str(c.get("label", c.get("field"))) for c in error.conflicts]
+        )
+        for column, conflict in enumerate(error.conflicts):
+            for row, (key, label, _tip) in enumerate(CONFLICT_ROWS):
+                value = conflict.get(key)
+                text = "—" if value is None else str(value)
+                cell = QTableWidgetItem(text)
+                cell.setToolTip(f"{conflict.get('label', conflict.get('field'))}, {label.lower()}: {text}")
+                if key == "new":
+                    font = cell.font()
+                    font.setBold(True)
+                    cell.setFont(font)
+                self.conflicts.setItem(row, column, cell)
+        self.conflicts.resizeRowsToContents()
+        self._fit_conflicts.request()
+
+    def conflict_values(self) -> list[dict[str, str]]:
+        """What the conflicts table shows, per field: field, previous, online, new."""
+        out = []
+        for column in range(self.conflicts.columnCount()):
+            header = self.conflicts.horizontalHeaderItem(column)
+            values = {"field": header.text() if header is not None else ""}
+            for row, (key, _label, _tip) in enumerate(CONFLICT_ROWS):
+                item = self.conflicts.item(row, column)
+                values[key] = item.text() if item is not None else ""
+            out.append(values)
+        return out

@@ -42,8 +42,8 @@ class StageBridge(QObject):
         super().__init__(parent)
         self.stage = stage
         self._alive = True
-        self._unsubscribe = stage.events.subscribe(self._on_event)
-        stage.clock.on_change(self._on_time)
+        self._unsubscribe_events = stage.events.subscribe(self._on_event)
+        self._unsubscribe_clock = stage.clock.on_change(self._on_time)
 
     def _on_event(self, event: Event) -> None:
         if self._alive:
@@ -54,10 +54,11 @@ class StageBridge(QObject):
             self.time_changed.emit(moment)
 
     def detach(self) -> None:
-        """Stop listening (the clock keeps the listener, which then does nothing)."""
+        """Stop listening to the event stream and the clock."""
         if self._alive:
             self._alive = False
-            self._unsubscribe()
+            self._unsubscribe_events()
+            self._unsubscribe_clock()
 
 
 class Coalescer(QObject):

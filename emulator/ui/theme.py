@@ -48,6 +48,9 @@ NETWORK: dict[str, StateStyle] = {
     "lie-fi": StateStyle("≈", "Lie-fi", "#E69F00"),
 }
 
+#: The device's messages to its user (edits discarded, changes missed): a banner on the screen.
+NOTICE = StateStyle("⚠", "Notice", "#F0E442")
+
 BEZEL = QColor("#1d1f23")
 BEZEL_EDGE = QColor("#4a4d55")
 

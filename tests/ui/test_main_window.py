@@ -119,11 +119,11 @@ def test_offline_saves_queue_in_order_and_drain_first_in_first_out(window: MainW
     edit_phone(qtbot, app, HARPER, "+1 000 000 0001")
     edit_phone(qtbot, app, "V0A000000000003", "+1 000 000 0003")
     qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (2)")
-    assert [row[1] for row in panel.queue_model.rows] == [
+    assert [row[1] for row in panel.queue_view.rows] == [
         "Save Account Harper, Eleanor",
         "Save Account Okafor, Chinedu",
     ]
-    assert all("Waits for connectivity" in row[3] for row in panel.queue_model.rows)
+    assert all("Waits for connectivity" in row[3] for row in panel.queue_view.rows)
     assert pro.frame.status.pending.text().strip() == "↑ 2"
     assert pro.frame.status.network.text() == "⊘ Offline"
     qtbot.waitUntil(lambda: state_in_list(app, HARPER) == "saved_locally")
@@ -153,8 +153,9 @@ def test_a_conflict_ends_as_a_sync_error_with_its_values(window: MainWindow, qtb
     qtbot.waitUntil(lambda: air.panel.tabText(2) == "Errors (1)")
     panel = air.panel
     assert "Harper" in panel.error_message.text()
-    cells = [panel.conflicts.item(0, c).text() for c in range(4)]
-    assert cells == ["Phone", before, "+1 111 111 1111", "+1 222 222 2222"]
+    assert panel.conflict_values() == [
+        {"field": "Phone", "previous": before, "online": "+1 111 111 1111", "new": "+1 222 222 2222"}
+    ]
     assert state_in_list(air.frame.app, HARPER) == "sync_error"
     assert air.frame.status.errors.text().strip() == "✕ 1"
 
@@ -239,10 +240,13 @@ def test_sync_now_brings_an_online_edit_that_autosync_does_not(window: MainWindo
     run(qtbot, window.stage.advance(timedelta(seconds=30)))
     assert pro.device.record(HARPER)["phone__v"] != "+1 444 444 4444"  # type: ignore[index]
     panel = pro.panel
+    seen: list[tuple[int, int]] = []
+    panel.progress.valueChanged.connect(lambda v: seen.append((v, panel.progress.maximum())))
     click(qtbot, panel.sync_now)
     qtbot.waitUntil(lambda: not panel.busy)
     assert pro.device.record(HARPER)["phone__v"] == "+1 444 444 4444"  # type: ignore[index]
-    assert panel.progress.value() == panel.progress.maximum() > 1
+    assert any(value == maximum > 1 for value, maximum in seen), "the bar followed the sync"
+    assert panel.progress.text() == "Last sync 09:00:30", "idle, the bar says when the last sync was"
     assert panel.sync_result.text().startswith("Incremental sync finished")
 
 
@@ -269,7 +273,7 @@ def test_an_ipad_4_is_added_without_autosync_and_says_why(window: MainWindow, qt
     edit_phone(qtbot, column.frame.app, HARPER, "+1 555 000 0004")
     run(qtbot, window.stage.advance(timedelta(seconds=60)))
     qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (1)")
-    assert "Waits for Sync now" in panel.queue_model.rows[0][3]
+    assert "Waits for Sync now" in panel.queue_view.rows[0][3]
     click(qtbot, panel.sync_now)
     qtbot.waitUntil(lambda: not panel.busy)
     qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (0)")
