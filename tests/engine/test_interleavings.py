@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections import defaultdict
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
