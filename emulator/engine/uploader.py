@@ -152,6 +152,7 @@ class Uploader:
             "rejected",
             f"{head.label} was refused by the server: {detail}",
             (root["object"], root["id"]),
+            transaction_id=head.transaction_id,
         )
 
     def _apply(self, head: QueueItem, answer: dict[str, Any]) -> None:
@@ -187,6 +188,7 @@ class Uploader:
                 f"Sync error: {answer['error']['message']}",
                 record,
                 error=answer["error"]["kind"],
+                transaction_id=head.transaction_id,
             )
             return
         server_record = record
@@ -199,6 +201,7 @@ class Uploader:
             server_record,
             transaction_id=head.transaction_id,
             replayed=answer.get("replayed", False),
+            id_map=answer.get("id_map", {}),
         )
         if outcome != "discarded":
             user = device.profile.user_id
