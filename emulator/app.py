@@ -112,6 +112,11 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["scenario"]:  # headless: autosync-emulator scenario run FILE...
+        from emulator.scenarios.cli import main as scenario_cli
+
+        return scenario_cli(words[1:])
     args = parse_args(argv)
     import qasync
 

@@ -1,0 +1,167 @@
+"""A bad scenario file is refused before anything runs, naming the file, the line and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emulator.scenarios.loader import ScenarioFileError, library_dir, load_scenario, parse_scenario
+from emulator.scenarios.model import RULE_IDS, Lookup, RecordRef
+
+HEAD = """\
+title: A test
+rules: [AS-01]
+devices:
+  - {id: pro, name: Pro, user: anna}
+  - {id: air, name: Air, user: anna, model: iPad Air 2}
+records:
+  harper: {object: account__v, where: {last_name__v: Harper}}
+steps:
+"""  # steps start on line 9
+
+
+def refused(text: str) -> ScenarioFileError:
+    with pytest.raises(ScenarioFileError) as info:
+        parse_scenario(text, source="bad.yaml")
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("steps", "line", "problem"),
+    [
+        ("  - {device: pro, dance: harper}\n", 9, "unknown step 'dance'"),
+        ("  - {device: ipad, leave: }\n", 9, "unknown device 'ipad'"),
+        ("  - {advance: soon}\n", 9, "bad duration for advance"),
+        ("  - say: hello\n  - {advance: 0s}\n", 10, "advance must be longer than zero"),
+        ("  - {device: pro, open: watson}\n", 9, "no record called 'watson'"),
+        (
+            "  - {device: pro, edit: harper, set: {shoe_size__v: 9}, then: save}\n",
+            9,
+            "no field 'shoe_size__v'",
+        ),
+        ("  - {device: pro, new: spaceship__c}\n", 9, "unknown object 'spaceship__c'"),
+        ("  - {device: pro, edit: harper, then: publish}\n", 9, "then must be one of save, submit, cancel"),
+        ("  - {device: pro, open: harper, poll: }\n", 9, "a step does one thing"),
+        ("  - {leave: }\n", 9, "say which device"),
+        ("  - {device: pro, save: }\n", 9, "no edit screen is open on pro"),
+        ("  - {device: pro, network: sometimes}\n", 9, "network must be one of online, offline, lie-fi"),
+        ("  - {device: pro, fault: gremlins}\n", 9, "fault must be one of"),
+        ("  - {device: pro, resolve: harper}\n", 9, "needs how:"),
+        ("  - {device: pro, advance: 5s}\n", 9, "advance does not happen on a device"),
+        ("  - {device: pro, leave: , mood: happy}\n", 9, "'mood' does not go with a leave step"),
+        ("  - say: hi\n    expect:\n      - {vibes: good}\n", 11, "unknown check"),
+        ("  - say: hi\n    expect:\n      - {queue: pro, length: 2}\n", 11, "unknown key 'length'"),
+        ("  - say: hi\n    expect:\n      - {record: harper, fields: {x: 1}}\n", 11, "say where to look"),
+        ("  - say: hi\n    expect:\n      - {record: harper, at: online, state: synced}\n", 11, "state:"),
+        ("  - say: hi\n    expect:\n      - {event: exploded}\n", 11, "event must be one of"),
+        ("  - say: hi\n    expect:\n      - {queue: pro, count: many}\n", 11, "count must be a whole number"),
+        ('  - {device: pro, edit: harper, set: {phone__v: "@nobody"}}\n', 9, "no record called 'nobody'"),
+        ("  - {device: pro, new: call2__v, as: 1st call}\n", 9, "not a usable name"),
+        ("  - {device: pro, join: }\n", 9, "on the stage from the start"),
+        ("  - {online_edit: harper}\n", 9, "needs set:"),
+        ("  - {territory_alignment: {accounts: [harper]}}\n", 9, "needs territory:"),
+    ],
+)
+def test_each_kind_of_bad_step_gets_its_message_and_line(steps: str, line: int, problem: str) -> None:
+    error = refused(HEAD + steps)
+    assert error.line == line, str(error)
+    assert problem in error.problem
+    assert str(error).startswith(f"bad.yaml:{line}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("rules: [AS-01]\ndevices: [{id: a, user: anna}]\nsteps: [{say: hi}]\n", 1, "missing title:"),
+        ("title: T\ndevices: [{id: a, user: anna}]\n", 1, "missing steps:"),
+        ("title: T\nrules: [AS-01, AS-99]\ndevices: [{id: a, user: anna}]\nsteps: [{say: hi}]\n", 2, "AS-99"),
+        (
+            "title: T\ndevices:\n  - {id: a, user: anna, model: iPad 12}\nsteps: [{say: hi}]\n",
+            3,
+            "model must be",
+        ),
+        ("title: T\ndevices:\n  - {id: a, user: anna, ios: ten}\nsteps: [{say: hi}]\n", 3, "iOS version"),
+        ("title: T\ndevices:\n  - {id: A B, user: anna}\nsteps: [{say: hi}]\n", 3, "lower-case"),
+        ("title: T\ndevices:\n  - {id: a}\nsteps: [{say: hi}]\n", 3, "needs user:"),
+        (
+            "title: T\ndevices:\n  - {id: a, user: x}\n  - {id: a, user: y}\nsteps: [{say: hi}]\n",
+            4,
+            "two devices",
+        ),
+        ("title: T\ndevices: []\nsteps: [{say: hi}]\n", 2, "at least one device"),
+        ("title: T\ntitle: U\n", 2, "'title' is given twice"),
+        ("title: T\nauthor: me\n", 2, "unknown key 'author'"),
+        ("title: [T\n", 2, "not valid YAML"),
+        ("", 1, "the file is empty"),
+        (
+            "title: T\ndevices: [{id: a, user: x}]\nrecords:\n  h: {object: account__v}\n"
+            "steps: [{say: hi}]\n",
+            4,
+            "needs object: and where:",
+        ),
+    ],
+)
+def test_bad_files_are_refused_with_the_line(text: str, line: int, problem: str) -> None:
+    error = refused(text)
+    assert (error.line, problem in error.problem) == (line, True), str(error)
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioFileError, match="cannot read"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_a_good_file_becomes_a_typed_model() -> None:
+    scenario = parse_scenario(
+        HEAD
+        + """\
+  - device: pro
+    new: order__v
+    as: order
+    set: {account__v: "@harper", order_date__v: 2026-11-26}
+    children:
+      - {add: order_line__v, as: line, set: {product__v: labrinone__c, quantity__v: 1, list_price__v: 1.0}}
+    then: save
+    say: An order.
+    expect:
+      - {queue: pro, count: 1, sizes: [2]}
+      - {record: {object: order_line__v, where: {order__v: "@order"}}, at: online, exists: true}
+  - {advance: 7d 1s}
+""",
+        source="good.yaml",
+    )
+    new, advance = scenario.steps
+    assert (new.action, new.device, new.value, new.bind, new.then) == (
+        "new",
+        "pro",
+        "order__v",
+        "order",
+        "save",
+    )
+    assert new.fields == {"account__v": "@harper", "order_date__v": "2026-11-26"}, "dates stay text"
+    assert new.children[0].bind == "line" and new.line == 9
+    queue, record = new.expect
+    assert (queue.kind, queue.subject, dict(queue.options), queue.line) == (
+        "queue",
+        "pro",
+        {"count": 1, "sizes": [2]},
+        18,
+    )
+    ref: RecordRef = record.subject
+    assert isinstance(ref, Lookup) and ref.object == "order_line__v"
+    assert advance.value.total_seconds() == 7 * 86400 + 1
+    assert scenario.records["harper"] == Lookup("account__v", {"last_name__v": "Harper"})
+
+
+def test_the_whole_library_loads_and_covers_every_rule() -> None:
+    covered: set[str] = set()
+    for path in sorted(library_dir().glob("*.yaml")):
+        scenario = load_scenario(path)
+        assert scenario.rules, f"{path.name} names no rule"
+        assert any(s.say for s in scenario.steps), f"{path.name} tells no story"
+        if not path.name.startswith("tour"):
+            covered |= set(scenario.rules)
+    assert covered == set(RULE_IDS), f"no scenario for {sorted(set(RULE_IDS) - covered)}"
+    tours = list(library_dir().glob("tour*.yaml"))
+    assert len(tours) >= 2
