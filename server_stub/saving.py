@@ -342,9 +342,7 @@ class _Transaction:
             copy["status__v"] = "saved__v"
             duplicate_root = Pending("create", obj, root["id"], copy, None, root["id"])
             self.pending = {root["id"]: duplicate_root, **self.pending}
-        originals: list[tuple[str, Record]] = [(obj.name, root)]
-        for child_obj, via in self.schema.children_of(family.root):
-            originals += [(child_obj, c) for c in self.store.children(child_obj, via, root["id"])]
+        originals = self._with_children(family.root, root)
         return Outcome(
             kind="duplicated",
             message=(
@@ -353,6 +351,13 @@ class _Transaction:
             ),
             extra_feed=originals,
         )
+
+    def _with_children(self, object_name: str, record: Record) -> list[tuple[str, Record]]:
+        """A record as it stands online followed by its detail records."""
+        out: list[tuple[str, Record]] = [(object_name, record)]
+        for child_obj, via in self.schema.children_of(object_name):
+            out += [(child_obj, c) for c in self.store.children(child_obj, via, record["id"])]
+        return out
 
     def _item(self, sent_id: str) -> UploadItem:
         return next(item for item in self.items if item.id == sent_id)
@@ -559,9 +564,7 @@ class _Transaction:
         assert family is not None
         root = self._online_root(family)
         assert root is not None
-        records: list[tuple[str, Record]] = [(family.root, root)]
-        for child_obj, via in self.schema.children_of(family.root):
-            records += [(child_obj, c) for c in self.store.children(child_obj, via, root["id"])]
+        records = self._with_children(family.root, root)
         put_on_feed(
             self.store,
             self.user.id,
