@@ -22,7 +22,7 @@ import httpx
 from emulator.engine import changes
 from emulator.engine.clock import EmulatedClock, Timer
 from emulator.engine.events import EventLog
-from emulator.engine.localstore import LocalStore, QueueItem, Record, SyncErrorRow
+from emulator.engine.localstore import LocalStore, Notice, QueueItem, Record, SyncErrorRow
 from emulator.engine.merge import Action, check_action, entry_ids
 from emulator.engine.network import ConditionedTransport, NetworkConditions
 from emulator.engine.profile import DeviceProfile
@@ -687,6 +687,17 @@ class Device:
             (row.entry, self.poller.waiting_reasons.get(row.seq, "waiting for the next merge"))
             for row in self.store.staged()
         ]
+
+    def unread_notices(self) -> list[Notice]:
+        """What the device told its user and the user has not dismissed yet (AS-12, AS-18)."""
+        seen = int(self.store.setting("notices_read_through", 0))
+        return [n for n in self.store.notices() if n.id > seen]
+
+    def dismiss_notices(self) -> None:
+        """The user read the notices: they stay dismissed after a restart too."""
+        notices = self.store.notices()
+        if notices:
+            self.store.set_setting("notices_read_through", max(n.id for n in notices))
 
     def queue(self) -> list[QueueItem]:
         return self.store.queue()

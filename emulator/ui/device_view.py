@@ -94,8 +94,8 @@ class StatusBar(QWidget):
 class NoticeBanner(QFrame):
     """What the device told its user (edits discarded, changes missed ...), across the screen.
 
-    Shows the device's notices (``device.store.notices()``) newer than the last one the user
-    dismissed, newest last, so the audience sees AS-12 and AS-18 happen. While the device knows
+    Shows the device's unread notices (dismissing them is remembered by the device), newest
+    last, so the audience sees AS-12 and AS-18 happen. While the device knows
     it missed feed changes (AS-18) the banner offers Sync now.
 
     Signals:
@@ -109,7 +109,6 @@ class NoticeBanner(QFrame):
         super().__init__(parent)
         self.device = device
         self.setObjectName("notice-banner")
-        self.dismissed_through = 0
         self.setAutoFillBackground(True)
         self.setStyleSheet(
             f"QFrame#notice-banner {{ background:{NOTICE.colour}; border-bottom:2px solid #000; }}"
@@ -146,13 +145,11 @@ class NoticeBanner(QFrame):
             self._refresh.request()
 
     def dismiss_all(self) -> None:
-        notices = self.device.store.notices()
-        if notices:
-            self.dismissed_through = max(n.id for n in notices)
+        self.device.dismiss_notices()
         self.refresh()
 
     def refresh(self) -> None:
-        fresh = [n for n in self.device.store.notices() if n.id > self.dismissed_through]
+        fresh = self.device.unread_notices()
         missed = bool(self.device.store.setting("feed_missed", False))
         self.sync.setVisible(missed)
         if not fresh:

@@ -136,3 +136,17 @@ def test_the_stage_waits_for_a_device_task_only_while_it_works() -> None:
     finally:
         loop.run(stage.close())
         loop.close()
+
+
+@pytest.mark.rule("AS-12")
+def test_dismissed_notices_stay_dismissed_after_a_restart(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    ipad.store.notify("Order ORD-000001 was already submitted on another device.", "2026-11-26T09:00:00Z")
+    assert [n.text for n in ipad.unread_notices()] == [
+        "Order ORD-000001 was already submitted on another device."
+    ]
+    ipad.dismiss_notices()
+    ipad = world.run(world.stage.reopen_device(ipad.id))
+    assert ipad.unread_notices() == []
+    ipad.store.notify("Newer notice.", "2026-11-26T09:01:00Z")
+    assert [n.text for n in ipad.unread_notices()] == ["Newer notice."]
