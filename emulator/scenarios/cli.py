@@ -4,6 +4,10 @@ Every file is read and checked first; a bad file stops everything before anythin
 ``FILE:LINE: what is wrong``). Then each scenario is played on its own fresh stage, printing each
 step, its ``say:`` lines and each check (✓ / ✗). Exit 0 when every check passed, 1 otherwise.
 ``--junit-xml PATH`` writes one JUnit test case per scenario for CI.
+
+A FILE may also be a bug bundle (see :mod:`emulator.scenarios.bundle`): its scenario is played
+with its seed, and the replayed event stream is compared with the recorded one; the first
+difference is printed and counts as a failure.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from emulator.scenarios.bundle import (
+    Bundle,
+    app_version,
+    first_difference,
+    is_bundle,
+    load_bundle,
+    plain_events,
+)
 from emulator.scenarios.loader import ScenarioFileError, load_scenario
 from emulator.scenarios.model import Scenario
 from emulator.scenarios.runner import ScenarioResult, StepResult, run_scenario
@@ -30,7 +42,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="play scenario files and check their expect: lines")
-    run.add_argument("files", nargs="+", type=Path, metavar="FILE", help="scenario YAML files")
+    run.add_argument("files", nargs="+", type=Path, metavar="FILE", help="scenario YAML files or bug bundles")
     run.add_argument("--seed", type=int, metavar="N", help="random seed (default: each file's seed:)")
     run.add_argument("--junit-xml", type=Path, metavar="PATH", help="write a JUnit XML report to PATH")
     run.add_argument("-q", "--quiet", action="store_true", help="print only each scenario's outcome")
@@ -41,10 +53,16 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     args = parse_args(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     scenarios: list[Scenario] = []
+    bundles: dict[int, Bundle] = {}  # index in scenarios -> the bundle it came from
     bad: list[ScenarioFileError] = []
     for path in args.files:
         try:
-            scenarios.append(load_scenario(path))
+            if is_bundle(path):
+                loaded = load_bundle(path)
+                bundles[len(scenarios)] = loaded
+                scenarios.append(loaded.scenario)
+            else:
+                scenarios.append(load_scenario(path))
         except ScenarioFileError as exc:
             bad.append(exc)
     if bad:
@@ -55,13 +73,33 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             write_junit(args.junit_xml, [], bad)
         return 2
     results = []
-    for scenario in scenarios:
-        results.append(play_and_print(scenario, args.seed, out, quiet=args.quiet))
+    diverged = 0
+    for n, scenario in enumerate(scenarios):
+        bundle = bundles.get(n)
+        seed = args.seed if args.seed is not None or bundle is None else bundle.seed
+        results.append(play_and_print(scenario, seed, out, quiet=args.quiet))
+        if bundle is not None and not compare_with_bundle(bundle, results[-1], out):
+            diverged += 1
     passed = sum(r.passed for r in results)
     print(f"\n{passed} of {len(results)} scenario(s) passed.", file=out)
+    if diverged:
+        print(f"{diverged} bundle replay(s) differ from the recorded event stream.", file=out)
     if args.junit_xml:
         write_junit(args.junit_xml, results, [])
-    return 0 if passed == len(results) else 1
+    return 0 if passed == len(results) and not diverged else 1
+
+
+def compare_with_bundle(bundle: Bundle, result: ScenarioResult, out: TextIO) -> bool:
+    """Print whether the replay gave the bundle's event stream, event for event."""
+    replayed = plain_events(result.events)
+    difference = first_difference(bundle.events, replayed)
+    if difference is None:
+        print(f"{PASS} the replay matches the bundle's {len(replayed)} events, event for event", file=out)
+        return True
+    print(f"{FAIL} the replay differs from the bundle (seed {bundle.seed}): {difference}", file=out)
+    if bundle.app_version != app_version():
+        print(f"    the bundle was saved by version {bundle.app_version}, this is {app_version()}", file=out)
+    return False
 
 
 def play_and_print(

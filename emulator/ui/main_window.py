@@ -29,8 +29,10 @@ from emulator.ui.clock_bar import SPEEDS, ClockBar
 from emulator.ui.device_view import DeviceFrame
 from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
 from emulator.ui.panel import DevicePanel
+from emulator.ui.scenario_player import SayOverlay, ScenarioPicker, ScenarioPlayer
 from emulator.ui.server_console import ServerConsole
 from emulator.ui.support import Context, make_context
+from emulator.ui.timeline import Timeline
 
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
 PRESENTER_ZOOM = 1.5
@@ -107,12 +109,24 @@ class MainWindow(QMainWindow):
         self.console_dock.setWidget(self.console)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.console_dock)
         self.resizeDocks([self.console_dock], [560], Qt.Orientation.Horizontal)
+        self.timeline_dock = self._make_timeline_dock()
 
         for device in stage.devices.values():
             self._add_column(device)
         self._build_menus()
+        self._build_scenario_menu()
         self._restore()
         self.console.reload()
+
+    def _make_timeline_dock(self) -> QDockWidget:
+        """The timeline of the event stream, docked at the bottom, hidden until asked for."""
+        self.timeline = Timeline(self.context)
+        dock = QDockWidget("Timeline", self)
+        dock.setObjectName("timeline-dock")
+        dock.setWidget(self.timeline)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        dock.hide()
+        return dock
 
     # devices --------------------------------------------------------------------------------------
     def _add_column(self, device: Device) -> DeviceColumn:
@@ -256,6 +270,12 @@ class MainWindow(QMainWindow):
         toggle.setShortcut(QKeySequence("Ctrl+Shift+C"))
         view.addAction(toggle)
         self._menu_actions.append((view.title(), toggle))
+        timeline = self.timeline_dock.toggleViewAction()
+        timeline.setText("&Timeline")
+        timeline.setShortcut(QKeySequence("Ctrl+Shift+T"))  # Ctrl+T is the clock's +30 seconds
+        timeline.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        view.addAction(timeline)
+        self._menu_actions.append((view.title(), timeline))
         self._action(view, "&Presenter mode", self.toggle_presenter, "Ctrl+Shift+P")
         self._action(view, "Zoom &in", lambda: self.step_zoom(+1), "Ctrl+=")
         self._action(view, "Zoom &out", lambda: self.step_zoom(-1), "Ctrl+-")
@@ -312,6 +332,65 @@ class MainWindow(QMainWindow):
             "Several virtual iPads, a Vault CRM stub server and its Autosync feed, side by side.\n"
             "Server: " + ("embedded" if self.stage.embedded else str(self.stage.server_url)),
         )
+
+    # scenarios ------------------------------------------------------------------------------------
+    def _build_scenario_menu(self) -> None:
+        """The Scenario menu and the player dock (hidden until a scenario is opened)."""
+        self.say_overlay = SayOverlay(self)
+        self.scenario_player = ScenarioPlayer(self.say_overlay)
+        self.player_dock = QDockWidget("Scenario", self)
+        self.player_dock.setObjectName("scenario-dock")
+        self.player_dock.setWidget(self.scenario_player)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.player_dock)
+        self.player_dock.hide()
+        menu = QMenu("&Scenario", self)
+        self.menuBar().insertMenu(self.menuBar().actions()[-1], menu)  # before Help
+        player = self.scenario_player
+        self._action(menu, "&Open scenario…", self.open_scenario_picker, "Ctrl+O")
+        self.scenario_actions = {
+            "play": self._action(menu, "&Play / pause", player.toggle_play, "Shift+Space"),
+            "step": self._action(menu, "&Step", player.step, "Space"),
+            "restart": self._action(menu, "&Restart", player.restart, "Ctrl+Home"),
+        }
+        menu.addSeparator()
+        self.scenario_actions["bundle"] = self._action(
+            menu, "Save a &bug bundle…", self.save_bundle_dialog, "Ctrl+Shift+B"
+        )
+        step = self.scenario_actions["step"]
+        step.setShortcuts([QKeySequence("Space"), QKeySequence("PgDown"), QKeySequence(".")])
+        for action in self.scenario_actions.values():  # plain keys only while this window is active
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        player.state_changed.connect(self._scenario_state)
+        self._scenario_state()
+
+    def _scenario_state(self) -> None:
+        player = self.scenario_player
+        loaded = player.runner is not None
+        self.scenario_actions["play"].setEnabled(loaded)
+        self.scenario_actions["step"].setEnabled(loaded)
+        self.scenario_actions["restart"].setEnabled(player.scenario is not None)
+        self.scenario_actions["bundle"].setEnabled(loaded)
+
+    def open_scenario_picker(self) -> ScenarioPicker:
+        picker = ScenarioPicker(parent=self)
+        picker.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        picker.chosen.connect(self.open_scenario)
+        self.scenario_picker = picker
+        picker.open()
+        return picker
+
+    def open_scenario(self, path: Any) -> Any:
+        self.player_dock.show()
+        return self.scenario_player.open_file(path)
+
+    def save_bundle_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        dialog = QFileDialog(self, "Save a bug bundle", "bug.bundle.yaml", "Bug bundles (*.yaml)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.scenario_player.save_bundle_to)
+        dialog.open()
 
     # zoom and presenter mode ---------------------------------------------------------------------
     def set_zoom(self, zoom: float) -> None:
@@ -407,6 +486,7 @@ class MainWindow(QMainWindow):
             for device_id in list(self.columns):
                 self._remove_column(device_id)
             self.context.bridge.detach()
+            await self.scenario_player.close_run()
             await self.stage.close()
         finally:
             self._closed = True
