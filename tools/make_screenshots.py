@@ -1,4 +1,4 @@
-"""Make the README's screenshots with the app itself: the stage, a conflict, a deferred merge.
+"""Make the README's screenshots with the app itself: the stage, a conflict, a deferred merge, a scenario.
 
     QT_QPA_PLATFORM=offscreen python tools/make_screenshots.py [OUT_DIR]
 
@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from emulator.app import _let_qt_paint, parse_args, start_stage
+from emulator.scenarios.loader import library_dir
 from emulator.ui.main_window import MainWindow
 
 HARPER = "V0A000000000001"
@@ -57,7 +58,24 @@ async def deferred_merge(window: MainWindow) -> None:
     air.panel.setCurrentIndex(3)
 
 
-SHOTS: dict[str, Step] = {"stage": stage_only, "conflict": conflict, "deferred-merge": deferred_merge}
+async def scenario(window: MainWindow) -> None:
+    """The AS-07 library scenario played to its conflict, its narration over the stage."""
+    opened = window.open_scenario(library_dir() / "as07_first_save_wins.yaml")
+    assert opened is not None
+    await opened
+    for _ in range(5):
+        stepped = window.scenario_player.step()
+        assert stepped is not None
+        await stepped
+    window.column(1).panel.setCurrentIndex(2)
+
+
+SHOTS: dict[str, Step] = {
+    "stage": stage_only,
+    "conflict": conflict,
+    "deferred-merge": deferred_merge,
+    "scenario": scenario,
+}
 
 
 async def shoot(name: str, step: Step, out: Path) -> None:

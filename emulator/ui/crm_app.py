@@ -60,6 +60,7 @@ REFRESHING = frozenset(
         "foreground",
         "mode",
         "error_resolved",
+        "screen",
     }
 )
 
@@ -298,6 +299,7 @@ class CrmApp(QWidget):
     _fill_tabs_later = False
 
     def refresh(self) -> None:
+        self._follow_screen()
         if self._fill_tabs_later:
             self._fill_tabs_later = False
             current = self.object_name
@@ -310,6 +312,29 @@ class CrmApp(QWidget):
         self._update_counts()
         if self.page == "view":
             self.view_page.refresh()
+
+    def _follow_screen(self) -> None:
+        """Show the screen the device is on, when someone else moved it (a scenario step).
+
+        Clicks here move the device and the page together; this only catches up afterwards.
+        """
+        device = self.device
+        if device.edit is not None:
+            if self.session is not device.edit:
+                self.session = device.edit
+                self.edit_page.show_session(device.edit)
+                self._go(2)
+            return
+        if self.session is not None:  # closed by someone else
+            self.session = None
+        screen = device.screen
+        if screen is not None and device.store.get(screen.record_id) is not None:
+            view = self.view_page
+            if self.page != "view" or (view.object_name, view.record_id) != (screen.object, screen.record_id):
+                view.show_record(screen.object, screen.record_id)
+                self._go(1)
+        elif self.page != "list":
+            self._go(0)
 
     def _update_counts(self) -> None:
         counts = self.model.state_counts()

@@ -6,6 +6,7 @@ make it readable on a projector; layout, zoom and console visibility are remembe
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -31,7 +32,7 @@ from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
 from emulator.ui.panel import DevicePanel
 from emulator.ui.scenario_player import SayOverlay, ScenarioPicker, ScenarioPlayer
 from emulator.ui.server_console import ServerConsole
-from emulator.ui.support import Context, make_context
+from emulator.ui.support import Context, StageBridge, make_context
 from emulator.ui.timeline import Timeline
 
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.central_layout = layout
         self.clock_bar = ClockBar(self.context, running=clock_running)
         layout.addWidget(self.clock_bar)
         self.scroller = QScrollArea()
@@ -110,6 +112,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.console_dock)
         self.resizeDocks([self.console_dock], [560], Qt.Orientation.Horizontal)
         self.timeline_dock = self._make_timeline_dock()
+        self.home_stage = stage
+        self._home_clock_running = clock_running
+        self.context.bridge.happened.connect(self._on_stage_event)
 
         for device in stage.devices.values():
             self._add_column(device)
@@ -127,6 +132,59 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.hide()
         return dock
+
+    # which stage is shown ------------------------------------------------------------------------
+    @property
+    def showing_scenario(self) -> bool:
+        return self.stage is not self.home_stage
+
+    def show_stage(self, stage: Stage, *, clock_running: bool = False) -> None:
+        """Show another stage (a scenario's, or home again): iPads, clock bar, console, timeline."""
+        if stage is self.stage:
+            return
+        if self.stage is self.home_stage:
+            self._home_clock_running = self.clock_bar.running
+        self.clock_bar.set_running(False)
+        for device_id in list(self.columns):
+            self._remove_column(device_id)
+        self.context.bridge.detach()
+        self.stage = stage
+        self.context = replace(self.context, stage=stage, bridge=StageBridge(stage, self))
+        self.context.bridge.happened.connect(self._on_stage_event)
+        old_bar, self.clock_bar = self.clock_bar, ClockBar(self.context, running=clock_running)
+        self.central_layout.replaceWidget(old_bar, self.clock_bar)
+        old_bar.deleteLater()
+        old_console, self.console = self.console, ServerConsole(self.context)
+        self.console_dock.setWidget(self.console)
+        old_console.deleteLater()
+        old_timeline, self.timeline = self.timeline, Timeline(self.context)
+        self.timeline_dock.setWidget(self.timeline)
+        old_timeline.deleteLater()
+        for device in stage.devices.values():
+            self._add_column(device)
+        if self.zoom != 1.0:
+            self._fix_fonts(self)
+            self.clock_bar.rescale()
+        self._rebuild_device_menu()
+        self._show_title()
+        self.console.reload()
+
+    def _show_title(self) -> None:
+        title = "Autosync Emulator" + ("" if self.stage.embedded else f" — {self.stage.server_url}")
+        scenario = self.scenario_player.scenario if hasattr(self, "scenario_player") else None
+        if self.showing_scenario and scenario is not None:
+            title += f" — scenario: {scenario.title}"
+        self.setWindowTitle(title)
+
+    def _on_stage_event(self, event: Any) -> None:
+        """iPads that join or leave the stage shown (a scenario's ``join:`` step, another window)."""
+        device_id = event.data.get("device")
+        if event.kind == "device_added" and device_id in self.stage.devices and device_id not in self.columns:
+            self._add_column(self.stage.devices[device_id])
+            self._rebuild_device_menu()
+        elif event.kind == "device_removed" and device_id in self.columns:
+            self._remove_column(device_id)
+            self._rebuild_device_menu()
 
     # devices --------------------------------------------------------------------------------------
     def _add_column(self, device: Device) -> DeviceColumn:
@@ -177,7 +235,8 @@ class MainWindow(QMainWindow):
             return await self.stage.add_device(name, user_id, model=model, ios_version=ios_version)
 
         def added(device: Device) -> None:
-            self._add_column(device)
+            if device.id not in self.columns and device.id in self.stage.devices:
+                self._add_column(device)
             self._rebuild_device_menu()
 
         return self.context.tasks.spawn(add(), title="Add an iPad", parent=self, done=added)
@@ -205,20 +264,28 @@ class MainWindow(QMainWindow):
         box.open()
 
     def reset_stage(self) -> Any:
-        """Reset the server to its sample data and recreate every iPad from scratch."""
-        profiles = [d.profile for d in self.stage.devices.values()]
-        for device_id in list(self.columns):
-            self._remove_column(device_id)
+        """Reset the server to its sample data and recreate every iPad from scratch.
+
+        A reset is of this window's own stage: a scenario being shown is closed first.
+        """
 
         async def reset() -> None:
-            for device_id in list(self.stage.devices):
-                await self.stage.remove_device(device_id)
-            await self.stage.online("POST", "/reset", say="The server was reset to the sample data.")
+            if self.showing_scenario:
+                self.player_dock.hide()
+                await self.scenario_player.close_run()
+            stage = self.home_stage
+            profiles = [d.profile for d in stage.devices.values()]
+            for device_id in list(self.columns):
+                self._remove_column(device_id)
+            for device_id in list(stage.devices):
+                await stage.remove_device(device_id)
+            await stage.online("POST", "/reset", say="The server was reset to the sample data.")
             for p in profiles:
-                device = await self.stage.add_device(
+                device = await stage.add_device(
                     p.name, p.user_id, model=p.model, ios_version=p.ios_version, device_id=p.device_id
                 )
-                self._add_column(device)
+                if device.id not in self.columns:
+                    self._add_column(device)
 
         def always() -> None:
             self._rebuild_device_menu()
@@ -258,11 +325,11 @@ class MainWindow(QMainWindow):
         for n, speed in enumerate(SPEEDS, start=1):
             self._action(clock, f"Speed {speed}x", lambda s=speed: self.clock_bar.set_speed(s), f"Ctrl+{n}")
         clock.addSeparator()
-        self._action(clock, "+30 seconds", self.clock_bar.plus30.click, "Ctrl+T")
-        self._action(clock, "To the &next poll", self.clock_bar.jump_to_next_poll, "Ctrl+P")
-        self._action(clock, "+1 &day", self.clock_bar.plus_day.click, "Ctrl+D")
-        self._action(clock, "+7 days", self.clock_bar.plus_week.click, "Ctrl+Shift+D")
-        self._action(clock, "Poll &interval…", self.clock_bar.poll.setFocus, "Ctrl+I")
+        self._action(clock, "+30 seconds", lambda: self.clock_bar.plus30.click(), "Ctrl+T")
+        self._action(clock, "To the &next poll", lambda: self.clock_bar.jump_to_next_poll(), "Ctrl+P")
+        self._action(clock, "+1 &day", lambda: self.clock_bar.plus_day.click(), "Ctrl+D")
+        self._action(clock, "+7 days", lambda: self.clock_bar.plus_week.click(), "Ctrl+Shift+D")
+        self._action(clock, "Poll &interval…", lambda: self.clock_bar.poll.setFocus(), "Ctrl+I")
 
         view = bar.addMenu("&View")
         toggle = self.console_dock.toggleViewAction()
@@ -351,6 +418,7 @@ class MainWindow(QMainWindow):
             "play": self._action(menu, "&Play / pause", player.toggle_play, "Shift+Space"),
             "step": self._action(menu, "&Step", player.step, "Space"),
             "restart": self._action(menu, "&Restart", player.restart, "Ctrl+Home"),
+            "close": self._action(menu, "&Close the scenario", self.close_scenario, "Ctrl+Shift+W"),
         }
         menu.addSeparator()
         self.scenario_actions["bundle"] = self._action(
@@ -361,6 +429,10 @@ class MainWindow(QMainWindow):
         for action in self.scenario_actions.values():  # plain keys only while this window is active
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         player.state_changed.connect(self._scenario_state)
+        player.stage_opened.connect(lambda stage: self.show_stage(stage))
+        player.stage_closing.connect(
+            lambda _stage: self.show_stage(self.home_stage, clock_running=self._home_clock_running)
+        )
         self._scenario_state()
 
     def _scenario_state(self) -> None:
@@ -370,6 +442,7 @@ class MainWindow(QMainWindow):
         self.scenario_actions["step"].setEnabled(loaded)
         self.scenario_actions["restart"].setEnabled(player.scenario is not None)
         self.scenario_actions["bundle"].setEnabled(loaded)
+        self.scenario_actions["close"].setEnabled(player.scenario is not None)
 
     def open_scenario_picker(self) -> ScenarioPicker:
         picker = ScenarioPicker(parent=self)
@@ -380,8 +453,17 @@ class MainWindow(QMainWindow):
         return picker
 
     def open_scenario(self, path: Any) -> Any:
-        self.player_dock.show()
+        """Play a scenario file on its own fresh stage, shown in place of this one until closed."""
+        if not self.player_dock.isVisible():
+            self.player_dock.show()
+            width = self.fontMetrics().averageCharWidth() * 48
+            self.resizeDocks([self.player_dock], [width], Qt.Orientation.Horizontal)
         return self.scenario_player.open_file(path)
+
+    def close_scenario(self) -> Any:
+        """Close the scenario and its stage; the window shows its own stage again."""
+        self.player_dock.hide()
+        return self.scenario_player.close_scenario()
 
     def save_bundle_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -483,11 +565,11 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Close every iPad and the stage, then the window."""
         try:
+            await self.scenario_player.close_run()  # back to the home stage
             for device_id in list(self.columns):
                 self._remove_column(device_id)
             self.context.bridge.detach()
-            await self.scenario_player.close_run()
-            await self.stage.close()
+            await self.home_stage.close()
         finally:
             self._closed = True
             self.close()

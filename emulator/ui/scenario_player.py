@@ -3,8 +3,9 @@
 The player drives a :class:`~emulator.scenarios.runner.ScenarioRunner` on the qasync loop: one
 ``await runner.step()`` per Step (Space, PageDown or "." so presentation clickers work), Play
 steps on until the end or Pause, Restart plays the file again on a fresh stage. The runner owns
-its own stage (seeded, embedded server); the player shows the scenario's progress, its narration
-and its checks, not that stage's iPads.
+its own stage (seeded, embedded server), so a played scenario gives the same event stream as a
+headless run; the player announces that stage (``stage_opened``) so the window shows its iPads
+while it plays, and hands the window back (``stage_closing``) before the stage is closed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from emulator.scenarios.runner import ScenarioRunner, StepResult
 log = logging.getLogger(__name__)
 PASS, FAIL = "✓", "✗"
 SAY_POINT_SIZE = 22.0
+NOTHING_OPEN = "No scenario open (Scenario ▸ Open scenario…)"
 
 
 class ScenarioPicker(QDialog):
@@ -133,6 +135,8 @@ class ScenarioPlayer(QWidget):
     Signals:
         stepped(object): a :class:`StepResult`, after each step.
         state_changed(): loaded, busy, playing or finished changed.
+        stage_opened(object): the runner's :class:`Stage` is started and ready to be shown.
+        stage_closing(object): that stage is about to close; stop showing it.
 
     Attributes:
         runner: the runner of the scenario loaded (None before one is opened).
@@ -142,6 +146,8 @@ class ScenarioPlayer(QWidget):
 
     stepped = Signal(object)
     state_changed = Signal()
+    stage_opened = Signal(object)
+    stage_closing = Signal(object)
 
     def __init__(self, overlay: SayOverlay, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,7 +161,7 @@ class ScenarioPlayer(QWidget):
         self._task: asyncio.Future[Any] | None = None
 
         layout = QVBoxLayout(self)
-        self.title = QLabel("No scenario open (Scenario ▸ Open scenario…)")
+        self.title = QLabel(NOTHING_OPEN)
         self.title.setObjectName("scenario-title")
         self.title.setWordWrap(True)
         bold = QFont(self.title.font())
@@ -180,6 +186,7 @@ class ScenarioPlayer(QWidget):
         self.results = QListWidget()
         self.results.setObjectName("scenario-results")
         self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.results.setWordWrap(True)
         layout.addWidget(self.results, 1)
         self._refresh()
 
@@ -211,14 +218,34 @@ class ScenarioPlayer(QWidget):
         assert self.scenario is not None
         self.results.clear()
         self.overlay.say(None)
-        self.runner = ScenarioRunner(self.scenario)
-        await self.runner.start()
+        runner = ScenarioRunner(self.scenario)
+        try:
+            await runner.start()
+        except BaseException:
+            await runner.close()
+            raise
+        self.runner = runner
+        self.stage_opened.emit(runner.stage)
 
     async def close_run(self) -> None:
         """Close the runner's stage (before another run, and when the window closes)."""
         runner, self.runner = self.runner, None
         if runner is not None:
+            self.playing = False
+            self.stage_closing.emit(runner.stage)
             await runner.close()
+            self._refresh()
+
+    def close_scenario(self) -> asyncio.Future[Any] | None:
+        """Close the scenario: its stage closes and nothing is loaded any more."""
+        if self.busy:
+            return None
+        self.scenario = None
+        self.overlay.say(None)
+        self.results.clear()
+        self.title.setText(NOTHING_OPEN)
+        self.progress.setText("")
+        return self._spawn(self.close_run())
 
     # stepping ------------------------------------------------------------------------------------
     def step(self) -> asyncio.Future[Any] | None:

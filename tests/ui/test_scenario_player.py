@@ -103,3 +103,75 @@ def test_a_bug_bundle_saved_mid_scenario_replays_event_for_event(
         code = cli.main(["run", str(path)], out=out)
     assert code == 0, out.getvalue()
     assert "the replay matches the bundle's" in out.getvalue()
+
+
+@pytest.mark.rule("AS-07")
+def test_a_played_scenario_is_shown_on_its_own_ipads_then_the_window_gets_its_stage_back(
+    window: Any, qtbot: QtBot
+) -> None:
+    home = window.stage
+    home_ipads = list(window.columns)
+    _open_as07(window, qtbot)
+    player = window.scenario_player
+    assert window.stage is player.runner.stage and window.stage is not home
+    assert list(window.columns) == ["pro", "air"]
+    assert "scenario: The first save wins" in window.windowTitle()
+    assert not window.clock_bar.running  # the scenario's own steps move its clock
+    for n in range(1, 5):
+        player.step()
+        qtbot.waitUntil(lambda n=n: player.runner.position == n and not player.busy, timeout=20_000)
+    air = window.columns["air"]
+    # the Air saved offline: its list shows the record waiting to upload, its panel the queue item
+    qtbot.waitUntil(lambda: "1 saved" in air.frame.app.counts.text().lower(), timeout=5_000)
+    for column in window.columns.values():  # the edit + save from the list went back to the list
+        assert column.device.screen is None and column.frame.app.page == "list"
+
+    window.close_scenario()
+    qtbot.waitUntil(lambda: player.runner is None and not player.busy, timeout=20_000)
+    assert window.stage is home
+    assert list(window.columns) == home_ipads
+    assert not window.player_dock.isVisible()
+    assert "scenario" not in window.windowTitle()
+
+
+def test_an_ipad_that_joins_mid_scenario_gets_its_column(window: Any, qtbot: QtBot) -> None:
+    path = library_dir() / "as19_feed_ignores_where_clauses.yaml"
+    window.open_scenario(path)
+    qtbot.waitUntil(lambda: _idle(window), timeout=20_000)
+    player = window.scenario_player
+    assert "fresh" not in window.columns
+    steps = load_scenario(path).steps
+    joins_at = next(n for n, s in enumerate(steps, start=1) if s.action == "join")
+    while player.runner.position < joins_at:
+        position = player.runner.position
+        player.step()
+        qtbot.waitUntil(
+            lambda p=position: player.runner.position == p + 1 and not player.busy, timeout=20_000
+        )
+    assert "fresh" in window.columns
+    assert window.columns["fresh"].device is window.stage.devices["fresh"]
+
+
+def test_the_ipads_follow_the_screens_a_scenario_opens(window: Any, qtbot: QtBot, tmp_path: Path) -> None:
+    path = tmp_path / "screens.yaml"
+    path.write_text(
+        "title: Screens\ndevices: [{id: ipad, user: anna}]\n"
+        "records:\n  harper: {object: account__v, where: {last_name__v: Harper}}\nsteps:\n"
+        "  - {device: ipad, open: harper}\n"
+        "  - {device: ipad, edit: harper, set: {phone__v: '+1 617-555-0111'}}\n"
+        "  - {device: ipad, save: true}\n"
+        "  - {device: ipad, leave: true}\n",
+        encoding="utf-8",
+    )
+    window.open_scenario(path)
+    qtbot.waitUntil(lambda: _idle(window), timeout=20_000)
+    player = window.scenario_player
+    app = window.columns["ipad"].frame.app
+    pages = []
+    for n in range(1, 5):
+        player.step()
+        qtbot.waitUntil(lambda n=n: player.runner.position == n and not player.busy, timeout=20_000)
+        qtbot.waitUntil(lambda: not app._refresh._timer.isActive(), timeout=5_000)
+        pages.append(app.page)
+    assert pages == ["view", "edit", "view", "list"]
+    assert app.edit_page.session is not None and app.edit_page.session.values["phone__v"] == "+1 617-555-0111"
