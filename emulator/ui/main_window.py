@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.columns: dict[str, DeviceColumn] = {}
         self.zoom = 1.0
         self.presenter = False
+        self._console_before_presenter = False
         self._base_font = QFont(QApplication.font())
         self._closing = False
         self._closed = False
@@ -496,7 +497,13 @@ class MainWindow(QMainWindow):
         self.set_zoom(steps[max(0, min(index, len(steps) - 1))])
 
     def toggle_presenter(self) -> None:
+        """Large fonts for a projector; the server console makes room for the iPads meanwhile."""
         self.presenter = not self.presenter
+        if self.presenter:
+            self._console_before_presenter = self.console_dock.isVisible()
+            self.console_dock.hide()
+        elif self._console_before_presenter:
+            self.console_dock.show()
         self.set_zoom(PRESENTER_ZOOM if self.presenter else 1.0)
 
     def _toggle_full_screen(self) -> None:

@@ -211,14 +211,17 @@ def test_presenter_mode_enlarges_the_ipads_panels_and_banner(window: MainWindow,
     }
     before = {name: w.fontInfo().pointSizeF() for name, w in widgets.items()}
     row_height = pro.frame.app.table.verticalHeader().defaultSectionSize()
+    assert window.console_dock.isVisible()
     window.toggle_presenter()
     try:
         for name, widget in widgets.items():
             assert widget.fontInfo().pointSizeF() >= before[name] * 1.4, name
         assert pro.frame.app.table.verticalHeader().defaultSectionSize() > row_height
+        assert not window.console_dock.isVisible()  # room for the iPads on a projector
     finally:
         window.toggle_presenter()
     assert not window.presenter
+    assert window.console_dock.isVisible()
     assert window.font().pointSizeF() == pytest.approx(before["record list"], rel=0.05)
 
 
