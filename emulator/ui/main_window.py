@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.row.addStretch(0)
         self.scroller.setWidget(self.row_host)
         layout.addWidget(self.scroller, 1)
+        self.central = central
         self.setCentralWidget(central)
 
         self.console = ServerConsole(self.context)
@@ -404,7 +405,7 @@ class MainWindow(QMainWindow):
     # scenarios ------------------------------------------------------------------------------------
     def _build_scenario_menu(self) -> None:
         """The Scenario menu and the player dock (hidden until a scenario is opened)."""
-        self.say_overlay = SayOverlay(self)
+        self.say_overlay = SayOverlay(self.central)  # over the iPads, not the docks
         self.scenario_player = ScenarioPlayer(self.say_overlay)
         self.player_dock = QDockWidget("Scenario", self)
         self.player_dock.setObjectName("scenario-dock")
@@ -484,11 +485,15 @@ class MainWindow(QMainWindow):
         self.setFont(font)
         self._fix_fonts(self)
         self.clock_bar.rescale()
+        self.say_overlay.set_zoom(zoom)
 
     def _fix_fonts(self, root: QWidget) -> None:
-        """Style-sheeted widgets stop inheriting the window font; hand it to them."""
+        """Style-sheeted widgets stop inheriting the window font; hand it to them.
+
+        The narration overlay keeps its own, larger size (scaled by ``set_zoom``).
+        """
         for widget in root.findChildren(QWidget):
-            if widget.styleSheet():
+            if widget.styleSheet() and widget is not self.say_overlay:
                 widget.setFont(self.font())
 
     def step_zoom(self, step: int) -> None:

@@ -102,11 +102,16 @@ class SayOverlay(QLabel):
             "QLabel#say-overlay { background: rgba(20, 24, 32, 215); color: white;"
             " border-radius: 10px; padding: 14px 22px; }"
         )
-        font = QFont(self.font())
-        font.setPointSizeF(SAY_POINT_SIZE)
-        self.setFont(font)
+        self.set_zoom(1.0)
         host.installEventFilter(self)
         self.hide()
+
+    def set_zoom(self, zoom: float) -> None:
+        """Large at any zoom: the window's zoom scales it further."""
+        font = QFont(self.font())
+        font.setPointSizeF(SAY_POINT_SIZE * zoom)
+        self.setFont(font)
+        self.place()
 
     def say(self, text: str | None) -> None:
         self.setText(text or "")

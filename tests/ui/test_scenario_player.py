@@ -54,6 +54,15 @@ def test_step_a_library_scenario_with_presenter_keys(window: Any, qtbot: QtBot) 
     assert results[0].startswith("✓ harper on pro")
     assert any(r.startswith("✓ harper online") for r in results)
     assert "Step 3 of" in player.progress.text()
+    window.toggle_presenter()  # the narration grows with the window, never shrinks to its font
+    assert window.say_overlay.font().pointSizeF() >= 30
+    window.close_scenario()
+    qtbot.waitUntil(lambda: player.runner is None and not player.busy, timeout=20_000)
+    _open_as07(window, qtbot)  # the iPads shown anew at presenter size; the narration stays large
+    player.step()
+    qtbot.waitUntil(lambda: player.runner.position == 1 and not player.busy, timeout=20_000)
+    assert window.say_overlay.font().pointSizeF() >= 30
+    window.toggle_presenter()
 
 
 def test_play_to_the_end_then_restart_and_a_failed_check_shows_a_cross(
