@@ -2,7 +2,8 @@
 
 By default the stage runs the stub server in-process; ``--server URL --token ADMIN_TOKEN`` joins
 a standalone ``autosync-stub`` instead. ``--screenshot FILE.png`` renders the window after
-start-up, saves it and exits (the README's screenshots are made this way).
+start-up, saves it and exits (the README's screenshots are made this way). ``--scenario FILE``
+opens a scenario in the player at start-up, ready to step.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="FILE.png",
         help="save the window after start-up as FILE.png and exit",
     )
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE.yaml",
+        help="open a scenario in the player at start-up (Space steps it)",
+    )
     parser.add_argument("--width", type=int, default=1900, help=argparse.SUPPRESS)
     parser.add_argument("--height", type=int, default=1040, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -55,6 +62,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--screenshot must name a .png file, not {str(args.screenshot)!r}")
     if args.data_dir is not None and args.data_dir.exists() and not args.data_dir.is_dir():
         parser.error(f"--data-dir {str(args.data_dir)!r} exists and is not a directory")
+    if args.scenario is not None:
+        from emulator.scenarios.loader import ScenarioFileError, load_scenario
+
+        try:
+            load_scenario(args.scenario)
+        except ScenarioFileError as exc:
+            parser.error(f"--scenario: {exc}")
     for _name, _user, model, ios in SAMPLE_DEVICES:  # the sample must stay valid
         assert model in MODELS and ios_major(ios) >= 11
     return args
@@ -84,7 +98,10 @@ async def run(args: argparse.Namespace) -> int:
     if args.screenshot:
         window.resize(args.width, args.height)
     window.show()
+    opened = window.open_scenario(args.scenario) if args.scenario else None
     if args.screenshot:
+        if opened is not None:
+            await opened
         await stage.settle()
         await _let_qt_paint()
         ok = window.save_screenshot(str(args.screenshot))

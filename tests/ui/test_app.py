@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QImage
 
 from emulator.app import SAMPLE_DEVICES, parse_args
+from emulator.scenarios.loader import library_dir
 
 
 def test_defaults_use_the_embedded_server() -> None:
@@ -31,6 +33,7 @@ def test_a_standalone_server_and_its_token() -> None:
         (["--screenshot", "shot.jpg"], "must name a .png file"),
         (["--seed", "many"], "invalid int value"),
         (["--bogus"], "unrecognized arguments"),
+        (["--scenario", "nowhere.yaml"], "--scenario: nowhere.yaml:0: cannot read the file"),
     ],
 )
 def test_bad_flags_get_a_clear_message(
@@ -64,3 +67,35 @@ def test_screenshot_renders_the_window_and_exits(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000
+
+
+def test_a_bad_scenario_file_is_refused_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: Bad\ndevices: [{id: ipad, user: anna}]\nsteps:\n  - {device: ipad, fly: true}\n")
+    with pytest.raises(SystemExit):
+        parse_args(["--scenario", str(bad)])
+    assert f"{bad}:4: unknown step" in capsys.readouterr().err
+
+
+def _screenshot(path: Path, *flags: str) -> QImage:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator.app", *flags, "--screenshot", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return QImage(str(path))
+
+
+def test_screenshot_with_a_scenario_opened_at_start_up(tmp_path: Path) -> None:
+    scenario = library_dir() / "as07_first_save_wins.yaml"
+    plain = _screenshot(tmp_path / "plain.png")
+    opened = _screenshot(tmp_path / "scenario.png", "--scenario", str(scenario))
+    assert not opened.isNull() and opened.size() == plain.size()
+    assert opened != plain  # the player dock and the scenario's two iPads instead of the sample three
