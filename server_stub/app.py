@@ -110,11 +110,19 @@ def create_app(
     schema_path: Path | None = None,
     sample_path: Path | None = None,
     load_sample_data: bool = True,
+    random_user_tokens: bool = False,
 ) -> FastAPI:
-    """Build the stub server app. The database is opened and seeded in the app's lifespan."""
+    """Build the stub server app. The database is opened and seeded in the app's lifespan.
+
+    ``random_user_tokens`` replaces the sample users' fixed development tokens with random ones
+    (for a server other machines can reach); the app reads them through the admin API.
+    """
     sample = None
     if load_sample_data:
         sample = seed.load_sample(sample_path or seed.default_sample_path())
+        if random_user_tokens:
+            for user in sample["users"]:
+                user["token"] = secrets.token_urlsafe(24)
     state = ServerState(
         db_url=db_url,
         clock=clock or ManualClock(),

@@ -16,6 +16,8 @@ from sqlalchemy.exc import ArgumentError
 from server_stub.clock import Clock, ManualClock, RunningClock, parse_iso
 from server_stub.schema import SchemaError
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -38,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sample", type=Path, help="sample data YAML (default: bundled)")
     parser.add_argument(
         "--no-sample", action="store_true", help="start with an empty server (no users, no data)"
+    )
+    parser.add_argument(
+        "--user-tokens",
+        choices=["sample", "random"],
+        help="sample: the sample users' fixed development tokens (default on loopback); "
+        "random: new random ones (default on any other address)",
     )
     parser.add_argument("--start", help="emulated time to start at, ISO 8601 (default: now, UTC)")
     parser.add_argument(
@@ -64,6 +72,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     except ValueError:
         if args.host != "localhost":
             parser.error(f"--host must be an IP address or localhost, not {args.host!r}")
+    if args.user_tokens is None:
+        args.user_tokens = "sample" if args.host in LOOPBACK else "random"
     if args.start is not None:
         try:
             args.start = parse_iso(args.start)
@@ -93,15 +103,22 @@ def main(argv: list[str] | None = None) -> int:
             schema_path=args.schema,
             sample_path=args.sample,
             load_sample_data=not args.no_sample,
+            random_user_tokens=args.user_tokens == "random",
         )
     except SchemaError as exc:
         print(f"autosync-stub: {exc}", file=sys.stderr)
         return 2
-    if args.host not in {"127.0.0.1", "localhost", "::1"}:
+    if args.host not in LOOPBACK:
         print(
             f"autosync-stub: listening on {args.host}, reachable from other machines; "
             "anyone with a user token can upload as that user.",
             file=sys.stderr,
+        )
+    if args.user_tokens == "random" and not args.no_sample:
+        print(
+            "autosync-stub: the sample users have random tokens (new databases only); "
+            "the app reads them with the admin token",
+            flush=True,
         )
     print(f"autosync-stub: admin token {admin_token}", flush=True)
     print(f"autosync-stub: API docs at http://{args.host}:{args.port}/docs", flush=True)

@@ -95,3 +95,16 @@ def test_bad_flags_are_refused_with_a_message_naming_them(
 def test_defaults_bind_to_loopback() -> None:
     args = parse_args([])
     assert (args.host, args.port) == ("127.0.0.1", 8765)
+
+
+@pytest.mark.parametrize(
+    ("argv", "tokens"),
+    [
+        ([], "sample"),
+        (["--host", "0.0.0.0"], "random"),
+        (["--host", "192.168.1.20", "--user-tokens", "sample"], "sample"),
+        (["--user-tokens", "random"], "random"),
+    ],
+)
+def test_fixed_sample_tokens_only_on_loopback_unless_asked(argv: list[str], tokens: str) -> None:
+    assert parse_args(argv).user_tokens == tokens

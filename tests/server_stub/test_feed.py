@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from server_stub.app import create_app
+from server_stub.clock import ManualClock
 from tests.server_stub.conftest import ADMIN, ANNA, BEN, CHLOE, Api, create, update
 from tests.server_stub.test_saving import anna_account, new_call
 
@@ -111,3 +113,17 @@ def test_every_device_of_the_user_gets_the_same_feed(api: Api) -> None:
     entries = api.feed("anna", ANNA)["entries"]
     assert entries[-1]["origin_device"] == "ipad-a"
     assert api.feed("anna", ANNA) == api.feed("anna", ANNA), "any device reading sees the same"
+
+
+def test_random_user_tokens_replace_the_development_ones() -> None:
+    clock = ManualClock()
+    server = Api(create_app(clock=clock, admin_token=ADMIN, random_user_tokens=True), clock)
+    try:
+        assert server.request("GET", "/api/v1/me", ANNA).status_code == 401
+        token = server.ok("GET", "/api/v1/admin/users/anna/token", ADMIN)["token"]
+        assert token != ANNA and len(token) >= 24
+        assert server.ok("GET", "/api/v1/me", token)["id"] == "anna"
+        server.ok("POST", "/api/v1/admin/reset", ADMIN)  # a reset keeps the random tokens
+        assert server.ok("GET", "/api/v1/admin/users/anna/token", ADMIN)["token"] == token
+    finally:
+        server.close()
