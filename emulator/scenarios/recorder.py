@@ -21,7 +21,7 @@ from typing import Any
 
 from emulator.scenarios.loader import NAME, parse_scenario
 from emulator.scenarios.model import DeviceSpec, Lookup, Scenario
-from emulator.scenarios.writer import REF_ACTIONS, device_data, dump_yaml, ref_data
+from emulator.scenarios.writer import REF_ACTIONS, dump_yaml, head_data, ref_data
 from emulator.stage import Stage
 
 ONLINE = "online"
@@ -136,15 +136,7 @@ class Recorder:
 
     # the file ------------------------------------------------------------------------------------
     def data(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"title": self.title}
-        if self.description:
-            out["description"] = self.description
-        if self.rules:
-            out["rules"] = list(self.rules)
-        out["seed"] = self.seed
-        out["devices"] = [device_data(d) for d in self.devices]
-        if self.records:
-            out["records"] = {n: ref_data(lookup) for n, lookup in self.records.items()}
+        out = head_data(self.title, self.description, self.rules, self.seed, self.devices, self.records)
         out["steps"] = self.steps or [{"say": "Nothing was recorded."}]
         return out
 

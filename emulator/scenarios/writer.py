@@ -6,7 +6,7 @@ numbers aside). The recorder and bug bundles write scenarios through here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -96,17 +96,31 @@ def step_data(step: Step) -> dict[str, Any]:
     return out
 
 
+def head_data(
+    title: str,
+    description: str,
+    rules: Iterable[str],
+    seed: int,
+    devices: Iterable[DeviceSpec],
+    records: Mapping[str, Lookup],
+) -> dict[str, Any]:
+    """What a scenario file says before its steps, as plain data."""
+    out: dict[str, Any] = {"title": title}
+    if description:
+        out["description"] = description
+    if rules:
+        out["rules"] = list(rules)
+    out["seed"] = seed
+    out["devices"] = [device_data(d) for d in devices]
+    if records:
+        out["records"] = {name: ref_data(lookup) for name, lookup in records.items()}
+    return out
+
+
 def scenario_data(scenario: Scenario) -> dict[str, Any]:
     """The whole scenario as plain data (what :func:`to_yaml` writes)."""
-    out: dict[str, Any] = {"title": scenario.title}
-    if scenario.description:
-        out["description"] = scenario.description
-    if scenario.rules:
-        out["rules"] = list(scenario.rules)
-    out["seed"] = scenario.seed
-    out["devices"] = [device_data(d) for d in scenario.devices]
-    if scenario.records:
-        out["records"] = {name: ref_data(lookup) for name, lookup in scenario.records.items()}
+    s = scenario
+    out = head_data(s.title, s.description, s.rules, s.seed, s.devices, s.records)
     setup = [step_data(s) for s in scenario.steps if s.setup]
     if setup:
         out["setup"] = setup

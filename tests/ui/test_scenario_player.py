@@ -33,6 +33,13 @@ def _open_as07(window: Any, qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: _idle(window), timeout=20_000)
 
 
+def _open_text(window: Any, qtbot: QtBot, path: Path, text: str) -> None:
+    """Write a scenario file and open it in the window's player."""
+    path.write_text(text, encoding="utf-8")
+    window.open_scenario(path)
+    qtbot.waitUntil(lambda: _idle(window), timeout=20_000)
+
+
 @pytest.mark.rule("AS-07")
 def test_step_a_library_scenario_with_presenter_keys(window: Any, qtbot: QtBot) -> None:
     _open_as07(window, qtbot)
@@ -68,14 +75,13 @@ def test_step_a_library_scenario_with_presenter_keys(window: Any, qtbot: QtBot) 
 def test_play_to_the_end_then_restart_and_a_failed_check_shows_a_cross(
     window: Any, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    path = tmp_path / "fails.yaml"
-    path.write_text(
+    _open_text(
+        window,
+        qtbot,
+        tmp_path / "fails.yaml",
         "title: A check that fails\ndevices: [{id: ipad, user: anna}]\nsteps:\n"
         "  - say: Nothing yet.\n    expect: [{queue: ipad, count: 5}]\n  - say: The end.\n",
-        encoding="utf-8",
     )
-    window.open_scenario(path)
-    qtbot.waitUntil(lambda: _idle(window), timeout=20_000)
     player = window.scenario_player
     player.play_delay = 0
     player.toggle_play()
@@ -162,18 +168,17 @@ def test_an_ipad_that_joins_mid_scenario_gets_its_column(window: Any, qtbot: QtB
 
 
 def test_the_ipads_follow_the_screens_a_scenario_opens(window: Any, qtbot: QtBot, tmp_path: Path) -> None:
-    path = tmp_path / "screens.yaml"
-    path.write_text(
+    _open_text(
+        window,
+        qtbot,
+        tmp_path / "screens.yaml",
         "title: Screens\ndevices: [{id: ipad, user: anna}]\n"
         "records:\n  harper: {object: account__v, where: {last_name__v: Harper}}\nsteps:\n"
         "  - {device: ipad, open: harper}\n"
         "  - {device: ipad, edit: harper, set: {phone__v: '+1 617-555-0111'}}\n"
         "  - {device: ipad, save: true}\n"
         "  - {device: ipad, leave: true}\n",
-        encoding="utf-8",
     )
-    window.open_scenario(path)
-    qtbot.waitUntil(lambda: _idle(window), timeout=20_000)
     player = window.scenario_player
     app = window.columns["ipad"].frame.app
     pages = []
