@@ -31,7 +31,7 @@ import yaml
 from emulator.engine.events import Event
 from emulator.scenarios.loader import ScenarioFileError, parse_scenario
 from emulator.scenarios.model import Scenario
-from emulator.scenarios.writer import to_yaml
+from emulator.scenarios.writer import to_yaml, write_file
 
 MAGIC = "autosync-emulator bug bundle 1"
 #: The fields an event is compared on (``seq`` is its place in the stream).
@@ -94,9 +94,7 @@ def bundle_text(scenario: Scenario | str, events: Iterable[Event | Mapping[str, 
 def save_bundle(
     path: str | Path, scenario: Scenario | str, events: Iterable[Event | Mapping[str, Any]], seed: int
 ) -> Path:
-    path = Path(path)
-    path.write_text(bundle_text(scenario, events, seed), encoding="utf-8")
-    return path
+    return write_file(path, bundle_text(scenario, events, seed))
 
 
 def is_bundle(path: str | Path) -> bool:

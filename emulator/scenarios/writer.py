@@ -6,8 +6,10 @@ numbers aside). The recorder and bug bundles write scenarios through here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -136,3 +138,18 @@ def dump_yaml(data: Any) -> str:
 def to_yaml(scenario: Scenario) -> str:
     """A scenario as a YAML file the loader reads back to the same scenario."""
     return dump_yaml(scenario_data(scenario))
+
+
+def write_file(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed over it)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path

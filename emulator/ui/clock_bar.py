@@ -13,6 +13,7 @@ from datetime import timedelta
 from PySide6.QtCore import QElapsedTimer, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
+from emulator.ui.recording import duration_text
 from emulator.ui.support import Context, when
 from emulator.ui.theme import scaled
 
@@ -84,7 +85,7 @@ class ClockBar(QWidget):
         self.plus_day.clicked.connect(lambda: self.jump(timedelta(days=1)))
         self.plus_week.clicked.connect(lambda: self.jump(timedelta(days=7)))
         self.poll.editingFinished.connect(self.apply_poll_interval)
-        context.bridge.time_changed.connect(lambda _m: self.show_time())
+        context.bridge.time_changed.connect(self.show_time)  # a bound slot: disconnected on deletion
         self.rescale()
         self.set_running(running)
         self.show_time()
@@ -119,18 +120,27 @@ class ClockBar(QWidget):
             return  # a jump is moving the clock; real time spent waiting is not added later
         self.stage.clock.advance(timedelta(milliseconds=elapsed_ms * self.speed))
 
-    def show_time(self) -> None:
+    def show_time(self, _moment: object = None) -> None:
         state = f"running {self.speed}x" if self.running else "paused"
         self.time.setText(f"{when(self.stage.clock.now())}  ({state})")
 
     def jump(self, delta: timedelta) -> None:
-        """Jump the clock ahead, firing every timer on the way in order."""
+        """Jump the clock ahead, firing every timer on the way in order.
+
+        A recording gets the jump as an ``advance:`` step of its own (the running time before
+        it is written first).
+        """
         if self.busy:
             return
+        recording = self.context.recording
+        recording.catch_up(self.stage)
         self._set_busy(True)
-        self.context.tasks.spawn(
-            self.stage.advance(delta), title="Clock", parent=self, always=lambda: self._set_busy(False)
-        )
+
+        def always() -> None:
+            recording.catch_up(self.stage)
+            self._set_busy(False)
+
+        self.context.tasks.spawn(self.stage.advance(delta), title="Clock", parent=self, always=always)
 
     def jump_to_next_poll(self) -> None:
         dues = [d.next_poll() for d in self.stage.devices.values() if d.autosync_active]
@@ -149,6 +159,9 @@ class ClockBar(QWidget):
         self.stage.poll_interval = interval
         for device in self.stage.devices.values():
             device.set_poll_interval(interval)
+            self.context.recording.record(
+                {"device": device.id, "poll_interval": duration_text(interval)}, stage=self.stage
+            )
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy

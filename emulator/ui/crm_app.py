@@ -231,6 +231,8 @@ class CrmApp(QWidget):
         )
         if record is None:
             return
+        if self.recording:
+            self.record({"open": self.context.recording.device_ref(self.device, object_name, record_id)})
         self.view_page.show_record(object_name, record_id)
         self._go(1)
 
@@ -238,9 +240,20 @@ class CrmApp(QWidget):
         """Leave the view screen: the device merges what waited for it (AS-25)."""
         if self.session is not None:
             return
-        self.context.tasks.refusing(self, "Cannot leave", self.device.leave_screen)
+        if self.context.tasks.attempt(self, "Cannot leave", self.device.leave_screen):
+            self.record({"leave": True})
         self._go(0)
         self.refresh()
+
+    # recording ------------------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        """True while the window records this device's stage."""
+        return self.context.recording.wants(self.context.stage)
+
+    def record(self, step: dict[str, Any]) -> None:
+        """Tell the recording what the user did on this device (a scenario step)."""
+        self.context.recording.record({"device": self.device.id, **step}, stage=self.context.stage)
 
     def _leave_to_list(self) -> None:
         if self.page == "view":
@@ -259,15 +272,28 @@ class CrmApp(QWidget):
         )
         if session is None:
             return
+        if self.recording:
+            recording = self.context.recording
+            if record_id is not None:
+                self.record({"edit": recording.device_ref(self.device, object_name, record_id)})
+            else:
+                label = self.device.schema.label(object_name)
+                name = recording.bind(object_name, session.record_id, f"new_{label}")
+                self.record({"new": object_name, "as": name})
         self.session = session
         self.edit_page.show_session(session)
         self._go(2)
 
     def delete_record(self, object_name: str, record_id: str) -> None:
+        name = None
+        if self.recording and self.device.record(record_id) is not None:
+            name = self.context.recording.device_ref(self.device, object_name, record_id)
         done = self.context.tasks.refusing(
             self, "Cannot delete", lambda: self.device.delete(object_name, record_id)
         )
         if done is not None:
+            if name is not None:
+                self.record({"delete": name})
             self.back_to_list()
 
     def session_closed(self) -> None:
@@ -280,6 +306,7 @@ class CrmApp(QWidget):
         else:
             if screen is not None:
                 self.device.leave_screen()
+                self.record({"leave": True})
             self._go(0)
         self.refresh()
 
@@ -668,9 +695,13 @@ class EditScreen(QWidget):
         if session is None or form is None:
             return
         title = "Cannot submit" if submit else "Cannot save"
+        changed = form.changed()
+        step = (
+            self._save_step(session, changed, "submit" if submit else "save") if self.app.recording else None
+        )
 
         def save() -> bool:
-            for name, value in form.changed().items():
+            for name, value in changed.items():
                 session.set(name, value)
             if submit:
                 session.submit()
@@ -679,12 +710,59 @@ class EditScreen(QWidget):
             return True
 
         if self.app.context.tasks.refusing(self, title, save) and session.closed:
+            if step is not None:
+                self.app.record(step)
             self.session = None
             self.app.session_closed()
+
+    def _save_step(self, session: EditSession, changed: dict[str, Any], how: str) -> dict[str, Any]:
+        """The step a save makes: ``set:`` the changed fields, ``children:``, ``then: save``.
+
+        Read before saving, while the related records removed are still there to be named.
+        """
+        device = self.app.device
+        recording = self.app.context.recording
+        schema = device.schema
+        children: list[dict[str, Any]] = []
+        for draft in session.children.values():
+            master = schema.master_field(draft.object)
+            if draft.new:
+                if draft.deleted:
+                    continue
+                values = {
+                    k: v
+                    for k, v in draft.values.items()
+                    if v is not None and (master is None or k != master[0])
+                }
+                name = recording.bind(draft.object, draft.id, f"new_{schema.label(draft.object)}")
+                child: dict[str, Any] = {"add": draft.object}
+                if values:
+                    child["set"] = recording.values(device, draft.object, values)
+                child["as"] = name
+            elif draft.deleted:
+                child = {"remove": recording.device_ref(device, draft.object, draft.id)}
+            else:
+                before = device.record(draft.id) or {}
+                edits = {k: v for k, v in draft.values.items() if before.get(k) != v}
+                if not edits:
+                    continue
+                child = {
+                    "edit": recording.device_ref(device, draft.object, draft.id),
+                    "set": recording.values(device, draft.object, edits),
+                }
+            children.append(child)
+        if not changed and not children:
+            return {how: True}
+        step: dict[str, Any] = {"set": recording.values(device, session.object, changed)}
+        if children:
+            step["children"] = children
+        step["then"] = how
+        return step
 
     def do_cancel(self) -> None:
         session = self.session
         if session is not None and not session.closed:
             session.cancel()
+            self.app.record({"cancel": True})
         self.session = None
         self.app.session_closed()

@@ -49,14 +49,14 @@ class StatusBar(QWidget):
         row.addWidget(self.errors)
         self._refresh = Coalescer(self.refresh, self)
         context.bridge.happened.connect(self._on_event)
-        context.bridge.time_changed.connect(lambda _moment: self._show_time())
+        context.bridge.time_changed.connect(self._show_time)  # a bound slot: disconnected on deletion
         self.refresh()
 
     def _on_event(self, event: Event) -> None:
         if event.actor == self.device.actor:
             self._refresh.request()
 
-    def _show_time(self) -> None:
+    def _show_time(self, _moment: object = None) -> None:
         self.time.setText(self.context.stage.clock.now().strftime("%H:%M:%S"))
 
     def refresh(self) -> None:

@@ -7,6 +7,7 @@ make it readable on a projector; layout, zoom and console visibility are remembe
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QHBoxLayout,
+    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -25,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from emulator.engine.device import Device
+from emulator.scenarios.loader import ScenarioFileError
+from emulator.scenarios.writer import write_file
 from emulator.stage import Stage
 from emulator.ui.clock_bar import SPEEDS, ClockBar
 from emulator.ui.device_view import DeviceFrame
@@ -32,7 +36,7 @@ from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
 from emulator.ui.panel import DevicePanel
 from emulator.ui.scenario_player import SayOverlay, ScenarioPicker, ScenarioPlayer
 from emulator.ui.server_console import ServerConsole
-from emulator.ui.support import Context, StageBridge, make_context
+from emulator.ui.support import Context, StageBridge, make_context, when
 from emulator.ui.timeline import Timeline
 
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
@@ -426,6 +430,8 @@ class MainWindow(QMainWindow):
         self.scenario_actions["bundle"] = self._action(
             menu, "Save a &bug bundle…", self.save_bundle_dialog, "Ctrl+Shift+B"
         )
+        menu.addSeparator()
+        self._build_record_action(menu)
         step = self.scenario_actions["step"]
         step.setShortcuts([QKeySequence("Space"), QKeySequence("PgDown"), QKeySequence(".")])
         for action in self.scenario_actions.values():  # plain keys only while this window is active
@@ -475,6 +481,129 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(self.scenario_player.save_bundle_to)
         dialog.open()
+
+    # recording a scenario -------------------------------------------------------------------------
+    def _build_record_action(self, menu: QMenu) -> None:
+        """Scenario ▸ Record (a toggle) and the red "● Recording" sign in the menu bar."""
+        self.record_action = self._action(menu, "&Record", self.toggle_recording, "Ctrl+Shift+E")
+        self.record_action.setCheckable(True)
+        self.recording_sign = QLabel("● Recording")
+        self.recording_sign.setObjectName("recording-sign")
+        self.recording_sign.setStyleSheet("color: #d1242f; font-weight: bold; padding: 0 12px;")
+        self.recording_sign.setToolTip(
+            "What you do on the stage is written down as a scenario (Ctrl+Shift+E stops)"
+        )
+        self.menuBar().setCornerWidget(self.recording_sign, Qt.Corner.TopRightCorner)
+        self.recorded_yaml: str | None = None  # the last recording stopped, as a scenario file
+        self.context.recording.changed.connect(self._recording_changed)
+        self._recording_changed()
+
+    def _recording_changed(self) -> None:
+        recording = self.context.recording
+        self.record_action.setChecked(recording.active)
+        self.recording_sign.setVisible(recording.active)
+        steps = recording.step_count
+        self.recording_sign.setText(f"● Recording · {steps} step{'' if steps == 1 else 's'}")
+
+    def toggle_recording(self) -> Any:
+        """Start a recording (offering the sample state first), or stop it and save the file."""
+        result = self.stop_recording() if self.context.recording.active else self.offer_recording()
+        self._recording_changed()  # checked only once a recording runs
+        return result
+
+    def offer_recording(self) -> QMessageBox:
+        """Ask where to start: a replay starts from the sample state on a fresh stage."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Record a scenario",
+            "A recording replays on a fresh stage: the sample data, these iPads, the clock from where "
+            "the recording starts. Reset the stage to the sample state and record from there?\n\n"
+            "Record from here only if nothing changed since the stage started: otherwise the replay "
+            "starts from another state than yours.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("record-offer")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        fresh = box.addButton("Reset and record", QMessageBox.ButtonRole.AcceptRole)
+        here = box.addButton("Record from here", QMessageBox.ButtonRole.ActionRole)
+        here.setEnabled(not self.showing_scenario)
+        box.setDefaultButton(fresh)
+        fresh.clicked.connect(lambda: self.start_recording(reset=True))
+        here.clicked.connect(lambda: self.start_recording(reset=False))
+        self.record_offer = box
+        box.open()
+        return box
+
+    def start_recording(self, *, reset: bool = True) -> Any:
+        """Record this window's own stage, after resetting it to the sample state when ``reset``."""
+        recording = self.context.recording
+
+        async def begin() -> None:
+            fresh = reset or self.showing_scenario
+            if fresh:
+                shown = len(self.context.messages.history)
+                await self.reset_stage()
+                if any(m.title == "Reset" for m in self.context.messages.history[shown:]):
+                    return  # the reset failed and said so: nothing to record from
+            stage = self.home_stage
+            await stage.settle()
+            start = "the sample state" if fresh else "the stage as it was"
+            recording.start(
+                stage,
+                title="Recorded session",
+                description=(
+                    f"Recorded in the Autosync Emulator from {start}, {when(stage.clock.now())} "
+                    "(emulated time). Replay: autosync-emulator scenario run FILE"
+                ),
+            )
+
+        return self.context.tasks.spawn(begin(), title="Record", parent=self)
+
+    def stop_recording(self) -> Any:
+        """Stop: snapshot the end state as the last step's checks, then ask where to save."""
+        stopped = self.context.recording.stop()  # no step is recorded after this
+        if stopped is None:
+            return None
+        recorder, stage = stopped
+
+        async def finish() -> None:
+            problem = None
+            try:
+                await recorder.finish(stage)
+            except ScenarioFileError as exc:
+                problem = str(exc)
+            self.recorded_yaml = recorder.to_yaml()
+            if problem is not None:
+                self.context.messages.problem(
+                    self, "Recording", f"The recording does not read back as a scenario: {problem}"
+                )
+            self.save_recording_dialog()
+
+        return self.context.tasks.spawn(finish(), title="Recording", parent=self)
+
+    def save_recording_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        dialog = QFileDialog(self, "Save the recording", "recording.yaml", "Scenarios (*.yaml)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("yaml")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.save_recording_to)
+        self.recording_dialog = dialog
+        dialog.open()
+
+    def save_recording_to(self, path: Any) -> Any:
+        """Write the last recording as a scenario file; its Path, or None if there is none."""
+        if self.recorded_yaml is None:
+            return None
+        target = Path(path)
+        try:
+            write_file(target, self.recorded_yaml)
+        except OSError as exc:
+            self.context.messages.problem(self, "Save the recording", f"{target}: {exc.strerror or exc}")
+            return None
+        return target
 
     # zoom and presenter mode ---------------------------------------------------------------------
     def set_zoom(self, zoom: float) -> None:

@@ -39,6 +39,7 @@ from emulator.engine.feedpoller import DEFAULT_PAGE_RECORDS
 from emulator.engine.localstore import QueueItem
 from emulator.engine.merge import entry_ids
 from emulator.ui.crm_app import REFRESHING
+from emulator.ui.recording import duration_text
 from emulator.ui.records import display_value
 from emulator.ui.support import Coalescer, Context, hhmmss
 from emulator.ui.theme import STATES
@@ -442,20 +443,39 @@ class DevicePanel(QTabWidget):
             self.network.setCurrentIndex(index)
         latency = timedelta(seconds=self.latency.value())
         loss = self.loss.value() / 100
-        self.context.tasks.refusing(
+        conditions = self.device.conditions
+        before = (conditions.mode, conditions.latency, conditions.loss)
+        if self.context.tasks.attempt(
             self, "Network", lambda: self.device.set_network(mode, latency=latency, loss=loss)
-        )
+        ) and before != (mode, latency, loss):
+            step: dict[str, Any] = {"network": mode}
+            if latency > timedelta(0):
+                step["latency"] = duration_text(latency)
+            elif before[1] > timedelta(0):
+                step["say"] = "The latency went back to none here (a scenario file cannot write latency: 0)."
+            if loss or before[2]:
+                step["loss"] = loss
+            self.record(step)
 
     def inject_fault(self, fault: str | None = None) -> None:
         """Arm a one-shot fault for the device's next request (reply lost, 503, timeout)."""
         fault = fault or str(self.fault.currentData())
-        self.context.tasks.refusing(self, "Inject a fault", lambda: self.device.inject_fault(fault))
+        if self.context.tasks.attempt(self, "Inject a fault", lambda: self.device.inject_fault(fault)):
+            self.record({"fault": fault})
         self._show_armed()
 
     def set_page_size(self) -> None:
         records = self.page_size.value()
-        if records != int(self.device.store.setting("feed_page_records", DEFAULT_PAGE_RECORDS)):
-            self.context.tasks.refusing(self, "Feed page", lambda: self.device.set_feed_page_records(records))
+        if records != int(
+            self.device.store.setting("feed_page_records", DEFAULT_PAGE_RECORDS)
+        ) and self.context.tasks.attempt(
+            self, "Feed page", lambda: self.device.set_feed_page_records(records)
+        ):
+            self.record({"feed_page_size": records})
+
+    def record(self, step: dict[str, Any]) -> None:
+        """Tell the recording what the user did to this device (a scenario step)."""
+        self.context.recording.record({"device": self.device.id, **step}, stage=self.context.stage)
 
     def _show_armed(self) -> None:
         faults = list(self.device.conditions.faults)
@@ -486,7 +506,8 @@ class DevicePanel(QTabWidget):
     def _traditional_toggled(self, on: bool) -> None:
         if on == self.device.traditional:
             return
-        self.context.tasks.refusing(self, "Traditional sync", lambda: self.device.set_traditional(on))
+        if self.context.tasks.attempt(self, "Traditional sync", lambda: self.device.set_traditional(on)):
+            self.record({"sync_mode": "traditional" if on else "autosync"})
 
     def run_sync(self) -> None:
         """Sync now: an incremental sync (AS-27); the progress bar follows its events."""
@@ -532,6 +553,7 @@ class DevicePanel(QTabWidget):
         if item is None or self.busy:
             return
         error_id = int(item.data(Qt.ItemDataRole.UserRole))
+        step = self._resolve_step(error_id, how)
         self.busy = True
         self.take_online.setEnabled(False)
         self.keep_mine.setEnabled(False)
@@ -545,12 +567,36 @@ class DevicePanel(QTabWidget):
             title="Resolve sync error",
             parent=self,
             always=always,
+            done=lambda _result: self.record(step) if step is not None else None,
         )
+
+    def _resolve_step(self, error_id: int, how: str) -> dict[str, Any] | None:
+        """``resolve:`` the error's record (named while it is still on the device), ``how:``."""
+        recording = self.context.recording
+        error = self._errors.get(error_id)
+        if error is None or not recording.wants(self.context.stage):
+            return None
+        ids = sorted(error.record_ids(), key=lambda rid: rid != error.record_id)  # the root first
+        here = [rid for rid in ids if self.device.record(rid) is not None]
+        record_id = here[0] if here else error.record_id
+        found = self.device.store.get(record_id)
+        object_name = found[0] if found is not None else error.object
+        return {"resolve": recording.device_ref(self.device, object_name, record_id), "how": how}
 
     # refreshing -----------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         if event.actor != self.device.actor:
             return
+        if (
+            event.kind in ("foreground", "sync_started")
+            and self.context.stage.devices.get(self.device.id) is self.device
+        ):
+            # recorded from the device's word: the Devices menu switches the app directly, and
+            # Sync now is refused (edit screen open, a sync running) only once it has started
+            if event.kind == "foreground":
+                self.record({"app": "foreground" if event.data.get("foreground") else "background"})
+            else:
+                self.record({"incremental_sync": True})
         self._log_buffer.append(event)
         self._flush.request()
         if event.kind == "sync_progress":

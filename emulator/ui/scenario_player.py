@@ -367,4 +367,8 @@ class ScenarioPlayer(QWidget):
         if not any(not s.setup for s in played):
             played.append(Step(action=None, say="The bundle was saved before the first step."))
         scenario = replace(runner.scenario, steps=tuple(played))
-        return save_bundle(path, scenario, runner.stage.events.events, runner.seed)
+        try:
+            return save_bundle(path, scenario, runner.stage.events.events, runner.seed)
+        except OSError as exc:
+            self._add(False, f"The bug bundle was not saved: {path}: {exc.strerror or exc}")
+            return None

@@ -6,6 +6,7 @@ server and a standalone ``autosync-stub``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -164,7 +165,7 @@ class ServerConsole(QTabWidget):
         self.addTab(self._build_rules(), "Validation rules")
         self._reload = Coalescer(self.reload, self)
         context.bridge.happened.connect(self._on_event)
-        context.bridge.time_changed.connect(lambda _m: self.feed_model.times_moved())
+        context.bridge.time_changed.connect(self._times_moved)  # a bound slot: disconnected on deletion
 
     # building -------------------------------------------------------------------------------------
     def _build_records(self) -> QWidget:
@@ -313,6 +314,9 @@ class ServerConsole(QTabWidget):
         if event.kind in SERVER_CHANGES or event.kind == "device_added":
             self._reload.request()
 
+    def _times_moved(self, _moment: object) -> None:
+        self.feed_model.times_moved()
+
     def reload(self) -> None:
         """Re-read everything the console shows from the server."""
         if self.loading:
@@ -408,11 +412,35 @@ class ServerConsole(QTabWidget):
         self.rules.blockSignals(False)
 
     # operations -----------------------------------------------------------------------------------
-    def _online(self, title: str, method: str, path: str, text: str, **kwargs: Any) -> None:
+    def _online(
+        self,
+        title: str,
+        method: str,
+        path: str,
+        text: str,
+        *,
+        step: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run an online operation; while recording, ``step()`` (read before it) is recorded after it."""
+
         async def run() -> None:
+            recording = self.context.recording
+            planned = await step() if step is not None and recording.wants(self.stage) else None
             await self.stage.online(method, path, say=text, **kwargs)
+            if planned is not None:
+                recording.record(planned, stage=self.stage)
 
         self.context.tasks.spawn(run(), title=title, parent=self)
+
+    async def _online_ref(self, object_name: str, record_id: str) -> str | None:
+        """The recording's name for an online record (looked up online when first named)."""
+        page = await self.stage.online("GET", "/records", params={"object": object_name, "limit": 5000})
+        rows = [r["fields"] for r in page["records"]]
+        if not self.context.recording.wants(self.stage) or not any(r.get("id") == record_id for r in rows):
+            return None  # stopped meanwhile, or no such record online
+        title = self.objects.get(object_name, {}).get("title")
+        return self.context.recording.ref(object_name, record_id, rows, str(title) if title else None)
 
     def edit_online(self) -> None:
         name, rid, field = (
@@ -426,52 +454,94 @@ class ServerConsole(QTabWidget):
         value = _typed(self.objects.get(str(name), {}).get("fields", {}).get(field, {}), self.op_value.text())
         actor = str(self.op_actor.currentData())
         who = "An integration" if actor == "integration" else "An online user"
+        spec = self.objects.get(str(name), {}).get("fields", {}).get(field, {})
+
+        async def step() -> dict[str, Any] | None:
+            ref = await self._online_ref(str(name), rid)
+            if ref is None:
+                return None
+            written = value
+            target = None
+            if (
+                isinstance(value, str)
+                and spec.get("type") in ("lookup", "master_detail")
+                and spec.get("object")
+            ):
+                target = await self._online_ref(str(spec["object"]), value)
+            if target is not None:
+                written = f"@{target}"
+            elif isinstance(value, str) and value.startswith("@"):
+                written = "@" + value  # a literal @ (a record's name starts with one)
+            out: dict[str, Any] = {"online_edit": ref, "set": {field: written}}
+            if actor != "online_user":
+                out["actor"] = actor
+            return out
+
         self._online(
             "Edit online",
             "PATCH",
             f"/records/{name}/{rid}",
             f"{who} set {field} of {name} {rid} to {value!r} online.",
+            step=step,
             json={"actor": actor, "fields": {field: value}},
         )
 
     def align(self) -> None:
         account, territory = self.align_account.text().strip(), self.align_territory.text().strip()
+
+        async def step() -> dict[str, Any] | None:
+            ref = await self._online_ref("account__v", account)
+            if ref is None or not territory:
+                return None
+            return {"territory_alignment": {"accounts": [ref], "territory": territory}}
+
         self._online(
             "Territory alignment",
             "POST",
             "/territory-alignment",
             f"Territory alignment: account {account} moved to {territory}.",
+            step=step,
             json={"account_ids": [account], "territory": territory},
         )
 
     def add_picklist_value(self) -> None:
         value, label = self.meta_value.text().strip(), self.meta_label.text().strip()
+        change = {
+            "kind": "add_picklist_value",
+            "object": "call2__v",
+            "field": "call_type__v",
+            "value": value,
+            "label": label,
+        }
         self._online(
             "Metadata change",
             "POST",
             "/metadata",
             f"Metadata change published: Call type gets the value {label!r}.",
-            json={
-                "kind": "add_picklist_value",
-                "object": "call2__v",
-                "field": "call_type__v",
-                "value": value,
-                "label": label,
-            },
+            step=_fixed({"metadata_change": {k: v for k, v in change.items() if v}}),
+            json=change,
         )
 
     def publish_clm(self) -> None:
         name = self.clm_name.text().strip()
+        content = {"kind": "clm", "name": name, "description": "Published from the server console"}
         self._online(
             "Publish content",
             "POST",
             "/content",
             f"CLM content published: {name}.",
-            json={"kind": "clm", "name": name, "description": "Published from the server console"},
+            step=_fixed({"publish_content": {k: v for k, v in content.items() if v}}),
+            json=content,
         )
 
     def refresh_dataset(self, name: str, label: str) -> None:
-        self._online("Refresh data", "POST", f"/datasets/{name}/refresh", f"New load of {label} online.")
+        self._online(
+            "Refresh data",
+            "POST",
+            f"/datasets/{name}/refresh",
+            f"New load of {label} online.",
+            step=_fixed({"refresh_dataset": name}),
+        )
 
     def _rule_toggled(self, item: QTableWidgetItem) -> None:
         if item.column() != 0:
@@ -483,8 +553,18 @@ class ServerConsole(QTabWidget):
             "PUT",
             f"/validation-rules/{name}",
             f"Validation rule {name} switched {'on' if enabled else 'off'} online.",
+            step=_fixed({"validation_rule": name, "enabled": enabled}),
             json={"enabled": enabled},
         )
+
+
+def _fixed(step: dict[str, Any]) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """A recorded step known before the operation runs."""
+
+    async def known() -> dict[str, Any] | None:
+        return step
+
+    return known
 
 
 def _typed(field: dict[str, Any], text: str) -> Any:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from emulator.engine.device import ActionRefused
 from emulator.engine.events import Event
 from emulator.stage import Stage
+from emulator.ui.recording import Recording
 
 log = logging.getLogger(__name__)
 
@@ -186,20 +187,43 @@ class Tasks:
             self.messages.problem(parent, title, str(exc))
             return None
 
+    def attempt(self, parent: QWidget | None, title: str, action: Callable[[], Any]) -> bool:
+        """:meth:`refusing` for an action whose result does not tell: True if it was done."""
+        done = False
+
+        def run() -> None:
+            nonlocal done
+            action()
+            done = True
+
+        self.refusing(parent, title, run)
+        return done
+
 
 @dataclass
 class Context:
-    """What a widget of the stage is handed besides the engine object it shows."""
+    """What a widget of the stage is handed besides the engine object it shows.
+
+    ``recording`` is the window's, the same in every context it hands out (see
+    :mod:`emulator.ui.recording`); widgets tell it what the user did.
+    """
 
     stage: Stage
     bridge: StageBridge
     messages: Messages
     tasks: Tasks
+    recording: Recording = field(default_factory=Recording)
 
 
-def make_context(stage: Stage, parent: QObject | None = None) -> Context:
+def make_context(stage: Stage, parent: QObject | None = None, recording: Recording | None = None) -> Context:
     messages = Messages(parent)
-    return Context(stage, StageBridge(stage, parent), messages, Tasks(messages))
+    return Context(
+        stage,
+        StageBridge(stage, parent),
+        messages,
+        Tasks(messages),
+        recording if recording is not None else Recording(parent),
+    )
 
 
 def hhmmss(moment: datetime) -> str:

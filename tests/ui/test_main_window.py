@@ -383,6 +383,9 @@ def test_remove_and_reset_to_the_sample_state(window: MainWindow, qtbot: QtBot) 
     new_pro = window.column(0).device
     assert new_pro is not pro.device
     assert new_pro.record(HARPER)["phone__v"] == "+1 617-555-0142"  # type: ignore[index]
+    # the removed iPads' widgets are gone from the clock's listeners: a tick reaches only live ones
+    window.clock_bar.plus30.click()
+    qtbot.waitUntil(lambda: window.column(0).frame.status.time.text() == "09:00:30", timeout=10_000)
 
 
 def test_closing_the_window_closes_the_stage(window: MainWindow, qtbot: QtBot) -> None:
