@@ -8,6 +8,8 @@ from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 T = TypeVar("T")
@@ -37,3 +39,17 @@ class LoopRunner:
     def close(self) -> None:
         with detached_from_running_loop():
             self._runner.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_qt_loop_outside_qt_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that does not use the Qt loop runs as if no loop were running in this thread.
+
+    The session's qasync loop registers itself as this thread's running loop for good; without
+    this, plain tests that call ``asyncio.run`` would pass or fail by the order tests ran in.
+    """
+    if "qt_loop" in request.fixturenames:
+        yield
+        return
+    with detached_from_running_loop():
+        yield
