@@ -14,10 +14,11 @@ import random
 import re
 import shutil
 import tempfile
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -30,6 +31,7 @@ EMBEDDED_URL = "http://embedded-stub"
 #: Events after which a feed poll may find something new.
 FEED_WRITES = frozenset({"put_on_feed", "discarded_online", "duplicated", "uploaded", "online_change"})
 DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+T = TypeVar("T")
 
 
 class Stage:
@@ -213,6 +215,36 @@ class Stage:
             await self.settle()
         self.clock.advance_to(target)
         await self.settle()
+
+    async def complete(self, action: Coroutine[Any, Any, T]) -> T:
+        """Run ``action`` to its end, moving the clock timer by timer while it waits for it.
+
+        For a step that takes emulated time of its own (a request over a network with latency):
+        whenever ``action`` waits for the clock and every device has settled, the clock moves to
+        the next timer due (firing it, as :meth:`advance` does).
+        """
+        task = asyncio.ensure_future(action)
+        try:
+            while not task.done():
+                parked = self.clock.next_park()
+                either: list[asyncio.Future[Any]] = [task, parked]
+                try:
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    parked.cancel()
+                if task.done() or not self.clock.is_parked(task):
+                    continue
+                await self.settle()
+                if not self.clock.is_parked(task):
+                    continue
+                due = self.clock.next_due()
+                if due is None:  # cannot happen while it sleeps on the clock; never spin
+                    raise RuntimeError("the action waits for the clock but no timer is due")
+                self.clock.advance_to(due)
+            return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
 
     def _watch_feed_activity(self, event: Event) -> None:
         if event.kind in FEED_WRITES:

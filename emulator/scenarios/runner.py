@@ -321,9 +321,9 @@ class ScenarioRunner:
         elif a == "sync_mode":
             d.set_traditional(v == "traditional")
         elif a == "poll":
-            await d.poller.poll()
+            await self.stage.complete(d.poller.poll())
         elif a == "incremental_sync":
-            report = await d.syncer.run()
+            report = await self.stage.complete(d.syncer.run())
             return report.message
         elif a == "fault":
             d.inject_fault(str(v))
@@ -336,7 +336,7 @@ class ScenarioRunner:
             error = next((e for e in d.sync_errors() if rid in e.record_ids()), None)
             if error is None:
                 raise ScenarioRunError(f"{d.id} has no sync error for {describe_ref(v)}")
-            await d.resolve_error(error.id, step.options["how"])
+            await self.stage.complete(d.resolve_error(error.id, step.options["how"]))
         elif a == "restart":
             self._watch(await self.stage.reopen_device(d.id))
         else:  # pragma: no cover - the loader admits no other device action

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from emulator.scenarios.loader import library_dir, load_scenario
+from emulator.scenarios.loader import library_dir, load_scenario, parse_scenario
+from emulator.scenarios.runner import ScenarioResult
+from emulator.scenarios.runner import play as play_scenario
+from tests.conftest import detached_from_running_loop
 from tests.scenarios.conftest import play
 
 LIBRARY = sorted(library_dir().glob("*.yaml"))
@@ -127,3 +132,34 @@ def test_names_follow_a_record_from_its_temporary_id_to_the_servers() -> None:
 """
     )
     assert result.passed, result.failures()
+
+
+@pytest.mark.rule("AS-27")
+def test_a_step_over_a_slow_network_takes_emulated_time_instead_of_hanging() -> None:
+    source = (
+        HEAD
+        + """\
+  - online_edit: harper
+    set: {phone__v: "+1 617-555-0800"}
+  - {device: pro, network: online, latency: 3s}
+  - device: pro
+    incremental_sync:
+    expect:
+      - {record: harper, at: pro, fields: {phone__v: "+1 617-555-0800"}}
+  - {device: air, network: online, latency: 2s}
+  - device: air
+    poll:
+"""
+    )
+    scenario = parse_scenario(source, source="test.yaml")
+
+    async def bounded() -> ScenarioResult:  # a regression would wait forever: fail instead
+        return await asyncio.wait_for(play_scenario(scenario), timeout=60)
+
+    with detached_from_running_loop():
+        result = asyncio.run(bounded())
+    assert result.passed, "\n".join(result.failures())
+    synced, polled = result.steps[2], result.steps[4]
+    started = result.steps[1].time
+    assert synced.time - started >= timedelta(seconds=3)  # each request paid its latency
+    assert polled.time - synced.time >= timedelta(seconds=2)
