@@ -177,12 +177,12 @@ class _Reader:
             self.fail(node, f"{what} must be one of {_choices(options)}, not {value!r}")
         return cast(str, value)
 
-    def duration(self, node: Node, what: str) -> Any:
+    def duration(self, node: Node, what: str, *, allow_zero: bool = False) -> Any:
         try:
             delta = parse_duration(self.value(node))
         except ValueError as exc:
             self.fail(node, f"bad duration for {what}: {exc}")
-        if delta.total_seconds() <= 0:
+        if delta.total_seconds() <= 0 and not (allow_zero and delta.total_seconds() == 0):
             self.fail(node, f"{what} must be longer than zero")
         return delta
 
@@ -456,7 +456,7 @@ class _Reader:
             assert own is not None
             value = self.choice(own, "network", NETWORK_MODES)
             if "latency" in keys:
-                options["latency"] = self.duration(keys["latency"][1], "latency")
+                options["latency"] = self.duration(keys["latency"][1], "latency", allow_zero=True)
             if "loss" in keys:
                 loss = self.value(keys["loss"][1])
                 if isinstance(loss, bool) or not isinstance(loss, int | float) or not 0 <= loss <= 1:

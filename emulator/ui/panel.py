@@ -449,10 +449,8 @@ class DevicePanel(QTabWidget):
             self, "Network", lambda: self.device.set_network(mode, latency=latency, loss=loss)
         ) and before != (mode, latency, loss):
             step: dict[str, Any] = {"network": mode}
-            if latency > timedelta(0):
+            if latency != before[1] or latency > timedelta(0):
                 step["latency"] = duration_text(latency)
-            elif before[1] > timedelta(0):
-                step["say"] = "The latency went back to none here (a scenario file cannot write latency: 0)."
             if loss or before[2]:
                 step["loss"] = loss
             self.record(step)

@@ -154,6 +154,15 @@ def test_a_good_file_becomes_a_typed_model() -> None:
     assert scenario.records["harper"] == Lookup("account__v", {"last_name__v": "Harper"})
 
 
+def test_latency_can_go_back_to_none_but_not_below() -> None:
+    step = parse_scenario(HEAD + "  - {device: air, network: online, latency: 0s}\n").steps[0]
+    assert step.options["latency"].total_seconds() == 0
+    assert (
+        str(refused(HEAD + "  - {device: air, network: online, latency: -1}\n"))
+        == "bad.yaml:9: bad duration for latency: a duration cannot be negative"
+    )
+
+
 def test_the_whole_library_loads_and_covers_every_rule() -> None:
     covered: set[str] = set()
     for path in sorted(library_dir().glob("*.yaml")):
