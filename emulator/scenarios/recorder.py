@@ -15,6 +15,7 @@ following a temporary ID to the server's through the ``uploaded`` events' ID map
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -75,7 +76,7 @@ class Recorder:
             if known == lookup:
                 return name
         base = "_".join(str(v) for v in where.values()).lower()
-        base = "".join(c if c.isalnum() else "_" for c in base).strip("_")[:30] or "record"
+        base = re.sub(r"[^0-9a-z]+", "_", base).strip("_")[:30] or "record"
         base = base if base[0].isalpha() else f"r_{base}"
         name, n = base, 1
         while name in self.records or name in self._ids:

@@ -98,6 +98,8 @@ def test_a_recorder_names_records_once_and_refuses_steps_after_finishing() -> No
     assert first == "harper"
     assert recorder.name("account__v", {"last_name__v": "Harper"}) == first
     assert recorder.name("account__v", {"first_name__v": "Harper"}) == "harper_2"
+    assert recorder.name("account__v", {"formatted_name__v": "Harper, Eleanor"}) == "harper_eleanor"
+    assert recorder.name("account__v", {"id": "V0A000000000001"}) == "v0a000000000001"
     recorder.record({"open": first})
     scenario = recorder.scenario()
     assert scenario.steps[0].device == "pro"
