@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date
-from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -444,9 +443,10 @@ def _check_references(schema: Schema) -> None:
 
 
 def resources_dir() -> Path:
-    """The ``resources/`` folder shipped beside the packages."""
-    here = Path(str(importlib_resources.files("server_stub"))).parent / "resources"
-    return here
+    """The ``resources/`` folder (installed as the ``autosync_resources`` package)."""
+    from autosync_resources import RESOURCES
+
+    return Path(RESOURCES)
 
 
 def load_schema(path: Path | None = None) -> Schema:

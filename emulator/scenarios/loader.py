@@ -66,7 +66,9 @@ class ScenarioFileError(Exception):
 
 def library_dir() -> Path:
     """The scenario library shipped in ``resources/scenarios``."""
-    return Path(__file__).resolve().parents[2] / "resources" / "scenarios"
+    from autosync_resources import RESOURCES
+
+    return Path(RESOURCES) / "scenarios"
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -87,7 +89,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>", path: Path | None =
 @functools.cache
 def schema_fields() -> dict[str, frozenset[str]]:
     """Objects and their field names, from the bundled schema (empty if it is not there)."""
-    schema_path = Path(__file__).resolve().parents[2] / "resources" / "schema" / "vault_crm.yaml"
+    schema_path = library_dir().parent / "schema" / "vault_crm.yaml"
     if not schema_path.is_file():
         return {}
     data = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
