@@ -2,75 +2,30 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from server_stub.cli import parse_args
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.stub_process import ADMIN_TOKEN, running_stub
 
 
 def test_standalone_server_answers_health_over_loopback(tmp_path: Path) -> None:
-    port = free_port()
     db = tmp_path / "stub.db"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server_stub.cli",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{db}",
-            "--admin-token",
-            "secret-admin",
-            "--clock",
-            "manual",
-            "--start",
-            "2026-11-26T09:00:00Z",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        seen = []
-        for line in process.stdout:  # blocks until uvicorn says it listens; no sleeping
-            seen.append(line)
-            if "Uvicorn running" in line or process.poll() is not None:
-                break
-        assert any("Uvicorn running" in line for line in seen), "".join(seen)
-        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
+    with running_stub(db) as url:
+        health = httpx.get(f"{url}/health", timeout=10).json()
         assert health == {"status": "ok", "server_time": "2026-11-26T09:00:00Z", "version": "0.1.0"}
-        me = httpx.get(
-            f"http://127.0.0.1:{port}/api/v1/me",
-            headers={"Authorization": "Bearer anna-dev-token"},
-            timeout=10,
-        )
+        me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": "Bearer anna-dev-token"}, timeout=10)
         assert me.json()["id"] == "anna"
         admin = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/admin/clock/advance",
+            f"{url}/api/v1/admin/clock/advance",
             json={"seconds": 86400},
-            headers={"Authorization": "Bearer secret-admin"},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             timeout=10,
         )
         assert admin.json() == {"server_time": "2026-11-27T09:00:00Z"}
         assert db.exists(), "the standalone server keeps its data in the --db file"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 @pytest.mark.parametrize(
