@@ -96,7 +96,7 @@ async def run(args: argparse.Namespace) -> int:
     closed: asyncio.Future[None] = loop.create_future()
     window.closed.connect(lambda: _resolve(closed))
     if args.screenshot:
-        window.resize(args.width, args.height)
+        window.fit_to(args.width, args.height, within_screen=False)
     window.show()
     opened = window.open_scenario(args.scenario) if args.scenario else None
     if args.screenshot:

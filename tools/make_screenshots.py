@@ -81,7 +81,7 @@ SHOTS: dict[str, Step] = {
 async def shoot(name: str, step: Step, out: Path) -> None:
     stage = await start_stage(parse_args(["--seed", "0"]))
     window = MainWindow(stage, settings=None, clock_running=False)
-    window.resize(1900, 1040)
+    window.fit_to(1900, 1040, within_screen=False)
     window.show()
     await _let_qt_paint()
     await step(window)

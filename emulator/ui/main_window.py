@@ -41,6 +41,8 @@ from emulator.ui.timeline import Timeline
 
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
 PRESENTER_ZOOM = 1.5
+DEFAULT_SIZE = (1900, 1040)
+CONSOLE_WIDTH, CONSOLE_MIN_WIDTH = 560, 340
 
 
 class DeviceColumn(QSplitter):
@@ -116,7 +118,7 @@ class MainWindow(QMainWindow):
         self.console_dock.setObjectName("server-dock")
         self.console_dock.setWidget(self.console)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.console_dock)
-        self.resizeDocks([self.console_dock], [560], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
         self.timeline_dock = self._make_timeline_dock()
         self.home_stage = stage
         self._home_clock_running = clock_running
@@ -657,16 +659,36 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     # settings and closing -------------------------------------------------------------------------
+    def fit_to(self, width: int, height: int, *, within_screen: bool = True) -> None:
+        """Size the window (no larger than the screen) and share its width: the iPads first.
+
+        The server console gets the width the iPads leave (up to 560 px); with too little left
+        it starts hidden (View ▸ Server console, Ctrl+Shift+C, brings it back).
+        """
+        screen = self.screen()
+        if within_screen and screen is not None:
+            room = screen.availableGeometry()
+            width, height = min(width, room.width()), min(height, room.height())
+        self.resize(width, height)
+        margins = self.central_layout.contentsMargins()
+        needed = self.row_host.minimumSizeHint().width() + margins.left() + margins.right() + 8
+        spare = width - needed - self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        if spare >= CONSOLE_MIN_WIDTH:
+            self.console_dock.show()
+            self.resizeDocks([self.console_dock], [min(CONSOLE_WIDTH, spare)], Qt.Orientation.Horizontal)
+        else:
+            self.console_dock.hide()
+
     def _restore(self) -> None:
         """Window geometry, docks, the iPad / panel split, zoom and presenter mode (QSettings)."""
         if self.settings is None:
-            self.resize(1900, 1040)
+            self.fit_to(*DEFAULT_SIZE, within_screen=False)
             return
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
-            self.resize(1900, 1040)
+            self.fit_to(*DEFAULT_SIZE)
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
