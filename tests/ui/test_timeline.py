@@ -18,7 +18,8 @@ from emulator.engine.events import Event
 from emulator.scenarios.runner import run_scenario
 from emulator.stage import Stage
 from emulator.ui.main_window import MainWindow
-from emulator.ui.timeline import MARKS, Timeline
+from emulator.ui.timeline import Timeline
+from emulator.ui.timeline_model import MARKS
 from tests.ui.conftest import run
 
 TOUR = Path(__file__).parents[2] / "resources" / "scenarios" / "tour_1_a_day_with_two_ipads.yaml"
