@@ -66,6 +66,22 @@ def columns(window: MainWindow) -> tuple[DeviceColumn, DeviceColumn, DeviceColum
     return pro, air, chloe
 
 
+def edit_online(
+    qtbot: QtBot, window: MainWindow, record_id: str, phone: str, actor: str | None = None
+) -> None:
+    """Change an account's phone from the server console's online operations."""
+    console = window.console
+    qtbot.waitUntil(lambda: console.op_object.count() > 0)
+    console.op_object.setCurrentIndex(console.op_object.findData("account__v"))
+    console._fill_fields()
+    console.op_record.setText(record_id)
+    console.op_field.setCurrentIndex(console.op_field.findData("phone__v"))
+    console.op_value.setText(phone)
+    if actor is not None:
+        console.op_actor.setCurrentIndex(console.op_actor.findData(actor))
+    click(qtbot, console.findChild(QPushButton, "op-save"))
+
+
 def settle(qtbot: QtBot, stage: Stage) -> None:
     run(qtbot, stage.settle())
 
@@ -226,15 +242,7 @@ def test_an_action_forbidden_by_waiting_data_is_refused_with_a_dialog(
 @pytest.mark.rule("AS-27")
 def test_sync_now_brings_an_online_edit_that_autosync_does_not(window: MainWindow, qtbot: QtBot) -> None:
     pro, _, _ = columns(window)
-    console = window.console
-    qtbot.waitUntil(lambda: console.op_object.count() > 0)
-    console.op_object.setCurrentIndex(console.op_object.findData("account__v"))
-    console._fill_fields()
-    console.op_record.setText(HARPER)
-    console.op_field.setCurrentIndex(console.op_field.findData("phone__v"))
-    console.op_value.setText("+1 444 444 4444")
-    console.op_actor.setCurrentIndex(console.op_actor.findData("integration"))
-    click(qtbot, console.findChild(QPushButton, "op-save"))
+    edit_online(qtbot, window, HARPER, "+1 444 444 4444", actor="integration")
     qtbot.waitUntil(lambda: any(e.kind == "online_change" for e in window.stage.events.events))
 
     run(qtbot, window.stage.advance(timedelta(seconds=30)))

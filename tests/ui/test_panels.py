@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from emulator.stage import Stage
 from emulator.ui.main_window import MainWindow
 from tests.ui.conftest import run
-from tests.ui.test_main_window import HARPER, click, columns, edit_phone, open_record
+from tests.ui.test_main_window import HARPER, click, columns, edit_online, edit_phone, open_record
 
 
 @pytest.fixture
@@ -180,14 +179,7 @@ def test_a_queue_row_expands_to_the_records_and_changed_fields(window: MainWindo
 
 
 def test_the_online_console_tells_one_change_once(window: MainWindow, qtbot: QtBot) -> None:
-    console = window.console
-    qtbot.waitUntil(lambda: console.op_object.count() > 0)
-    console.op_object.setCurrentIndex(console.op_object.findData("account__v"))
-    console._fill_fields()
-    console.op_record.setText(HARPER)
-    console.op_field.setCurrentIndex(console.op_field.findData("phone__v"))
-    console.op_value.setText("+1 444 000 0000")
-    click(qtbot, console.findChild(QPushButton, "op-save"))
+    edit_online(qtbot, window, HARPER, "+1 444 000 0000")
     qtbot.waitUntil(lambda: any(e.kind == "online_change" for e in window.stage.events.events))
     run(qtbot, window.stage.settle())
     changes = [e for e in window.stage.events.events if e.kind == "online_change"]

@@ -24,7 +24,7 @@ from emulator.ui.main_window import MainWindow
 from emulator.ui.recording import Recording, duration_text
 from tests.conftest import detached_from_running_loop
 from tests.ui.conftest import run
-from tests.ui.test_main_window import HARPER, click, columns, open_record, type_into
+from tests.ui.test_main_window import HARPER, click, columns, edit_online, open_record, type_into
 
 PHONE = "+1 617-555-0100"
 EMAIL = "e.harper@recorded.example"
@@ -170,14 +170,7 @@ def test_online_operations_and_a_clock_that_ran_are_recorded(
     stage = window.stage
     pro, _air, _chloe = columns(window)
     console = window.console
-    qtbot.waitUntil(lambda: console.op_object.count() > 0)
-    console.op_object.setCurrentIndex(console.op_object.findData("account__v"))
-    console._fill_fields()
-    console.op_record.setText(HARPER)
-    console.op_field.setCurrentIndex(console.op_field.findData("phone__v"))
-    console.op_value.setText("+1 444 444 4444")
-    console.op_actor.setCurrentIndex(console.op_actor.findData("integration"))
-    click(qtbot, console.findChild(QPushButton, "op-save"))
+    edit_online(qtbot, window, HARPER, "+1 444 444 4444", actor="integration")
     qtbot.waitUntil(lambda: not window.context.tasks.running)
     console.publish_clm()
     qtbot.waitUntil(lambda: not window.context.tasks.running)
