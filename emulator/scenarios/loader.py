@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
@@ -45,7 +45,7 @@ from emulator.scenarios.model import (
 
 DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,60}$")
-TOP_KEYS = ("title", "description", "rules", "seed", "devices", "records", "setup", "steps")
+TOP_KEYS = ("title", "description", "rules", "seed", "start", "devices", "records", "setup", "steps")
 STANDARD_FIELDS = frozenset(
     {"id", "ownerid__v", "created_date__v", "created_by__v", "modified_date__v", "modified_by__v", "_version"}
 )
@@ -188,6 +188,18 @@ class _Reader:
             self.fail(node, f"{what} must be longer than zero")
         return delta
 
+    def moment(self, node: Node, what: str) -> datetime:
+        """An emulated time like ``2026-11-26T09:00:00Z`` (UTC when no offset is given)."""
+        value = self.value(node)
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.strip())
+            except ValueError:
+                self.fail(node, f"{what} must be a time like 2026-11-26T09:00:00Z, not {value!r}")
+        if not isinstance(value, datetime):
+            self.fail(node, f"{what} must be a time like 2026-11-26T09:00:00Z, not {value!r}")
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
     def flag(self, node: Node, what: str) -> None:
         """An action without a value: ``save:`` (empty) or ``save: true``."""
         value = self.value(node)
@@ -297,6 +309,7 @@ class _Reader:
         if "rules" in top:
             rules = tuple(self.rule(n) for n in self.sequence(top["rules"][1], "rules"))
         seed = self.integer(top["seed"][1], "seed") if "seed" in top else 0
+        start = self.moment(top["start"][1], "start") if "start" in top else None
         for node in self.sequence(top["devices"][1], "devices"):
             spec = self.device(node)
             if spec.id in self.devices:
@@ -324,6 +337,7 @@ class _Reader:
             steps=tuple(steps),
             description=description,
             seed=seed,
+            start=start,
             records=records,
             path=path,
             source=self.source,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -246,6 +246,7 @@ class Scenario:
     steps: tuple[Step, ...]
     description: str = ""
     seed: int = 0
+    start: datetime | None = None  # the emulated time the stage starts at (None: the default)
     records: Mapping[str, Lookup] = field(default_factory=dict)
     path: Path | None = None
     source: str = "<scenario>"  # what messages call the file

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from emulator.scenarios.loader import NAME, parse_scenario
@@ -45,11 +46,13 @@ class Recorder:
         description: str = "",
         rules: Iterable[str] = (),
         seed: int = 0,
+        start: datetime | None = None,
     ) -> None:
         self.title = title
         self.description = description
         self.rules = tuple(rules)
         self.seed = seed
+        self.start = start  # the emulated time the recording began (the replay starts there)
         self.devices: list[DeviceSpec] = list(devices)
         self.records: dict[str, Lookup] = {}
         self.steps: list[dict[str, Any]] = []
@@ -61,12 +64,12 @@ class Recorder:
 
     @classmethod
     def for_stage(cls, stage: Stage, **kwargs: Any) -> Recorder:
-        """A recorder for the iPads on ``stage`` now, with the stage's seed."""
+        """A recorder for the iPads on ``stage`` now, with the stage's seed and emulated time."""
         specs = [
             DeviceSpec(d.id, d.profile.name, d.profile.user_id, d.profile.model, d.profile.ios_version)
             for d in stage.devices.values()
         ]
-        return cls(specs, seed=stage.seed, **kwargs)
+        return cls(specs, seed=stage.seed, start=stage.clock.now(), **kwargs)
 
     # naming records ------------------------------------------------------------------------------
     def name(self, object_name: str, where: Mapping[str, Any], record_id: str | None = None) -> str:
@@ -137,7 +140,9 @@ class Recorder:
 
     # the file ------------------------------------------------------------------------------------
     def data(self) -> dict[str, Any]:
-        out = head_data(self.title, self.description, self.rules, self.seed, self.devices, self.records)
+        out = head_data(
+            self.title, self.description, self.rules, self.seed, self.devices, self.records, self.start
+        )
         out["steps"] = self.steps or [{"say": "Nothing was recorded."}]
         return out
 

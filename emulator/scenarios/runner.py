@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from emulator.engine.clock import DEFAULT_START
 from emulator.engine.device import ActionRefused, Device, EditSession
 from emulator.engine.events import Event
 from emulator.engine.merge import entry_ids
@@ -108,7 +109,7 @@ class ScenarioRunner:
     def __init__(self, scenario: Scenario, *, seed: int | None = None, data_dir: Path | None = None) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
-        self.stage = Stage(seed=self.seed, data_dir=data_dir)
+        self.stage = Stage(seed=self.seed, data_dir=data_dir, start=scenario.start or DEFAULT_START)
         self.result = ScenarioResult(scenario, self.seed)
         self.position = 0  # index of the next step
         self.refs: dict[str, tuple[str, str]] = {}  # name -> (object, record ID), bound or pinned

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ def head_data(
     seed: int,
     devices: Iterable[DeviceSpec],
     records: Mapping[str, Lookup],
+    start: datetime | None = None,
 ) -> dict[str, Any]:
     """What a scenario file says before its steps, as plain data."""
     out: dict[str, Any] = {"title": title}
@@ -113,6 +114,8 @@ def head_data(
     if rules:
         out["rules"] = list(rules)
     out["seed"] = seed
+    if start is not None:
+        out["start"] = start.astimezone(UTC).isoformat().replace("+00:00", "Z")
     out["devices"] = [device_data(d) for d in devices]
     if records:
         out["records"] = {name: ref_data(lookup) for name, lookup in records.items()}
@@ -122,7 +125,7 @@ def head_data(
 def scenario_data(scenario: Scenario) -> dict[str, Any]:
     """The whole scenario as plain data (what :func:`to_yaml` writes)."""
     s = scenario
-    out = head_data(s.title, s.description, s.rules, s.seed, s.devices, s.records)
+    out = head_data(s.title, s.description, s.rules, s.seed, s.devices, s.records, s.start)
     setup = [step_data(s) for s in scenario.steps if s.setup]
     if setup:
         out["setup"] = setup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,16 @@ def test_the_whole_library_loads_and_covers_every_rule() -> None:
     assert covered == set(RULE_IDS), f"no scenario for {sorted(set(RULE_IDS) - covered)}"
     tours = list(library_dir().glob("tour*.yaml"))
     assert len(tours) >= 2
+
+
+@pytest.mark.parametrize(
+    "written", ["2026-11-27T10:30:00Z", "'2026-11-27T10:30:00Z'", "2026-11-27 11:30:00+01:00"]
+)
+def test_a_scenario_can_start_at_another_emulated_time(written: str) -> None:
+    scenario = parse_scenario(HEAD.replace("devices:", f"start: {written}\ndevices:", 1) + "  - say: hi\n")
+    assert scenario.start == datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
+
+
+def test_a_bad_start_time_is_refused_with_its_line() -> None:
+    problem = refused(HEAD.replace("devices:", "start: next tuesday\ndevices:", 1) + "  - say: hi\n")
+    assert str(problem) == "bad.yaml:3: start must be a time like 2026-11-26T09:00:00Z, not 'next tuesday'"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -163,3 +163,22 @@ def test_a_step_over_a_slow_network_takes_emulated_time_instead_of_hanging() -> 
     started = result.steps[1].time
     assert synced.time - started >= timedelta(seconds=3)  # each request paid its latency
     assert polled.time - synced.time >= timedelta(seconds=2)
+
+
+def test_a_scenario_that_starts_later_plays_at_that_time_with_dates_relative_to_it() -> None:
+    source = HEAD.replace("devices:", "start: 2026-12-24T15:00:00Z\ndevices:", 1) + (
+        """\
+  - device: pro
+    new: call2__v
+    as: visit
+    set: {account__v: "@harper", call_date__v: today}
+    then: save
+    expect:
+      - {record: visit, at: online, fields: {call_date__v: "2026-12-24"}}
+  - {advance: 30s}
+"""
+    )
+    result = play(source)
+    assert result.passed, "\n".join(result.failures())
+    assert result.steps[0].time == datetime(2026, 12, 24, 15, 0, tzinfo=UTC)
+    assert result.events[0].time == datetime(2026, 12, 24, 15, 0, tzinfo=UTC)

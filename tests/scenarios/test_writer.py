@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,11 @@ def test_a_file_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         write_file(tmp_path, "a folder is not a file")  # renaming over a folder fails: nothing lost
     assert sorted(p.name for p in tmp_path.iterdir()) == ["recording.yaml"]
+
+
+def test_a_start_time_round_trips_through_yaml() -> None:
+    scenario = load_scenario(library_dir() / "as07_first_save_wins.yaml")
+    moved = replace(scenario, start=datetime(2026, 12, 1, 8, 15, tzinfo=UTC))
+    text = to_yaml(moved)
+    assert "start: '2026-12-01T08:15:00Z'" in text
+    assert parse_scenario(text).start == moved.start

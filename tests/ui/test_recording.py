@@ -140,6 +140,8 @@ def test_a_recorded_session_replays_headless_to_the_same_end_state(
 
 def test_a_refused_action_is_not_recorded(window: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
     old_pro = window.column(0).device
+    run(qtbot, window.stage.advance(timedelta(days=2)))  # the clock ran before Record was pressed
+    began = window.stage.clock.now()
     _start(window, qtbot, "Reset and record")
     pro, _air, _chloe = columns(window)
     assert pro.device is not old_pro, "the stage was reset to the sample state first"
@@ -159,7 +161,9 @@ def test_a_refused_action_is_not_recorded(window: MainWindow, qtbot: QtBot, tmp_
     device = pro.device.id
     assert actions == [("new", device), ("cancel", device), ("incremental_sync", device)]
     assert scenario.description.startswith("Recorded in the Autosync Emulator from the sample state")
-    _replay(scenario)
+    assert scenario.start == began  # the replay starts where the recording did, not at the default
+    result = _replay(scenario)
+    assert result.steps[0].time == began
 
 
 @pytest.mark.rule("AS-27")
