@@ -249,7 +249,21 @@ class MainWindow(QMainWindow):
 
         return self.context.tasks.spawn(add(), title="Add an iPad", parent=self, done=added)
 
+    def _refuse_while_recording(self, title: str) -> bool:
+        """A scenario cannot remove an iPad or reset the stage: say so instead of doing it."""
+        if not self.context.recording.active:
+            return False
+        self.context.messages.refused(
+            self,
+            title,
+            "A recording is running, and a scenario cannot do this. "
+            "Stop the recording first (Scenario ▸ Record, Ctrl+Shift+E).",
+        )
+        return True
+
     def remove_device(self, device_id: str) -> Any:
+        if self._refuse_while_recording("Remove an iPad"):
+            return None
         self._remove_column(device_id)
 
         async def remove() -> None:
@@ -276,6 +290,8 @@ class MainWindow(QMainWindow):
 
         A reset is of this window's own stage: a scenario being shown is closed first.
         """
+        if self._refuse_while_recording("Reset"):
+            return None
 
         async def reset() -> None:
             if self.showing_scenario:

@@ -236,3 +236,18 @@ def test_record_is_in_the_menu_and_a_recording_ignores_other_stages(window: Main
     assert not recording.active and not window.recording_sign.isVisible()
     assert duration_text(timedelta(days=7, seconds=1)) == "7d 1s"
     assert duration_text(timedelta(milliseconds=500)) == "0.5s"
+
+
+def test_a_recording_refuses_what_a_scenario_cannot_replay(window: MainWindow, qtbot: QtBot) -> None:
+    _start(window, qtbot, "Record from here")
+    ipads = list(window.columns)
+    assert window.remove_device(ipads[-1]) is None
+    assert window.reset_stage() is None
+    refusals = [m for m in window.context.messages.history if m.kind == "refused"]
+    assert [m.title for m in refusals[-2:]] == ["Remove an iPad", "Reset"]
+    assert "Stop the recording first" in refusals[-1].text
+    assert list(window.columns) == ipads and list(window.stage.devices) == ipads
+    window.context.recording.discard()
+    remove = window.remove_device(ipads[-1])  # no recording: done as asked
+    qtbot.waitUntil(remove.done, timeout=10_000)
+    assert ipads[-1] not in window.stage.devices
