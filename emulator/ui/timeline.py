@@ -18,7 +18,6 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
-    QColor,
     QImage,
     QImageWriter,
     QKeySequence,
@@ -56,7 +55,7 @@ from emulator.ui.timeline_model import (
     TimelineModel,
     describe,
 )
-from emulator.ui.timeline_paint import View, lane_rows, legend_height, paint_legend, paint_timeline
+from emulator.ui.timeline_paint import Paper, View, lane_rows, legend_height, paint_legend, paint_timeline
 
 
 class TimelineCanvas(QAbstractScrollArea):
@@ -185,7 +184,7 @@ class TimelineCanvas(QAbstractScrollArea):
     # Qt events
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self.viewport())
-        paint_timeline(painter, self.model, self.view(), self.font())
+        paint_timeline(painter, self.model, self.view(), self.font(), Paper.of(self.palette()))
         painter.end()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -237,7 +236,7 @@ class Legend(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        paint_legend(painter, QPointF(0, 0), self.width(), self.font())
+        paint_legend(painter, QPointF(0, 0), self.width(), self.font(), Paper.of(self.palette()))
         painter.end()
 
 
@@ -366,14 +365,15 @@ class Timeline(QWidget):
         """Write the timeline, at the current zoom, with its legend, as a PNG image."""
         size = self.export_size()
         image = QImage(size, QImage.Format.Format_ARGB32)
-        image.fill(QColor("#ffffff"))
+        paper = Paper.of(self.palette())
+        image.fill(paper.background)
         painter = QPainter(image)
         content = float(size.width() - LABEL_W)
         x0 = max(self.canvas.content_width() - content, 0.0)
         lanes_h = float(self.canvas.content_height() + 8)
         view = View(self.canvas.zoom, x0, content, lanes_h, 0.0, self.canvas.now, self.canvas.selected)
-        paint_timeline(painter, self.model, view, self.font())
-        paint_legend(painter, QPointF(0, lanes_h), float(size.width()), self.font())
+        paint_timeline(painter, self.model, view, self.font(), paper)
+        paint_legend(painter, QPointF(0, lanes_h), float(size.width()), self.font(), paper)
         painter.end()
         return QImageWriter(str(path), QByteArray(b"PNG")).write(image)
 

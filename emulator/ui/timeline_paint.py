@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPolygonF,
+)
 
 from emulator.ui.support import hhmmss
 from emulator.ui.timeline_model import (
@@ -33,6 +43,38 @@ from emulator.ui.timeline_model import (
     TimelineModel,
     span,
 )
+
+
+@dataclass(frozen=True)
+class Paper:
+    """The colours the timeline is drawn on: the light default, or the application's palette."""
+
+    background: QColor
+    alternate: QColor  # every other lane
+    labels: QColor  # the lane-label column
+    text: QColor
+    label_text: QColor
+    faint: QColor  # break lines, lane separators, the axis
+
+    @classmethod
+    def light(cls) -> Paper:
+        return cls(
+            QColor("#ffffff"), QColor("#f3f3f3"), QColor("#e8e8e8"), QColor("#333333"), QColor(BLACK),
+            QColor("#999999"),
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, palette: QPalette) -> Paper:
+        """Light and dark follow the system: the timeline takes the widget's palette."""
+        role = QPalette.ColorRole
+        return cls(
+            palette.color(role.Base),
+            palette.color(role.AlternateBase),
+            palette.color(role.Window),
+            palette.color(role.Text),
+            palette.color(role.WindowText),
+            palette.color(role.Mid),
+        )
 
 
 def _shape(painter: QPainter, centre: QPointF, r: float, shape: str) -> None:
@@ -69,9 +111,16 @@ def _ink(colour: QColor) -> QColor:
     return QColor(BLACK) if luminance > 140 else QColor("#ffffff")
 
 
-def paint_mark(painter: QPainter, centre: QPointF, style: MarkStyle, font: QFont, r: float = MARK_R) -> None:
+def paint_mark(
+    painter: QPainter,
+    centre: QPointF,
+    style: MarkStyle,
+    font: QFont,
+    r: float = MARK_R,
+    outline: QColor | None = None,
+) -> None:
     fill = QColor(style.colour)
-    painter.setPen(QPen(QColor("#222222"), 1.2))
+    painter.setPen(QPen(outline or QColor("#222222"), 1.2))
     painter.setBrush(fill)
     _shape(painter, centre, r, style.shape)
     painter.setPen(_ink(fill))
@@ -110,8 +159,13 @@ def lane_rows(model: TimelineModel) -> dict[str, int]:
     return {lane.key: n for n, lane in enumerate(model.ordered_lanes())}
 
 
-def paint_timeline(painter: QPainter, model: TimelineModel, view: View, font: QFont) -> None:
+def paint_timeline(
+    painter: QPainter, model: TimelineModel, view: View, font: QFont, paper: Paper | None = None
+) -> None:
     """Paint the lanes, bands, breaks, arrows, marks and the axis for the visible range."""
+    paper = paper or Paper.light()
+    arrow = QColor(paper.text)
+    arrow.setAlpha(170)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     rows = lane_rows(model)
     z = view.zoom
@@ -129,14 +183,14 @@ def paint_timeline(painter: QPainter, model: TimelineModel, view: View, font: QF
     def sy(row: int) -> float:
         return AXIS_H + row * LANE_H + LANE_H / 2 - view.y0
 
-    painter.fillRect(QRectF(0, 0, LABEL_W + view.width, view.height), QColor("#ffffff"))
+    painter.fillRect(QRectF(0, 0, LABEL_W + view.width, view.height), paper.background)
     painter.save()
     painter.setClipRect(QRectF(LABEL_W, 0, view.width, view.height))
     # lanes
     for row in rows.values():
         top = AXIS_H + row * LANE_H - view.y0
         if row % 2:
-            painter.fillRect(QRectF(LABEL_W, top, view.width, LANE_H), QColor("#f3f3f3"))
+            painter.fillRect(QRectF(LABEL_W, top, view.width, LANE_H), paper.alternate)
     # bands
     now_x = model.now_pos(view.now).x(z)
     for band in model.bands:
@@ -155,7 +209,7 @@ def paint_timeline(painter: QPainter, model: TimelineModel, view: View, font: QF
         painter.setPen(QPen(QColor(style.colour), 1.5))
         painter.drawLine(rect.topLeft(), rect.bottomLeft())
         painter.setFont(small)
-        painter.setPen(QColor("#333333"))
+        painter.setPen(paper.text)
         painter.drawText(
             rect.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, style.word
         )
@@ -164,7 +218,7 @@ def paint_timeline(painter: QPainter, model: TimelineModel, view: View, font: QF
     for brk in model.breaks:
         x = brk.pos.x(z) + BREAK_SECONDS * PX_PER_SECOND * z / 2 + SLOT_PX * z / 2
         if left - 100 <= x <= right + 100:
-            pen = QPen(QColor("#666666"), 1.5, Qt.PenStyle.DashLine)
+            pen = QPen(paper.faint, 1.5, Qt.PenStyle.DashLine)
             painter.setPen(pen)
             path = QPainterPath(QPointF(sx(x), AXIS_H))
             y = AXIS_H
@@ -174,13 +228,13 @@ def paint_timeline(painter: QPainter, model: TimelineModel, view: View, font: QF
                 y += 12
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path)
-            painter.setPen(QColor("#333333"))
+            painter.setPen(paper.text)
             painter.drawText(
                 QRectF(sx(x) - 60, 2, 120, AXIS_H - 4), Qt.AlignmentFlag.AlignCenter, span(brk.length)
             )
     # arrows
-    painter.setPen(QPen(QColor(60, 60, 60, 170), 1.4))
-    painter.setBrush(QColor(60, 60, 60, 200))
+    painter.setPen(QPen(arrow, 1.4))
+    painter.setBrush(arrow)
     for a, b in model.arrows:
         xa, xb = a.x(z), b.x(z)
         if xb < left or xa > right or a.lane not in rows or b.lane not in rows:
@@ -195,9 +249,9 @@ def paint_timeline(painter: QPainter, model: TimelineModel, view: View, font: QF
         if x > right + MARK_R:
             break
         if mark.lane in rows:
-            paint_mark(painter, QPointF(sx(x), sy(rows[mark.lane])), mark.style, glyph)
+            paint_mark(painter, QPointF(sx(x), sy(rows[mark.lane])), mark.style, glyph, outline=paper.text)
         if mark.event.time != last_time and x - last_label > 80:
-            painter.setPen(QColor("#333333"))
+            painter.setPen(paper.text)
             painter.setFont(small)
             painter.drawLine(QPointF(sx(x), AXIS_H - 6), QPointF(sx(x), AXIS_H))
             painter.drawText(
@@ -208,9 +262,9 @@ def paint_timeline(painter: QPainter, model: TimelineModel, view: View, font: QF
     # the selection and "now"
     if view.selected is not None and view.selected.lane in rows:
         x = sx(view.selected.x(z))
-        painter.setPen(QPen(QColor(BLACK), 1, Qt.PenStyle.DotLine))
+        painter.setPen(QPen(paper.text, 1, Qt.PenStyle.DotLine))
         painter.drawLine(QPointF(x, AXIS_H), QPointF(x, view.height))
-        painter.setPen(QPen(QColor(BLACK), 3))
+        painter.setPen(QPen(paper.text, 3))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawEllipse(QPointF(x, sy(rows[view.selected.lane])), MARK_R + 5, MARK_R + 5)
     if view.now is not None:
@@ -225,16 +279,16 @@ def paint_timeline(painter: QPainter, model: TimelineModel, view: View, font: QF
         )
     painter.restore()
     # axis line and lane labels (fixed on the left)
-    painter.setPen(QPen(QColor("#999999"), 1))
+    painter.setPen(QPen(paper.faint, 1))
     painter.drawLine(QPointF(LABEL_W, AXIS_H), QPointF(LABEL_W + view.width, AXIS_H))
-    painter.fillRect(QRectF(0, 0, LABEL_W, view.height), QColor("#e8e8e8"))
+    painter.fillRect(QRectF(0, 0, LABEL_W, view.height), paper.labels)
     painter.setFont(bold)
     metrics = QFontMetricsF(bold)
     for lane in model.ordered_lanes():
         top = AXIS_H + rows[lane.key] * LANE_H - view.y0
-        painter.setPen(QColor("#cccccc"))
+        painter.setPen(paper.faint)
         painter.drawLine(QPointF(0, top + LANE_H), QPointF(LABEL_W + view.width, top + LANE_H))
-        painter.setPen(QColor(BLACK))
+        painter.setPen(paper.label_text)
         text = metrics.elidedText(lane.label, Qt.TextElideMode.ElideRight, LABEL_W - 12)
         painter.drawText(QRectF(8, top, LABEL_W - 12, LANE_H), Qt.AlignmentFlag.AlignVCenter, text)
     painter.setFont(small)
@@ -269,10 +323,13 @@ def legend_height(width: float, font: QFont) -> int:
     return int(_legend_layout(width, font)[1])
 
 
-def paint_legend(painter: QPainter, top_left: QPointF, width: float, font: QFont) -> None:
+def paint_legend(
+    painter: QPainter, top_left: QPointF, width: float, font: QFont, paper: Paper | None = None
+) -> None:
+    paper = paper or Paper.light()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     placed, height = _legend_layout(width, font)
-    painter.fillRect(QRectF(top_left.x(), top_left.y(), width, height), QColor("#ffffff"))
+    painter.fillRect(QRectF(top_left.x(), top_left.y(), width, height), paper.background)
     glyph = QFont(font)
     glyph.setBold(True)
     glyph.setPixelSize(int(MARK_R * 1.3))
@@ -280,7 +337,7 @@ def paint_legend(painter: QPainter, top_left: QPointF, width: float, font: QFont
         r = rect.translated(top_left)
         centre = QPointF(r.left() + MARK_R + 2, r.center().y())
         if isinstance(style, MarkStyle):
-            paint_mark(painter, centre, style, glyph)
+            paint_mark(painter, centre, style, glyph, outline=paper.text)
         else:
             box = QRectF(r.left(), r.top() + 5, MARK_R * 2 + 4, r.height() - 10)
             colour = QColor(style.colour)
@@ -288,6 +345,6 @@ def paint_legend(painter: QPainter, top_left: QPointF, width: float, font: QFont
             painter.fillRect(box, colour)
             colour.setAlpha(150)
             painter.fillRect(box, QBrush(colour, style.pattern))
-        painter.setPen(QColor(BLACK))
+        painter.setPen(paper.text)
         painter.setFont(font)
         painter.drawText(r.adjusted(MARK_R * 2 + 8, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, style.word)

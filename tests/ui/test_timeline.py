@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -19,7 +19,7 @@ from emulator.scenarios.runner import run_scenario
 from emulator.stage import Stage
 from emulator.ui.main_window import MainWindow
 from emulator.ui.timeline import Timeline
-from emulator.ui.timeline_model import MARKS
+from emulator.ui.timeline_model import AXIS_H, LABEL_W, LANE_H, MARKS
 from tests.ui.conftest import run
 
 TOUR = Path(__file__).parents[2] / "resources" / "scenarios" / "tour_1_a_day_with_two_ipads.yaml"
@@ -213,3 +213,23 @@ def test_the_timeline_dock_follows_the_stage(window: MainWindow, stage: Stage, q
     assert timeline.model.count("device:anna-s-ipad-air", "polled") >= 1
     assert timeline.model.count("device:chloe-s-ipad", "polled") == 2
     assert len(timeline.model.events) == len(stage.events.events)
+
+
+def test_light_and_dark_follow_the_palette(timeline: Timeline, tmp_path: Path) -> None:
+    dark = QPalette(timeline.palette())
+    for role, colour in (
+        (QPalette.ColorRole.Base, "#101418"),
+        (QPalette.ColorRole.AlternateBase, "#1a1f24"),
+        (QPalette.ColorRole.Window, "#22272e"),
+        (QPalette.ColorRole.Text, "#e6edf3"),
+        (QPalette.ColorRole.WindowText, "#e6edf3"),
+    ):
+        dark.setColor(role, QColor(colour))
+    timeline.setPalette(dark)
+    lanes = timeline.canvas.viewport().grab().toImage()
+    assert lanes.pixelColor(LABEL_W + 3, AXIS_H + 3) == QColor("#101418")  # the first lane
+    assert lanes.pixelColor(LABEL_W + 3, AXIS_H + LANE_H + 3) == QColor("#1a1f24")  # the second
+    assert lanes.pixelColor(3, AXIS_H + 3) == QColor("#22272e")  # the lane labels
+    path = tmp_path / "dark.png"
+    assert timeline.export_png(path)
+    assert QImage(str(path)).pixelColor(LABEL_W + 3, AXIS_H + 3) == QColor("#101418")  # as seen
