@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -333,7 +333,9 @@ class ScenarioPlayer(QWidget):
 
     def _add(self, passed: bool, text: str) -> None:
         item = QListWidgetItem(f"{PASS if passed else FAIL} {text}")
-        item.setForeground(QColor("#1a7f37" if passed else "#cf222e"))
+        dark = self.results.palette().color(QPalette.ColorRole.Base).lightness() < 128
+        colours = ("#3fb950", "#ff7b72") if dark else ("#1a7f37", "#cf222e")  # readable on either
+        item.setForeground(QColor(colours[0] if passed else colours[1]))
         self.results.addItem(item)
 
     def _refresh(self) -> None:

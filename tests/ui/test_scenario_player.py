@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
 from pytestqt.qtbot import QtBot
 
 from emulator.scenarios import cli
@@ -189,3 +190,15 @@ def test_the_ipads_follow_the_screens_a_scenario_opens(window: Any, qtbot: QtBot
         pages.append(app.page)
     assert pages == ["view", "edit", "view", "list"]
     assert app.edit_page.session is not None and app.edit_page.session.values["phone__v"] == "+1 617-555-0111"
+
+
+def test_check_results_stay_readable_on_a_dark_palette(window: Any) -> None:
+    results = window.scenario_player.results
+    window.scenario_player._add(False, "light")
+    dark = QPalette(results.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#101418"))
+    results.setPalette(dark)
+    window.scenario_player._add(False, "dark")
+    light_item, dark_item = results.item(results.count() - 2), results.item(results.count() - 1)
+    assert light_item.foreground().color() == QColor("#cf222e")
+    assert dark_item.foreground().color().lightness() > 128  # light red on the dark list
