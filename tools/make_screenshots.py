@@ -1,4 +1,4 @@
-"""Make the README's screenshots with the app itself: the stage, a conflict, a deferred merge, a scenario.
+"""The README's screenshots, made by the app itself: stage, conflict, deferred merge, scenario, timeline.
 
     QT_QPA_PLATFORM=offscreen python tools/make_screenshots.py [OUT_DIR]
 
@@ -15,14 +15,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from emulator.app import _let_qt_paint, parse_args, start_stage
 from emulator.scenarios.loader import library_dir
 from emulator.ui.main_window import MainWindow
 
 HARPER = "V0A000000000001"
-Step = Callable[[MainWindow], Awaitable[None]]
+Step = Callable[[MainWindow], Awaitable[QWidget | None]]
 
 
 async def stage_only(_window: MainWindow) -> None:
@@ -70,11 +70,28 @@ async def scenario(window: MainWindow) -> None:
     window.column(1).panel.setCurrentIndex(2)
 
 
+async def timeline(window: MainWindow) -> QWidget:
+    """The timeline of the AS-07 scenario played to its end, the sync error clicked open."""
+    window.timeline_dock.show()
+    opened = window.open_scenario(library_dir() / "as07_first_save_wins.yaml")
+    assert opened is not None
+    await opened
+    while (stepped := window.scenario_player.step()) is not None:
+        await stepped
+    await _let_qt_paint()
+    window.timeline.fit()
+    error = next(m for m in window.timeline.model.marks if m.event.kind == "rejected")
+    window.timeline.select(error)
+    window.timeline.resize(1900, 620)
+    return window.timeline
+
+
 SHOTS: dict[str, Step] = {
     "stage": stage_only,
     "conflict": conflict,
     "deferred-merge": deferred_merge,
     "scenario": scenario,
+    "timeline": timeline,
 }
 
 
@@ -84,11 +101,11 @@ async def shoot(name: str, step: Step, out: Path) -> None:
     window.fit_to(1900, 1040, within_screen=False)
     window.show()
     await _let_qt_paint()
-    await step(window)
+    shown = await step(window) or window  # a step may picture one part of the window
     await stage.settle()
     await _let_qt_paint(10)
     path = out / f"{name}.png"
-    if not window.save_screenshot(str(path)):
+    if not shown.grab().save(str(path)):
         raise SystemExit(f"could not write {path}")
     print(path)
     await window.shutdown()
