@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.zoom = 1.0
         self.presenter = False
         self._console_before_presenter = False
+        self._console_fit: tuple[int, int] | None = None  # (window width, console width) to apply
         self._base_font = QFont(QApplication.font())
         self._closing = False
         self._closed = False
@@ -685,15 +686,27 @@ class MainWindow(QMainWindow):
         if within_screen and screen is not None:
             room = screen.availableGeometry()
             width, height = min(width, room.width()), min(height, room.height())
-        self.resize(width, height)
         margins = self.central_layout.contentsMargins()
         needed = self.row_host.minimumSizeHint().width() + margins.left() + margins.right() + 8
         spare = width - needed - self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
-        if spare >= CONSOLE_MIN_WIDTH:
-            self.console_dock.show()
-            self.resizeDocks([self.console_dock], [min(CONSOLE_WIDTH, spare)], Qt.Orientation.Horizontal)
-        else:
-            self.console_dock.hide()
+        self.console_dock.setVisible(spare >= CONSOLE_MIN_WIDTH)  # first: it counts in the minimum
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        self._console_fit = (width, min(CONSOLE_WIDTH, spare)) if spare >= CONSOLE_MIN_WIDTH else None
+        self.resize(width, height)
+        self._fit_console()
+
+    def _fit_console(self) -> None:
+        """Give the console its share once the window has its new width (a shown window resizes later)."""
+        if self._console_fit is None or self.width() != self._console_fit[0]:
+            return
+        self.resizeDocks([self.console_dock], [self._console_fit[1]], Qt.Orientation.Horizontal)
+        self._console_fit = None
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_console()
 
     def _restore(self) -> None:
         """Window geometry, docks, the iPad / panel split, zoom and presenter mode (QSettings)."""

@@ -249,6 +249,8 @@ class DevicePanel(QTabWidget):
         self.network.setObjectName("network")
         for mode, label in NETWORK_MODES:
             self.network.addItem(label, mode)
+        self.network.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.network.setMinimumContentsLength(7)
         self.latency = QSpinBox()
         self.latency.setObjectName("latency")
         self.latency.setRange(0, 120)
@@ -263,9 +265,11 @@ class DevicePanel(QTabWidget):
             "stays first in the queue and is retried with backoff (AS-06)."
         )
         net.addWidget(self.network, 1)
-        net.addWidget(self.latency)
-        net.addWidget(self.loss)
         form.addRow("Network", net)
+        quality = QHBoxLayout()  # a row of its own: narrow iPads stay whole
+        quality.addWidget(self.latency, 1)
+        quality.addWidget(self.loss, 1)
+        form.addRow("", quality)
         fault = QHBoxLayout()
         self.fault = QComboBox()
         self.fault.setObjectName("fault")
@@ -273,6 +277,8 @@ class DevicePanel(QTabWidget):
             self.fault.addItem(label, name)
             self.fault.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
         self.fault.setToolTip(FAULTS[0][2])
+        self.fault.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.fault.setMinimumContentsLength(7)  # narrow iPads: the choice elides, the list is whole
         self.inject = QPushButton("Inject on next request")
         self.inject.setObjectName("inject-fault")
         self.inject.setToolTip(
@@ -302,10 +308,8 @@ class DevicePanel(QTabWidget):
         self.foreground.setChecked(self.device.foreground)
         self.traditional = QCheckBox("Traditional sync (Autosync off)")
         self.traditional.setObjectName("traditional")
-        modes = QHBoxLayout()
-        modes.addWidget(self.foreground)
-        modes.addWidget(self.traditional)
-        form.addRow(modes)
+        form.addRow(self.foreground)
+        form.addRow(self.traditional)
         self.ineligible = QLabel()
         self.ineligible.setObjectName("ineligible")
         self.ineligible.setWordWrap(True)

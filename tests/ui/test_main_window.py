@@ -404,11 +404,11 @@ def test_closing_the_window_closes_the_stage(window: MainWindow, qtbot: QtBot) -
 
 
 def test_the_ipads_get_the_width_first_and_the_console_what_is_left(window: MainWindow, qtbot: QtBot) -> None:
-    window.fit_to(1500, 1000, within_screen=False)
-    qtbot.waitUntil(lambda: window.width() == 1500)
+    window.fit_to(1300, 768, within_screen=False)  # a projector's 1366 x 768, less its frame
+    qtbot.waitUntil(lambda: window.width() == 1300)
     assert not window.console_dock.isVisible()  # three iPads need the room
     qtbot.waitUntil(lambda: window.scroller.viewport().width() >= window.row_host.minimumSizeHint().width())
     window.fit_to(1900, 1040, within_screen=False)
     qtbot.waitUntil(lambda: window.width() == 1900 and window.console_dock.isVisible())
     qtbot.waitUntil(lambda: window.scroller.viewport().width() >= window.row_host.minimumSizeHint().width())
-    assert window.console_dock.width() >= 340
+    qtbot.waitUntil(lambda: window.console_dock.width() >= 500)  # the console gets what is left
