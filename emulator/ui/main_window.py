@@ -36,7 +36,7 @@ from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
 from emulator.ui.panel import DevicePanel
 from emulator.ui.scenario_player import SayOverlay, ScenarioPicker, ScenarioPlayer
 from emulator.ui.server_console import ServerConsole
-from emulator.ui.support import Context, StageBridge, make_context, when
+from emulator.ui.support import Context, StageBridge, ask_where_to_save, make_context, when
 from emulator.ui.timeline import Timeline
 
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
@@ -493,13 +493,8 @@ class MainWindow(QMainWindow):
         return self.scenario_player.close_scenario()
 
     def save_bundle_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        dialog = QFileDialog(self, "Save a bug bundle", "bug.bundle.yaml", "Bug bundles (*.yaml)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self.scenario_player.save_bundle_to)
-        dialog.open()
+        save = self.scenario_player.save_bundle_to
+        ask_where_to_save(self, "Save a bug bundle", "bug.bundle.yaml", "Bug bundles (*.yaml)", save)
 
     # recording a scenario -------------------------------------------------------------------------
     def _build_record_action(self, menu: QMenu) -> None:
@@ -602,15 +597,9 @@ class MainWindow(QMainWindow):
         return self.context.tasks.spawn(finish(), title="Recording", parent=self)
 
     def save_recording_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        dialog = QFileDialog(self, "Save the recording", "recording.yaml", "Scenarios (*.yaml)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("yaml")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self.save_recording_to)
-        self.recording_dialog = dialog
-        dialog.open()
+        self.recording_dialog = ask_where_to_save(
+            self, "Save the recording", "recording.yaml", "Scenarios (*.yaml)", self.save_recording_to
+        )
 
     def save_recording_to(self, path: Any) -> Any:
         """Write the last recording as a scenario file; its Path, or None if there is none."""
@@ -667,13 +656,7 @@ class MainWindow(QMainWindow):
         return bool(self.grab().save(path))
 
     def save_screenshot_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        dialog = QFileDialog(self, "Save a screenshot", "stage.png", "PNG images (*.png)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self.save_screenshot)
-        dialog.open()
+        ask_where_to_save(self, "Save a screenshot", "stage.png", "PNG images (*.png)", self.save_screenshot)
 
     # settings and closing -------------------------------------------------------------------------
     def fit_to(self, width: int, height: int, *, within_screen: bool = True) -> None:

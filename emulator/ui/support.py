@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from emulator.engine.device import ActionRefused
 from emulator.engine.events import Event
@@ -224,6 +224,19 @@ def make_context(stage: Stage, parent: QObject | None = None, recording: Recordi
         Tasks(messages),
         recording if recording is not None else Recording(parent),
     )
+
+
+def ask_where_to_save(
+    parent: QWidget, title: str, name: str, kinds: str, save: Callable[[str], Any]
+) -> QFileDialog:
+    """A non-blocking Save dialog (``open()``, never ``exec()``); ``save(path)`` once one is chosen."""
+    dialog = QFileDialog(parent, title, name, kinds)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setDefaultSuffix(name.rsplit(".", 1)[-1])
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.fileSelected.connect(save)
+    dialog.open()
+    return dialog
 
 
 def hhmmss(moment: datetime) -> str:

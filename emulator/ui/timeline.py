@@ -29,7 +29,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
-    QFileDialog,
     QSplitter,
     QTextBrowser,
     QToolBar,
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from emulator.engine.events import Event
-from emulator.ui.support import Coalescer, Context
+from emulator.ui.support import Coalescer, Context, ask_where_to_save
 from emulator.ui.timeline_model import (
     AXIS_H,
     END_MARGIN,
@@ -378,8 +377,4 @@ class Timeline(QWidget):
         return QImageWriter(str(path), QByteArray(b"PNG")).write(image)
 
     def export_dialog(self) -> None:
-        dialog = QFileDialog(self, "Export the timeline", "timeline.png", "PNG images (*.png)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self.export_png)
-        dialog.open()
+        ask_where_to_save(self, "Export the timeline", "timeline.png", "PNG images (*.png)", self.export_png)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from emulator.stage import Stage
@@ -80,6 +82,23 @@ def edit_online(
     if actor is not None:
         console.op_actor.setCurrentIndex(console.op_actor.findData(actor))
     click(qtbot, console.findChild(QPushButton, "op-save"))
+
+
+def order_with_a_line(qtbot: QtBot, app: CrmApp) -> None:
+    """New order for Dr. Harper with one line, typed on the edit screen (not saved yet)."""
+    app.tabs.setCurrentIndex(app._tab_objects.index("order__v"))
+    click(qtbot, app.new_button)
+    form = app.edit_page.form
+    assert form is not None
+    form.set("account__v", HARPER)
+    form.set("order_date__v", "2026-11-26")
+    click(qtbot, app.edit_page.findChild(QPushButton, "add-order_line__v"))
+    line = app.edit_page.child_form
+    assert line is not None and "order__v" not in line.editors  # the master is implied
+    line.set("product__v", "labrinone__c")
+    line.set("quantity__v", 3)
+    line.set("list_price__v", 12.5)
+    click(qtbot, app.edit_page.findChild(QPushButton, "apply-child"))
 
 
 def settle(qtbot: QtBot, stage: Stage) -> None:
@@ -295,20 +314,8 @@ def test_an_order_and_its_lines_are_saved_together_from_the_edit_screen(
     pro, _, _ = columns(window)
     pro.panel.set_network("offline")
     app = pro.frame.app
-    app.tabs.setCurrentIndex(app._tab_objects.index("order__v"))
-    click(qtbot, app.new_button)
+    order_with_a_line(qtbot, app)
     assert app.page == "edit"
-    form = app.edit_page.form
-    assert form is not None
-    form.set("account__v", HARPER)
-    form.set("order_date__v", "2026-11-26")
-    click(qtbot, app.edit_page.findChild(QPushButton, "add-order_line__v"))
-    child = app.edit_page.child_form
-    assert child is not None and "order__v" not in child.editors
-    child.set("product__v", "labrinone__c")
-    child.set("quantity__v", 3)
-    child.set("list_price__v", 12.5)
-    click(qtbot, app.edit_page.findChild(QPushButton, "apply-child"))
     assert app.edit_page.child_lists["order_line__v"].count() == 1
     assert pro.device.queue() == [], "nothing is queued while the order is open (AS-02)"
     click(qtbot, app.edit_page.save)
@@ -412,3 +419,15 @@ def test_the_ipads_get_the_width_first_and_the_console_what_is_left(window: Main
     qtbot.waitUntil(lambda: window.width() == 1900 and window.console_dock.isVisible())
     qtbot.waitUntil(lambda: window.scroller.viewport().width() >= window.row_host.minimumSizeHint().width())
     qtbot.waitUntil(lambda: window.console_dock.width() >= 500)  # the console gets what is left
+
+
+def test_save_a_screenshot_through_a_dialog_that_never_blocks(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path
+) -> None:
+    window.save_screenshot_dialog()  # returns at once: the dialog is open(), not exec()
+    dialog = window.findChild(QFileDialog)
+    assert dialog is not None and dialog.isVisible() and dialog.defaultSuffix() == "png"
+    dialog.selectFile(str(tmp_path / "stage"))  # no suffix typed: .png is added
+    dialog.accept()
+    qtbot.waitUntil((tmp_path / "stage.png").exists)
+    assert QImage(str(tmp_path / "stage.png")).width() == window.width()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QPushButton, QTableWidget
+from PySide6.QtWidgets import QFileDialog, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from emulator.scenarios.loader import load_scenario
@@ -24,7 +24,15 @@ from emulator.ui.main_window import MainWindow
 from emulator.ui.recording import Recording, duration_text
 from tests.conftest import detached_from_running_loop
 from tests.ui.conftest import run
-from tests.ui.test_main_window import HARPER, click, columns, edit_online, open_record, type_into
+from tests.ui.test_main_window import (
+    HARPER,
+    click,
+    columns,
+    edit_online,
+    open_record,
+    order_with_a_line,
+    type_into,
+)
 
 PHONE = "+1 617-555-0100"
 EMAIL = "e.harper@recorded.example"
@@ -95,19 +103,7 @@ def test_a_recorded_session_replays_headless_to_the_same_end_state(
     air.panel.set_network("offline")
     _edit(qtbot, air.frame.app, HARPER, "email__v", EMAIL)
     app = pro.frame.app  # a new order with a line: one family, one save (AS-05)
-    app.tabs.setCurrentIndex(app._tab_objects.index("order__v"))
-    click(qtbot, app.new_button)
-    form = app.edit_page.form
-    assert form is not None
-    form.set("account__v", HARPER)
-    form.set("order_date__v", "2026-11-26")
-    click(qtbot, app.edit_page.findChild(QPushButton, "add-order_line__v"))
-    line = app.edit_page.child_form
-    assert line is not None
-    line.set("product__v", "labrinone__c")
-    line.set("quantity__v", 3)
-    line.set("list_price__v", 12.5)
-    click(qtbot, app.edit_page.findChild(QPushButton, "apply-child"))
+    order_with_a_line(qtbot, app)
     click(qtbot, app.edit_page.save)
     air.panel.set_network("online")
     run(qtbot, stage.settle())
