@@ -10,6 +10,7 @@ transaction that applies the server's answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import httpx
 from emulator.engine import changes
 from emulator.engine.backoff import retry_delay
 from emulator.engine.clock import Timer
+from emulator.engine.events import Event
 from emulator.engine.localstore import QueueItem
 from emulator.engine.timefmt import iso, parse_iso
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from emulator.engine.device import Device
 
 TRANSIENT_STATUS = frozenset({401, 408, 425, 429})
+#: Events that tell an upload's answer; each carries the server's ``id_map``.
+ANSWER_EVENTS = frozenset({"uploaded", "duplicated", "discarded_online"})
 
 
 class Uploader:
@@ -243,3 +247,12 @@ def _detail(response: httpx.Response) -> str:
         return str(response.json().get("detail", response.text))
     except ValueError:
         return response.text or f"status {response.status_code}"
+
+
+def server_ids(events: Iterable[Event]) -> dict[str, str]:
+    """Temporary ID -> server ID, from the upload answers among ``events`` (AS-14)."""
+    found: dict[str, str] = {}
+    for event in events:
+        if event.kind in ANSWER_EVENTS:
+            found.update(event.data.get("id_map") or {})
+    return found

@@ -22,13 +22,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 #: Every rule of the catalogue (RULES.md): AS-01 .. AS-32.
 RULE_IDS: tuple[str, ...] = tuple(f"AS-{n:02d}" for n in range(1, 33))
 
-ActionKind = Literal[
-    # on a device (need ``device:``)
+#: Actions that happen on one device (the step needs ``device:`` unless there is one device).
+DeviceActionKind = Literal[
     "open",
     "edit",
     "new",
@@ -49,7 +49,9 @@ ActionKind = Literal[
     "resolve",
     "restart",
     "join",
-    # on the stage or the online side
+]
+#: Actions on the stage or the online side.
+StageActionKind = Literal[
     "advance",
     "online_edit",
     "online_create",
@@ -59,6 +61,7 @@ ActionKind = Literal[
     "refresh_dataset",
     "validation_rule",
 ]
+ActionKind = Literal[DeviceActionKind, StageActionKind]
 CheckKind = Literal[
     "record",
     "queue",
@@ -74,31 +77,7 @@ CheckKind = Literal[
 ]
 Then = Literal["save", "submit", "cancel"]
 
-#: Actions that happen on one device (the step needs ``device:`` unless there is one device).
-DEVICE_ACTIONS: frozenset[str] = frozenset(
-    {
-        "open",
-        "edit",
-        "new",
-        "set",
-        "save",
-        "submit",
-        "cancel",
-        "leave",
-        "delete",
-        "network",
-        "app",
-        "sync_mode",
-        "poll",
-        "incremental_sync",
-        "fault",
-        "feed_page_size",
-        "poll_interval",
-        "resolve",
-        "restart",
-        "join",
-    }
-)
+DEVICE_ACTIONS: frozenset[str] = frozenset(get_args(DeviceActionKind))
 #: Optional keys each action takes besides its own (``device``, ``say``, ``expect`` always allowed).
 ACTION_OPTIONS: dict[str, frozenset[str]] = {
     "open": frozenset(),

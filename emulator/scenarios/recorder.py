@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from emulator.engine.uploader import server_ids
 from emulator.scenarios.loader import NAME, parse_scenario
 from emulator.scenarios.model import DeviceSpec, Lookup, Scenario
 from emulator.scenarios.writer import REF_ACTIONS, dump_yaml, head_data, ref_data
@@ -155,10 +156,7 @@ class Recorder:
 
     async def finish(self, stage: Stage) -> Scenario:
         """Append the end-state checks (read from ``stage``) and return the checked scenario."""
-        id_map: dict[str, str] = {}
-        for event in stage.events.events:
-            if event.kind == "uploaded":
-                id_map.update(event.data.get("id_map") or {})
+        id_map = server_ids(stage.events.events)
         online: dict[str, list[dict[str, Any]]] = {}
         checks: list[dict[str, Any]] = []
         recorded = {d.id for d in self.devices}

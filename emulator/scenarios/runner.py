@@ -22,12 +22,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from emulator.engine.clock import DEFAULT_START
 from emulator.engine.device import ActionRefused, Device, EditSession
 from emulator.engine.events import Event
 from emulator.engine.merge import entry_ids
+from emulator.engine.uploader import server_ids
 from emulator.scenarios.loader import load_scenario
 from emulator.scenarios.model import Check, ChildChange, Lookup, RecordRef, Scenario, Step, describe_ref
 from emulator.stage import Stage
@@ -113,6 +112,7 @@ class ScenarioRunner:
         self.result = ScenarioResult(scenario, self.seed)
         self.position = 0  # index of the next step
         self.refs: dict[str, tuple[str, str]] = {}  # name -> (object, record ID), bound or pinned
+        self.stage.events.subscribe(self._follow_ids)
         self._started = False
         self._closed = False
         self._wall = 0.0
@@ -202,22 +202,13 @@ class ScenarioRunner:
         device = await self.stage.add_device(
             spec.name, spec.user, model=spec.model, ios_version=spec.ios, device_id=spec.id
         )
-        self._watch(device)
         return device
 
-    def _watch(self, device: Device) -> None:
-        """Follow temporary IDs to the server's (AS-14) by reading upload answers."""
-        hooks = device.client.event_hooks
-        device.client.event_hooks = {**hooks, "response": [*hooks.get("response", []), self._on_response]}
-
-    async def _on_response(self, response: httpx.Response) -> None:
-        request = response.request
-        if request.method != "POST" or not request.url.path.endswith("/transactions"):
+    def _follow_ids(self, event: Event) -> None:
+        """Follow temporary IDs to the server's (AS-14) through the upload answers' ID maps."""
+        id_map = server_ids([event])
+        if not id_map:
             return
-        if response.status_code != 200:
-            return
-        await response.aread()
-        id_map = response.json().get("id_map") or {}
         for name, (object_name, record_id) in list(self.refs.items()):
             new = id_map.get(record_id)
             if new is not None and record_id.startswith("tmp-"):
@@ -339,7 +330,7 @@ class ScenarioRunner:
                 raise ScenarioRunError(f"{d.id} has no sync error for {describe_ref(v)}")
             await self.stage.complete(d.resolve_error(error.id, step.options["how"]))
         elif a == "restart":
-            self._watch(await self.stage.reopen_device(d.id))
+            await self.stage.reopen_device(d.id)
         else:  # pragma: no cover - the loader admits no other device action
             raise ScenarioRunError(f"unknown action {a}")
         return ""

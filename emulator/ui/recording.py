@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, Signal
 
 from emulator.engine.device import Device
 from emulator.engine.events import Event
+from emulator.engine.uploader import server_ids
 from emulator.scenarios.loader import NAME
 from emulator.scenarios.model import DeviceSpec, Lookup, Scenario
 from emulator.scenarios.recorder import Recorder
@@ -81,7 +82,7 @@ class Recording(QObject):
         self.last: Recorder | None = None
         self._time: datetime | None = None  # the emulated time the recorded steps have reached
         self._names: dict[str, str] = {}  # record ID -> its name in the file
-        self._id_map: dict[str, str] = {}  # temporary ID -> server ID (AS-14), from "uploaded" events
+        self._id_map: dict[str, str] = {}  # temporary ID -> server ID (AS-14), from upload answers
         self._events_seen = 0
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -256,9 +257,7 @@ class Recording(QObject):
         if self.stage is None:
             return
         events = self.stage.events.events
-        for event in events[self._events_seen :]:
-            if event.kind == "uploaded":
-                self._id_map.update(event.data.get("id_map") or {})
+        self._id_map.update(server_ids(events[self._events_seen :]))
         self._events_seen = len(events)
 
     # values ------------------------------------------------------------------------------------------

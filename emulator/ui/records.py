@@ -58,7 +58,27 @@ def display_value(
     return str(value)
 
 
-class RecordListModel(QAbstractTableModel):
+class HeaderedTableModel(QAbstractTableModel):
+    """A flat table with fixed column ``HEADERS``; a subclass says how many rows and what is in them."""
+
+    HEADERS: tuple[str, ...] = ()
+
+    def row_count(self) -> int:
+        raise NotImplementedError
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.row_count()
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+
+class RecordListModel(HeaderedTableModel):
     """Columns: sync state, title, subtitle. ``refresh()`` re-reads the device."""
 
     HEADERS = ("Sync", "Name", "Details")
@@ -112,16 +132,8 @@ class RecordListModel(QAbstractTableModel):
         return counts
 
     # Qt model interface ---------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: Index, role: int = 0) -> Any:
         if not index.isValid():

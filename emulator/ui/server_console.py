@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from emulator.engine.events import Event
+from emulator.ui.records import HeaderedTableModel, Index
 from emulator.ui.support import Coalescer, Context
 
-Index = QModelIndex | QPersistentModelIndex
 #: Server-side events after which the console re-reads the server.
 SERVER_CHANGES = frozenset({"uploaded", "duplicated", "discarded_online", "put_on_feed", "online_change"})
 
@@ -58,7 +58,7 @@ def age(seconds: float) -> str:
     return f"{sign}{secs} s"
 
 
-class OnlineRecordsModel(QAbstractTableModel):
+class OnlineRecordsModel(HeaderedTableModel):
     HEADERS = ("ID", "Name", "Owner", "Modified", "By")
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -72,16 +72,8 @@ class OnlineRecordsModel(QAbstractTableModel):
         self.title_field = title_field
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.records)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.records)
 
     def data(self, index: Index, role: int = 0) -> Any:
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
@@ -94,7 +86,7 @@ class OnlineRecordsModel(QAbstractTableModel):
         return "" if value is None else str(value)
 
 
-class FeedModel(QAbstractTableModel):
+class FeedModel(HeaderedTableModel):
     """A user's feed entries; ages and expiry are computed from the emulated clock."""
 
     HEADERS = ("#", "Added", "Age", "Expires in", "From device", "Records", "Reason")
@@ -113,16 +105,8 @@ class FeedModel(QAbstractTableModel):
         if self.entries:
             self.dataChanged.emit(self.index(0, 2), self.index(len(self.entries) - 1, 3))
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.entries)
 
     def data(self, index: Index, role: int = 0) -> Any:
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):

@@ -72,3 +72,17 @@ def account_of(device: Device, territory: str = "T-NE") -> dict[str, Any]:
         for r in device.records("account__v")
         if r.get("territory__v") == territory and r.get("account_type__v") == "hcp__v"
     )
+
+
+def save_order(ipad: Device, *lines: tuple[str, int, float]) -> Any:
+    """Save a new order for the device's first HCP with ``(product, quantity, list price)`` lines."""
+    account = account_of(ipad)
+    return ipad.save(
+        "order__v",
+        None,
+        {"account__v": account["id"], "order_date__v": "2026-11-26"},
+        children=[
+            ("order_line__v", {"product__v": product, "quantity__v": quantity, "list_price__v": price})
+            for product, quantity, price in lines
+        ],
+    )

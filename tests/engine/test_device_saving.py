@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.engine.device import ActionRefused
-from tests.engine.conftest import World, account_of
+from tests.engine.conftest import World, account_of, save_order
 
 
 @pytest.mark.rule("AS-01")
@@ -81,16 +81,7 @@ def test_nothing_is_queued_while_related_edits_are_open_and_cancel_queues_nothin
 def test_families_are_one_transaction_other_objects_one_item_per_record(world: World) -> None:
     ipad = world.device("Anna iPad")
     ipad.set_network("offline")
-    account = account_of(ipad)
-    ipad.save(
-        "order__v",
-        None,
-        {"account__v": account["id"], "order_date__v": "2026-11-26"},
-        children=[
-            ("order_line__v", {"product__v": "cholecap__c", "quantity__v": 2, "list_price__v": 10.0}),
-            ("order_line__v", {"product__v": "restolar__c", "quantity__v": 1, "list_price__v": 5.0}),
-        ],
-    )
+    save_order(ipad, ("cholecap__c", 2, 10.0), ("restolar__c", 1, 5.0))
     event = next(r for r in ipad.records("medical_event__v"))
     ipad.save("event_attendee__v", None, {"medical_event__v": event["id"], "attendee_name__v": "Dr. A"})
     ipad.save("event_attendee__v", None, {"medical_event__v": event["id"], "attendee_name__v": "Dr. B"})
@@ -102,14 +93,8 @@ def test_families_are_one_transaction_other_objects_one_item_per_record(world: W
 @pytest.mark.rule("AS-14")
 def test_server_ids_replace_temporary_ids_everywhere_and_fields_come_back(world: World) -> None:
     ipad = world.device("Anna iPad")
-    account = account_of(ipad)
     ipad.set_network("offline")
-    ipad.save(
-        "order__v",
-        None,
-        {"account__v": account["id"], "order_date__v": "2026-11-26"},
-        children=[("order_line__v", {"product__v": "cholecap__c", "quantity__v": 4, "list_price__v": 25.0})],
-    )
+    save_order(ipad, ("cholecap__c", 4, 25.0))
     temp_order = ipad.queue()[0].items[0]["id"]
     assert temp_order.startswith("tmp-")
     ipad.set_network("online")

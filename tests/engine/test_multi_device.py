@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from emulator.engine.device import ActionRefused, Device
-from tests.engine.conftest import World, account_of
+from tests.engine.conftest import World, account_of, save_order
 
 
 def two_ipads(world: World) -> tuple[Device, Device]:
@@ -19,18 +19,26 @@ def two_ipads(world: World) -> tuple[Device, Device]:
 
 
 def new_order(world: World, ipad: Device, lines: int = 2) -> str:
-    account = account_of(ipad)
-    ipad.save(
-        "order__v",
-        None,
-        {"account__v": account["id"], "order_date__v": "2026-11-26"},
-        children=[
-            ("order_line__v", {"product__v": "cholecap__c", "quantity__v": n + 1, "list_price__v": 10.0})
-            for n in range(lines)
-        ],
-    )
+    save_order(ipad, *[("cholecap__c", n + 1, 10.0) for n in range(lines)])
     world.settle()
     return next(e.record[1] for e in reversed(world.events("uploaded", ipad)) if e.record)
+
+
+def offline_race(
+    pro: Device,
+    air: Device,
+    object_name: str,
+    record_id: str,
+    pro_values: dict[str, object],
+    air_values: dict[str, object],
+    *,
+    pro_submits: bool = False,
+) -> None:
+    """The Pro saves while the Air, offline, saves the same record; then the Air is back online."""
+    air.set_network("offline")
+    pro.save(object_name, record_id, pro_values, submit=pro_submits)
+    air.save(object_name, record_id, air_values)
+    air.set_network("online")
 
 
 @pytest.mark.rule("AS-07")
@@ -64,10 +72,9 @@ def test_the_same_field_edited_on_two_ipads_first_save_wins_later_is_a_sync_erro
 def test_two_ipads_editing_different_fields_both_succeed_and_both_converge(world: World) -> None:
     pro, air = two_ipads(world)
     account = account_of(pro)
-    air.set_network("offline")
-    pro.save("account__v", account["id"], {"phone__v": "+1 555 1111"})
-    air.save("account__v", account["id"], {"email__v": "dr@example.org"})
-    air.set_network("online")
+    offline_race(
+        pro, air, "account__v", account["id"], {"phone__v": "+1 555 1111"}, {"email__v": "dr@example.org"}
+    )
     world.poll_all()
     assert pro.sync_errors() == [] and air.sync_errors() == []
     for ipad in (pro, air):
@@ -79,10 +86,7 @@ def test_two_ipads_editing_different_fields_both_succeed_and_both_converge(world
 def test_keep_mine_resolves_a_conflict_by_sending_again_over_the_online_value(world: World) -> None:
     pro, air = two_ipads(world)
     account = account_of(pro)
-    air.set_network("offline")
-    pro.save("account__v", account["id"], {"phone__v": "pro"})
-    air.save("account__v", account["id"], {"phone__v": "air"})
-    air.set_network("online")
+    offline_race(pro, air, "account__v", account["id"], {"phone__v": "pro"}, {"phone__v": "air"})
     world.settle()
     (error,) = air.sync_errors()
     world.run(air.resolve_error(error.id, "keep_mine"))
@@ -95,10 +99,7 @@ def test_keep_mine_resolves_a_conflict_by_sending_again_over_the_online_value(wo
 def test_take_online_resolves_a_conflict_with_the_online_version(world: World) -> None:
     pro, air = two_ipads(world)
     account = account_of(pro)
-    air.set_network("offline")
-    pro.save("account__v", account["id"], {"phone__v": "pro"})
-    air.save("account__v", account["id"], {"phone__v": "air"})
-    air.set_network("online")
+    offline_race(pro, air, "account__v", account["id"], {"phone__v": "pro"}, {"phone__v": "air"})
     world.settle()
     world.run(air.resolve_error(air.sync_errors()[0].id, "take_online"))
     assert (air.record(account["id"]) or {})["phone__v"] == "pro"
@@ -124,10 +125,9 @@ def test_family_edits_override_the_online_values(world: World) -> None:
     pro, air = two_ipads(world)
     order = new_order(world, pro)
     world.poll_all()
-    air.set_network("offline")
-    pro.save("order__v", order, {"delivery_date__v": "2026-12-01"})
-    air.save("order__v", order, {"delivery_date__v": "2026-12-24"})
-    air.set_network("online")
+    offline_race(
+        pro, air, "order__v", order, {"delivery_date__v": "2026-12-01"}, {"delivery_date__v": "2026-12-24"}
+    )
     world.settle()
     assert air.sync_errors() == []
     assert world.online_record("order__v", order)["delivery_date__v"] == "2026-12-24"
@@ -174,10 +174,7 @@ def test_an_order_submitted_on_one_ipad_discards_edits_from_another(world: World
     pro, air = two_ipads(world)
     order = new_order(world, pro)
     world.poll_all()
-    air.set_network("offline")
-    pro.save("order__v", order, {}, submit=True)
-    air.save("order__v", order, {"delivery_date__v": "2027-01-01"})
-    air.set_network("online")
+    offline_race(pro, air, "order__v", order, {}, {"delivery_date__v": "2027-01-01"}, pro_submits=True)
     world.settle()
     assert world.events("discarded_online", air)
     assert any("discarded" in n.text for n in air.store.notices()), "the user is told"
