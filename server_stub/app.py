@@ -27,7 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from server_stub import feed, models, online, saving, seed, sync
+from server_stub import device_admin, feed, models, online, saving, seed, sync
 from server_stub.clock import Clock, ManualClock, iso
 from server_stub.schema import FieldValueError, Schema, SchemaError, load_schema
 from server_stub.store import Base, Store, UserRow, make_engine
@@ -327,6 +327,37 @@ def _admin_routes(app: FastAPI, state: ServerState) -> None:
                 raise ApiError(404, f"unknown user {user_id!r}")
             return {"user_id": user.id, "token": user.token}
 
+    @app.get(f"{admin}/users/{{user_id}}/settings", response_model=models.UserSettingsOut, tags=["online"])
+    async def read_user_settings(user_id: str, credentials: Credentials) -> dict[str, Any]:
+        """A user's sync settings: SYNC_WARN_INTERVAL and Refresh mode (AS-33, AS-36)."""
+        _admin(state, credentials)
+        with state.transaction() as store:
+            _known_user(store, user_id)
+            return device_admin.user_settings(store, user_id)
+
+    @app.patch(f"{admin}/users/{{user_id}}/settings", response_model=models.UserSettingsOut, tags=["online"])
+    async def change_user_settings(
+        user_id: str, body: models.UserSettingsPatch, credentials: Credentials
+    ) -> dict[str, Any]:
+        """Change a user's sync settings; the iPads read them at their next incremental sync."""
+        _admin(state, credentials)
+        with state.transaction() as store:
+            _known_user(store, user_id)
+            return device_admin.update_user_settings(store, user_id, body.model_dump(exclude_none=True))
+
+    @app.post(f"{admin}/users/{{user_id}}/commands", response_model=models.ClientCommandOut, tags=["online"])
+    async def issue_client_command(
+        user_id: str, body: models.ClientCommandIn, credentials: Credentials
+    ) -> dict[str, Any]:
+        """Clear client sync errors or force a full database refresh (AS-34, AS-37).
+
+        Every iPad of the user carries the command out at its next incremental sync.
+        """
+        _admin(state, credentials)
+        with state.transaction() as store:
+            _known_user(store, user_id)
+            return device_admin.issue_command(store, user_id, body.kind, state.clock.now())
+
     @app.get(f"{admin}/records", response_model=models.OnlineRecordsOut, tags=["online"])
     async def online_records(
         credentials: Credentials,
@@ -494,6 +525,13 @@ def _admin_routes(app: FastAPI, state: ServerState) -> None:
         _admin(state, credentials)
         state.reset()
         return {"status": "ok", "server_time": iso(state.clock.now()), "version": VERSION}
+
+
+def _known_user(store: Store, user_id: str) -> UserRow:
+    user = store.user(user_id)
+    if user is None:
+        raise ApiError(404, f"unknown user {user_id!r}")
+    return user
 
 
 def _online_save(action: Any) -> Any:

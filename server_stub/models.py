@@ -134,6 +134,32 @@ class DatasetOut(BaseModel):
     items: list[dict[str, Any]]
 
 
+class UserSettingsOut(BaseModel):
+    """An admin's sync settings for one user's iPads (AS-33, AS-36)."""
+
+    sync_warn_interval_days: int = Field(
+        description="SYNC_WARN_INTERVAL: days of pending uploads after which the Sync widget turns red."
+    )
+    refresh_mode: bool = Field(description="Non-blocking sync (Refresh mode) at the first use of a day.")
+
+
+class UserSettingsPatch(Strict):
+    sync_warn_interval_days: int | None = Field(default=None, ge=1, le=365, strict=True)
+    refresh_mode: bool | None = Field(default=None, strict=True)
+
+
+class ClientCommandOut(BaseModel):
+    """An admin's command to every iPad of a user, carried out at its next incremental sync."""
+
+    id: int
+    kind: Literal["clear_sync_errors", "full_refresh"]
+    issued_at: str
+
+
+class ClientCommandIn(Strict):
+    kind: Literal["clear_sync_errors", "full_refresh"]
+
+
 class SyncResponse(BaseModel):
     user_id: str
     server_time: str
@@ -144,6 +170,10 @@ class SyncResponse(BaseModel):
     visible_ids: dict[str, list[str]]
     schema_: dict[str, Any] = Field(alias="schema")
     datasets: list[DatasetOut]
+    settings: UserSettingsOut
+    commands: list[ClientCommandOut] = Field(
+        description="Every client command kept for the user; a device runs those it has not run yet."
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 

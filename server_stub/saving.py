@@ -335,7 +335,7 @@ class _Transaction:
                 pending.online = None
             if pending.obj.name == family.root:
                 pending.duplicate_of = root["id"]
-                pending.record["submitted_date__v"] = None
+                self._editing_device_status(pending)
         if root["id"] not in self.pending:
             # only children were sent: the duplicate root copies the submitted one
             copy = {k: v for k, v in root.items() if k in obj.fields and obj.fields[k].writable}
@@ -351,6 +351,17 @@ class _Transaction:
             ),
             extra_feed=originals,
         )
+
+    def _editing_device_status(self, pending: Pending) -> None:
+        """AS-11 decision: the duplicate has the editing device's status, not the submitted one.
+
+        The editing device never saw the submission (it could not have edited the call), so its
+        status is the one it sent, or "saved" when it did not change the status.
+        """
+        sent = self._item(pending.sent_id).changes.get("status__v")
+        status = sent.new if sent is not None else "saved__v"
+        pending.record["status__v"] = status
+        pending.record["submitted_date__v"] = None  # stamped again by the save logic if submitted
 
     def _with_children(self, object_name: str, record: Record) -> list[tuple[str, Record]]:
         """A record as it stands online followed by its detail records."""

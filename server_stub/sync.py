@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from server_stub import device_admin
 from server_stub.clock import iso
 from server_stub.feed import latest_seq
 from server_stub.schema import Schema
@@ -57,6 +58,8 @@ def incremental_sync(
         "visible_ids": visible_ids,
         "schema": schema.to_json(),
         "datasets": datasets,
+        "settings": device_admin.user_settings(store, user.id),
+        "commands": device_admin.commands(store, user.id),
     }
 
 

@@ -206,6 +206,23 @@ def test_submitted_call_edited_elsewhere_becomes_a_duplicate_with_its_children(a
     assert len(samples) == 1
     original = api.online("call2__v", call_id)
     assert original["status__v"] == "submitted__v" and original.get("notes__v") is None
+    assert duplicate["status__v"] == "saved__v", "the editing iPad only saved: so is the duplicate"
+    assert duplicate.get("submitted_date__v") is None
+
+
+@pytest.mark.rule("AS-11")
+def test_a_duplicate_is_submitted_only_when_the_editing_device_submitted_it_too(api: Api) -> None:
+    call_id = new_call(api)["id_map"]["tmp-c1"]
+    api.upload(ANNA, [update("call2__v", call_id, status__v=("saved__v", "submitted__v"))], device="a")
+    api.advance(minutes=5)
+    answer = api.upload(
+        ANNA,
+        [update("call2__v", call_id, notes__v=(None, "Also"), status__v=("saved__v", "submitted__v"))],
+        device="b",
+    )
+    duplicate = api.online("call2__v", answer["id_map"][call_id])
+    assert duplicate["status__v"] == "submitted__v"
+    assert duplicate["submitted_date__v"] == "2026-11-26T09:05:00Z", "stamped when the duplicate was saved"
 
 
 @pytest.mark.rule("AS-12")
