@@ -226,14 +226,15 @@ class Stage:
         task = asyncio.ensure_future(action)
         try:
             while not task.done():
-                parked = self.clock.next_park()
-                either: list[asyncio.Future[Any]] = [task, parked]
-                try:
-                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    parked.cancel()
-                if task.done() or not self.clock.is_parked(task):
-                    continue
+                if not self.clock.is_parked(task):  # (it may be parked already when handed over)
+                    parked = self.clock.next_park()
+                    either: list[asyncio.Future[Any]] = [task, parked]
+                    try:
+                        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        parked.cancel()
+                    if task.done() or not self.clock.is_parked(task):
+                        continue
                 await self.settle()
                 if not self.clock.is_parked(task):
                     continue

@@ -102,13 +102,15 @@ class EmulatedClock:
             return
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
+        task = asyncio.current_task()
 
         def wake() -> None:
             if not done.done():
                 done.set_result(None)
+            if task is not None:  # due: it works again (settle waits for it) before it resumes
+                self._parked.discard(task)
 
         timer = self.call_later(delay, wake, "sleep")
-        task = asyncio.current_task()
         if task is not None:
             self._parked.add(task)
             waiters, self._park_waiters = self._park_waiters, []

@@ -21,13 +21,15 @@ import httpx
 
 from emulator.engine import changes
 from emulator.engine.clock import EmulatedClock, Timer
+from emulator.engine.error_actions import LABELS, ErrorAction, error_actions
 from emulator.engine.events import EventLog
 from emulator.engine.localstore import LocalStore, Notice, QueueItem, Record, SyncErrorRow
 from emulator.engine.merge import Action, check_action, entry_ids
 from emulator.engine.network import ConditionedTransport, NetworkConditions
 from emulator.engine.profile import DeviceProfile
 from emulator.engine.schema import DeviceSchema
-from emulator.engine.timefmt import iso
+from emulator.engine.sync_widget import DEFAULT_WARN_DAYS, PendingUpload, SyncWidget, sync_widget
+from emulator.engine.timefmt import iso, parse_iso
 
 ScreenMode = Literal["view", "edit"]
 SyncState = Literal["saved_locally", "queued", "uploading", "synced", "sync_error", "update_waiting"]
@@ -166,6 +168,7 @@ class Device:
     ) -> None:
         from emulator.engine.feedpoller import FeedPoller
         from emulator.engine.incremental import IncrementalSync
+        from emulator.engine.refresh import RefreshMode
         from emulator.engine.uploader import Uploader
 
         self.profile = profile
@@ -187,8 +190,10 @@ class Device:
         self.uploader = Uploader(self)
         self.poller = FeedPoller(self)
         self.syncer = IncrementalSync(self)
+        self.refresh = RefreshMode(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._poll_timer: Timer | None = None
+        self._day_timer: Timer | None = None
         self._closed = False
         self._schema: DeviceSchema | None = None
         self._held: list[tuple[tuple[Any, ...], dict[str, Any]]] | None = None
@@ -222,6 +227,15 @@ class Device:
         """Whether uploads and polls happen by themselves right now."""
         return not self.traditional and self.foreground and self.conditions.app_thinks_online
 
+    @property
+    def blocking(self) -> str | None:
+        """What blocks the app now (AS-35, AS-36, AS-37), in the words of its progress window."""
+        if self.syncer.running:
+            return "Syncing"
+        if self.refresh.applying:
+            return "Applying update"
+        return None
+
     def say(self, kind: str, text: str, record: tuple[str, str] | None = None, **data: Any) -> None:
         if self._held is not None:
             self._held.append(((self.actor, kind, text, record), data))
@@ -247,16 +261,20 @@ class Device:
             if item.state == "uploading":  # the app died mid-upload: same ID, idempotent retry
                 self.store.update_queue_item(item.seq, state="queued")
         self._arm_poll_timer()
+        self._arm_day_timer()
         if self.store.setting("last_sync_cursor") is None:
-            await self.syncer.run()
+            await self.syncer.run(timed=False)  # set up with all of the user's data
+            self.store.set_setting("last_use_day", self.clock.now().date().isoformat())
         else:
             self.uploader.resume()
+            self._first_use_check()
 
     async def close(self) -> None:
         """Stop timers and tasks, close the HTTP client and the file. Committed data stays."""
         self._closed = True
-        if self._poll_timer is not None:
-            self._poll_timer.cancel()
+        for timer in (self._poll_timer, self._day_timer):
+            if timer is not None:
+                timer.cancel()
         self.uploader.cancel_retry()
         for task in list(self._tasks):
             task.cancel()
@@ -288,6 +306,39 @@ class Device:
         self._arm_poll_timer()
         if self.autosync_active:
             self.spawn(self.poller.poll())
+
+    def _arm_day_timer(self) -> None:
+        now = self.clock.now()
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+        self._day_timer = self.clock.call_at(midnight, self._on_new_day, "day")
+
+    def _on_new_day(self) -> None:
+        self._arm_day_timer()
+        self._first_use_check()
+
+    def _first_use_check(self) -> None:
+        """The first moment of a new emulated day with the app in use (AS-33, AS-36).
+
+        The app reminds the user to sync when the last incremental sync is over a day old, and
+        Refresh mode starts its download (online only).
+        """
+        if not self.foreground or self._closed:
+            return
+        today = self.clock.now().date().isoformat()
+        if self.store.setting("last_use_day") != today:
+            self.store.set_setting("last_use_day", today)
+            if self.sync_widget().remind:
+                self._remind_to_sync()
+        self.refresh.first_use_of_day(today)
+
+    def _remind_to_sync(self) -> None:
+        widget = self.sync_widget()
+        if widget.days_since is None:
+            text = "This iPad has never run an incremental sync. Sync now to get the latest data."
+        else:
+            days = f"{widget.days_since} day{'s' if widget.days_since != 1 else ''}"
+            text = f"Your last incremental sync was {days} ago. Sync now to get the latest data."
+        self.alert("reminder", text)
 
     def set_poll_interval(self, interval: timedelta) -> None:
         if interval <= timedelta(0):
@@ -328,6 +379,8 @@ class Device:
         self.say("network", f"{self.profile.name} is now {self.conditions.describe()}.", mode=mode)
         if not was_online and self.conditions.app_thinks_online:
             self.uploader.kick(now=True)  # AS-06: upload at once when connectivity returns
+            self._first_use_check()
+            self.refresh.foreground_changed(self.foreground)
 
     def inject_fault(self, fault: str) -> None:
         from emulator.engine.network import FAULTS
@@ -348,13 +401,19 @@ class Device:
         )
         if foreground:
             self.uploader.kick(now=True)  # AS-06
+            self._first_use_check()
+        self.refresh.foreground_changed(foreground)
 
     def set_traditional(self, traditional: bool) -> None:
         if not traditional and not self.profile.autosync_eligible:
             raise ActionRefused(self.profile.ineligibility or "Autosync is not available")
         self.store.set_setting("traditional", traditional)
         mode = "traditional sync" if traditional else "Autosync"
-        self.say("mode", f"{self.profile.name} now uses {mode}.", traditional=traditional)
+        self.say(
+            "mode",
+            f"Comparison: {self.profile.name} now behaves as with {mode}.",
+            traditional=traditional,
+        )
         if not traditional:
             self.uploader.kick(now=True)
 
@@ -363,6 +422,7 @@ class Device:
         """Open a record on the view screen."""
         if self.edit is not None:
             raise ActionRefused("Save or cancel the edit screen first.")
+        self._require_unblocked()
         record = self._require(record_id)
         self.screen = Screen(object_name, record_id, "view")
         self.say(
@@ -382,8 +442,14 @@ class Device:
             self.say("screen", "Back to the list.", (screen.object, screen.record_id), mode="list")
         self.poller.merge_waiting()
 
+    def _require_unblocked(self) -> None:
+        """AS-35: while a sync blocks the app, nothing can be opened or edited."""
+        if self.blocking is not None:
+            raise ActionRefused("The iPad is syncing. Wait until the sync has finished.")
+
     def begin_edit(self, object_name: str, record_id: str | None = None) -> EditSession:
         """Open the edit screen for a record, or for a new one when ``record_id`` is None."""
+        self._require_unblocked()
         if self.edit is not None:
             raise ActionRefused("Another edit screen is already open.")
         if record_id is None:
@@ -467,6 +533,7 @@ class Device:
                 self.leave_screen()
 
     def delete(self, object_name: str, record_id: str) -> QueueItem:
+        self._require_unblocked()
         self.check_action("delete", object_name, record_id)
         record = self._require(record_id)
         if record.get("status__v") == "submitted__v":
@@ -546,11 +613,11 @@ class Device:
             for rid in removed:
                 self.store.remove(rid)
             if family is not None:  # AS-05: one transaction for the whole family
-                queued = self._enqueue(self._with_open_error(items), label, (obj, session.record_id))
+                queued = self._enqueue(items, label, (obj, session.record_id))
             else:  # AS-04: one queue item per record
                 queued_items = [
                     self._enqueue(
-                        self._with_open_error([item]),
+                        [item],
                         label
                         if item["id"] == session.record_id
                         else f"Save {self.schema.label(item['object'])}",
@@ -573,21 +640,6 @@ class Device:
             self._held = None
         for args, kwargs in held:
             self.events.emit(*args, **kwargs)
-
-    def _with_open_error(self, items: list[Record]) -> list[Record]:
-        """Edit-and-retry: a new save of a record with a sync error carries the failed change."""
-        ids = {item["id"] for item in items}
-        for error in self.store.errors():
-            if ids & set(error.record_ids()):
-                items = changes.merge_retry(error.items, items)
-                self.store.remove_error(error.id)
-                self.say(
-                    "error_resolved",
-                    f"Retrying: {error.label}.",
-                    (error.object, error.record_id),
-                    how="edit_and_retry",
-                )
-        return items
 
     def _enqueue(self, items: list[Record], label: str, record: tuple[str, str]) -> QueueItem:
         item = self.store.enqueue(self.new_transaction_id(), items, label, self.now_iso())
@@ -612,43 +664,78 @@ class Device:
         )
         return item
 
-    # sync errors --------------------------------------------------------------------------------
-    async def resolve_error(self, error_id: int, how: Literal["take_online", "keep_mine"]) -> None:
-        """Act on a sync error: take the online version, or send my values again over it."""
+    # sync errors (the Errors tab, AS-34) ------------------------------------------------------------
+    def error_actions(self, error: SyncErrorRow) -> tuple[ErrorAction, ...]:
+        """What the Errors tab offers for ``error``: Undo, Undelete, or only Clear."""
+        pending = {rid for item in self.store.queue() for rid in item.record_ids()}
+        return error_actions(error.record_ids(), is_delete=error.is_delete, pending_ids=pending)
+
+    def act_on_error(self, error_id: int, action: ErrorAction) -> None:
+        """Undo or Undelete (carried out at the next incremental sync), or Clear (at once)."""
         error = self.store.error(error_id)
         if error is None:
-            raise ActionRefused("That sync error is already resolved.")
-        if how == "keep_mine":
-            items = [_override(item, error) for item in error.items]
-            with self._events_after_commit(), self.store.transaction():
-                self.store.remove_error(error_id)
-                self._enqueue(items, "Retry " + error.label, (error.object, error.record_id))
-            self.say(
-                "error_resolved",
-                f"Sending my values again: {error.label}.",
-                (error.object, error.record_id),
-                how=how,
+            raise ActionRefused("That sync error has already been dealt with.")
+        offered = self.error_actions(error)
+        if action not in offered:
+            raise ActionRefused(
+                f"{LABELS[action]} is not possible for this error"
+                + (
+                    ": the record still has a change waiting to upload, so the error can only be cleared."
+                    if offered == ("clear",)
+                    else f"; use {LABELS[offered[0]]}."
+                )
             )
-            self.uploader.kick()
-            return
-        fetched = await self.client.post("/api/v1/sync/fetch", json={"ids": error.record_ids()})
-        fetched.raise_for_status()
-        online = {r["id"]: r for r in fetched.json()}
-        with self.store.transaction():
+        record = (error.object, error.record_id)
+        if action == "clear":
             self.store.remove_error(error_id)
-            for item in error.items:
-                if item["id"] in online:
-                    self.store.put(item["object"], online[item["id"]]["fields"])
-                elif item["op"] == "create" or item["id"].startswith("tmp-"):
-                    self.store.remove(item["id"])
+            self.say("error_resolved", f"Sync error cleared: {error.label}.", record, how="clear")
+            return
+        self.store.request_on_error(error_id, action)
+        what = "a database refresh" if action == "undelete" else "a refresh of the record from online"
         self.say(
-            "error_resolved",
-            f"Took the online version: {error.label}.",
-            (error.object, error.record_id),
-            how=how,
+            "error_action",
+            f"{LABELS[action]} requested for {error.label}: the next incremental sync does it ({what}).",
+            record,
+            how=action,
         )
 
+    # messages the app shows ------------------------------------------------------------------------
+    def alert(self, kind: str, text: str) -> Notice | None:
+        """Show the user a message (a modal in the app), unless the same kind is still unread."""
+        if any(n.kind == kind for n in self.unread_notices()):
+            return None
+        notice = self.store.notify(text, self.now_iso(), kind)
+        self.say("alert", text, alert=kind, notice=notice.id)
+        return notice
+
+    def alert_sync_errors(self) -> None:
+        """AS-34: the sync error modal (after OK, the Errors tab)."""
+        count = len(self.store.errors())
+        if count:
+            records = f"{count} record{'s' if count != 1 else ''}"
+            self.alert(
+                "sync_error",
+                f"Sync error: {records} could not be saved online. Open the Errors tab to deal with "
+                f"{'them' if count != 1 else 'it'}.",
+            )
+
     # what the user sees -------------------------------------------------------------------------
+    def sync_widget(self) -> SyncWidget:
+        """AS-33: the Home page's Sync widget as the rep sees it now."""
+        last = self.store.setting("last_sync_at")
+        settings = self.store.setting("user_settings", {})
+        return sync_widget(
+            now=self.clock.now(),
+            pending=[
+                PendingUpload(str(item.items[0]["object"]), parse_iso(item.queued_at))
+                for item in self.queue()
+            ],
+            errors=len(self.store.errors()),
+            progress=self.syncer.progress,
+            last_sync=parse_iso(last) if last else None,
+            warn_days=int(settings.get("sync_warn_interval_days", DEFAULT_WARN_DAYS)),
+        )
+
     def sync_states(self) -> dict[str, SyncState]:
         """AS-30: every record's sync state that is not plain "synced"."""
         states: dict[str, SyncState] = {}
@@ -693,11 +780,13 @@ class Device:
         seen = int(self.store.setting("notices_read_through", 0))
         return [n for n in self.store.notices() if n.id > seen]
 
-    def dismiss_notices(self) -> None:
-        """The user read the notices: they stay dismissed after a restart too."""
+    def dismiss_notices(self, through: int | None = None) -> None:
+        """The user read the messages (up to ``through``): they stay dismissed after a restart too."""
         notices = self.store.notices()
         if notices:
-            self.store.set_setting("notices_read_through", max(n.id for n in notices))
+            last = max(n.id for n in notices) if through is None else through
+            seen = int(self.store.setting("notices_read_through", 0))
+            self.store.set_setting("notices_read_through", max(seen, last))
 
     def queue(self) -> list[QueueItem]:
         return self.store.queue()
@@ -722,15 +811,3 @@ class Device:
             return f"{self.schema.label(object_name)} {self.schema.title(object_name, record)}"
         except KeyError:
             return f"{object_name} {record.get('id')}"
-
-
-def _override(item: Record, error: SyncErrorRow) -> Record:
-    """Keep-mine: previous values become the online values, so the server takes my values."""
-    if item["op"] != "update" or item["id"] != error.record_id:
-        return item
-    online = {c["field"]: c["online"] for c in error.conflicts}
-    new_changes = {
-        name: {"old": online.get(name, change["old"]), "new": change["new"]}
-        for name, change in item["changes"].items()
-    }
-    return {**item, "changes": new_changes}

@@ -36,7 +36,10 @@ KINDS = (
     "foreground",
     "mode",
     "screen",
-    "error_resolved",
+    "error_action",  # Undo / Undelete requested on the Errors tab (AS-34)
+    "error_resolved",  # an error undone, undeleted or cleared
+    "alert",  # the app showed its user a message (sync error modal, edits discarded, reminder)
+    "refresh",  # Refresh mode: started, paused, resumed, ready, applied (AS-36)
     "device_added",
     "device_removed",
     "online_change",

@@ -89,16 +89,19 @@ class FeedPoller:
             self.polling = False
 
     def _missed(self, page: dict[str, Any]) -> None:
-        """AS-18: entries expired before this device read them."""
+        """AS-18: entries expired before this device read them.
+
+        The app shows nothing of it (only the Sync widget's last-sync date and the reminder to
+        sync, AS-33); the emulator's X-ray view explains it from the ``feed_missed`` setting.
+        """
         device = self.device
-        text = (
-            "Some changes from your other devices expired from the feed before this iPad read "
-            "them. Run an incremental sync (Sync now) to get everything."
+        device.store.set_setting("feed_missed", True)
+        device.say(
+            "feed_missed",
+            "Some changes from this user's other iPads expired from the feed before this iPad read "
+            "them; only an incremental sync brings them now.",
+            purged_through=page["purged_through"],
         )
-        with device.store.transaction():
-            device.store.set_setting("feed_missed", True)
-            device.store.notify(text, device.now_iso())
-        device.say("feed_missed", text, purged_through=page["purged_through"])
 
     def _downloaded(self, part: dict[str, Any]) -> None:
         device = self.device
@@ -125,7 +128,9 @@ class FeedPoller:
         if not staged:
             return
         open_ids = device.displayed_ids()
-        pending = {rid for item in device.store.queue() for rid in item.record_ids()}
+        queue = device.store.queue()
+        pending = {rid for item in queue for rid in item.record_ids()}
+        unanswered = {item.transaction_id for item in queue}
         errors = {rid for e in device.store.errors() for rid in e.record_ids()}
         blocked: set[str] = set()
         for row in staged:
@@ -140,6 +145,7 @@ class FeedPoller:
                 pending_ids=pending,
                 error_ids=errors,
                 local_versions=local_versions,
+                unanswered_transactions=unanswered,
             )
             if plan.wait is not None:
                 blocked |= ids

@@ -1,22 +1,37 @@
-"""Incremental sync, started by the user (AS-27): upload first, then download what changed.
+"""Incremental sync and full database refresh, started by the user (AS-27, AS-34, AS-35, AS-37).
 
-It is the only way online changes, other users' changes, territory alignments, metadata and
-content reach a device, and the way back after the feed expired (AS-18). Progress is reported
-as ``sync_progress`` events (items done / total).
+An incremental sync first uploads what is queued, then downloads everything new online: other
+users' and online changes, territory alignments, metadata, content, data sets, the admin's sync
+settings and client commands. It blocks the app while it runs and reports its progress (records
+uploaded and downloaded) as ``sync_progress`` events; it takes emulated time that grows with the
+records moved, so a trainer sees it run.
+
+It also carries out what the user asked for on the Errors tab (AS-34): Undo refreshes the
+error's tables from online; Undelete, like an admin's "force full refresh" (AS-37), turns the
+sync into a full database refresh, which re-downloads all of the user's data. An admin's "clear
+client sync errors" removes every error. Errors left over end the sync in the error state.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from emulator.engine.sync_widget import SyncProgress
+
 if TYPE_CHECKING:
     from emulator.engine.device import Device
 
-CHUNK = 200
+CHUNK = 50
+#: Emulated time a sync spends before moving records (sign-in, metadata check).
+HANDSHAKE = timedelta(seconds=2)
+#: Emulated time per record moved (uploaded or downloaded).
+PER_RECORD = timedelta(milliseconds=40)
 
 
 @dataclass(frozen=True)
@@ -25,104 +40,247 @@ class SyncReport:
     message: str
     updated: int = 0
     removed: int = 0
+    full: bool = False
+    errors: int = 0
+
+
+@dataclass
+class Download:
+    """One sync answer and the records fetched beside it, ready to apply."""
+
+    answer: dict[str, Any]
+    fetched: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return list(self.answer["records"]) + self.fetched
+
+    @property
+    def full(self) -> bool:
+        return bool(self.answer.get("full"))
+
+
+async def download(device: Device, cursor: int | None, *, table_refresh: Iterable[str] = ()) -> Download:
+    """Ask the server what changed after ``cursor`` and fetch what the device lacks.
+
+    Fetched too: every visible record of the objects in ``table_refresh`` (Undo, AS-34).
+    """
+    response = await device.client.post("/api/v1/sync", json={"cursor": cursor})
+    response.raise_for_status()
+    answer = response.json()
+    local = {r["id"] for _, r in device.store.records()}
+    changed = {r["id"] for r in answer["records"]}
+    refresh = set(table_refresh)
+    missing = [
+        rid
+        for object_name, ids in answer["visible_ids"].items()
+        for rid in ids
+        if rid not in changed and (rid not in local or object_name in refresh)
+    ]
+    fetched: list[dict[str, Any]] = []
+    for start in range(0, len(missing), 200):
+        got = await device.client.post("/api/v1/sync/fetch", json={"ids": missing[start : start + 200]})
+        got.raise_for_status()
+        fetched += got.json()
+    return Download(answer, fetched)
 
 
 class IncrementalSync:
+    """The device's incremental sync; at most one runs at a time.
+
+    Attributes:
+        running: a sync (or full refresh) is under way; the app is blocked meanwhile.
+        progress: what the Sync widget and the progress window show while it runs.
+    """
+
     def __init__(self, device: Device) -> None:
         self.device = device
         self.running = False
-        self.progress: tuple[int, int] = (0, 0)
+        self.progress: SyncProgress | None = None
 
-    async def run(self) -> SyncReport:
+    async def run(self, *, full: bool = False, timed: bool = True) -> SyncReport:
+        """An incremental sync, or a full database refresh when ``full`` (AS-37).
+
+        ``timed`` spends emulated time on the records moved (the first sync of a new device,
+        done while it is set up, does not).
+        """
         from emulator.engine.device import ActionRefused
 
         device = self.device
         if device.edit is not None:
             raise ActionRefused("Save or cancel the edit screen before syncing.")
-        if self.running:
+        if self.running or device.refresh.applying:
             raise ActionRefused("A sync is already running.")
+        what = "Full database refresh" if full else "Incremental sync"
         self.running = True
+        self.progress = SyncProgress()
         try:
-            device.say("sync_started", f"Incremental sync started on {device.profile.name}.")
+            device.say("sync_started", f"{what} started on {device.profile.name}.", full=full)
             if not device.conditions.app_thinks_online:
-                return self._failed("the iPad is offline")
-            if not await device.uploader.drain(manual=True):
-                return self._failed("the upload queue could not be sent")
+                return self._failed(what, "the iPad is offline")
+            if not device.foreground:
+                return self._failed(what, "the app is in the background")
+            device.refresh.discard("an incremental sync brings newer data")
+            if not await self._upload(timed):
+                return self._failed(what, "the upload queue could not be sent")
+            if timed:
+                await device.clock.sleep(HANDSHAKE)
             try:
-                answer = await self._download()
+                got = await self._download(full)
             except httpx.HTTPError as exc:
-                return self._failed(str(exc) or type(exc).__name__)
-            return await self._apply(*answer)
+                return self._failed(what, str(exc) or type(exc).__name__)
+            return await self.apply(got, timed)
         finally:
             self.running = False
+            self.progress = None
 
-    def _failed(self, why: str) -> SyncReport:
-        self.device.say("sync_failed", f"Incremental sync failed: {why}.")
-        return SyncReport(False, why)
-
-    async def _download(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def _upload(self, timed: bool) -> bool:
+        """Send the queue first (AS-35), counting records as they leave it."""
         device = self.device
-        cursor = device.store.setting("last_sync_cursor")
-        response = await device.client.post("/api/v1/sync", json={"cursor": cursor})
-        response.raise_for_status()
-        answer = response.json()
-        local = {r["id"] for _, r in device.store.records()}
-        changed = {r["id"] for r in answer["records"]}
-        missing = [
-            rid
-            for ids in answer["visible_ids"].values()
-            for rid in ids
-            if rid not in local and rid not in changed
-        ]
-        fetched: list[dict[str, Any]] = []
-        for start in range(0, len(missing), CHUNK):
-            got = await device.client.post("/api/v1/sync/fetch", json={"ids": missing[start : start + CHUNK]})
-            got.raise_for_status()
-            fetched += got.json()
-        return answer, fetched
+        total = len(device.store.queue())
+        self._progress(phase="Uploading", to_upload=total)
 
-    async def _apply(self, answer: dict[str, Any], fetched: list[dict[str, Any]]) -> SyncReport:
+        async def sent(count: int) -> None:
+            self._progress(phase="Uploading", uploaded=count, to_upload=total)
+            if timed:
+                await device.clock.sleep(PER_RECORD)
+
+        return await device.uploader.drain(manual=True, on_sent=sent)
+
+    async def _download(self, full: bool) -> Download:
         device = self.device
         store = device.store
+        cursor = None if full else store.setting("last_sync_cursor")
+        undo = [e for e in store.errors() if e.requested == "undo"]
+        self._progress(phase="Downloading")
+        got = await download(device, cursor, table_refresh={i["object"] for e in undo for i in e.items})
+        commands = self._new_commands(got.answer)
+        wants_full = any(c["kind"] == "full_refresh" for c in commands) or any(
+            e.requested == "undelete" for e in store.errors()
+        )
+        if wants_full and not got.full:
+            got = await download(device, None)
+        return got
+
+    def _new_commands(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
+        done = int(self.device.store.setting("last_command_id", 0))
+        return [c for c in answer.get("commands", []) if int(c["id"]) > done]
+
+    async def apply(self, got: Download, timed: bool) -> SyncReport:
+        """Apply a download: records, removals, Undo / Undelete, admin commands, settings."""
+        device = self.device
+        store = device.store
+        answer = got.answer
+        commands = self._new_commands(answer)
+        if any(c["kind"] == "clear_sync_errors" for c in commands):
+            for error in store.errors():
+                store.remove_error(error.id)
+                device.say(
+                    "error_resolved",
+                    f"An admin cleared the sync error: {error.label}.",
+                    (error.object, error.record_id),
+                    how="admin_clear",
+                )
+        errors = store.errors()
+        carried = [e for e in errors if e.requested == "undo" or (got.full and e.requested == "undelete")]
+        kept = [e for e in errors if e not in carried]
         keep = {rid for item in store.queue() for rid in item.record_ids()}
-        keep |= {rid for e in store.errors() for rid in e.record_ids()}
+        keep |= {rid for e in kept for rid in e.record_ids()}
         visible = {rid for ids in answer["visible_ids"].values() for rid in ids}
-        incoming = [r for r in answer["records"] + fetched if r["id"] not in keep]
+        incoming = [r for r in got.records if r["id"] not in keep]
+        undone_local = {rid for e in carried for rid in e.record_ids() if rid not in visible}
         stale = [
             rid
             for _, r in store.records()
-            if (rid := r["id"]) not in visible and rid not in keep and not rid.startswith("tmp-")
+            if (rid := r["id"]) not in visible
+            and rid not in keep
+            and (not rid.startswith("tmp-") or rid in undone_local)
         ]
-        total = len(incoming) + len(stale) + 1
+        to_download = len(incoming) + len(stale)
+        self._progress(phase="Downloading", to_download=to_download)
         done = 0
         for start in range(0, len(incoming), CHUNK):
+            chunk = incoming[start : start + CHUNK]
+            if timed:
+                await device.clock.sleep(PER_RECORD * len(chunk))
             with store.transaction():
-                for record in incoming[start : start + CHUNK]:
+                for record in chunk:
                     store.put(record["object"], record["fields"])
-            done += len(incoming[start : start + CHUNK])
-            self._progress(done, total)
+            done += len(chunk)
+            self._progress(phase="Downloading", downloaded=done, to_download=to_download)
             await asyncio.sleep(0)  # let the UI breathe between chunks
         with store.transaction():
             for rid in stale:
                 store.remove(rid)
-            store.set_setting("schema", answer["schema"])
-            device.forget_schema()
-            datasets = dict(store.setting("datasets", {}))
-            datasets.update({d["name"]: d for d in answer["datasets"]})
-            store.set_setting("datasets", datasets)
-            store.set_setting("last_sync_cursor", answer["cursor"])
-            store.set_setting("last_sync_at", answer["server_time"])
-            store.set_setting("feed_cursor", max(int(store.setting("feed_cursor", 0)), answer["feed_seq"]))
-            store.set_setting("feed_missed", False)
-        self._progress(total, total)
-        message = (
-            f"Incremental sync finished: {len(incoming)} records updated, "
-            f"{len(stale)} removed, {len(answer['datasets'])} data sets."
-        )
-        device.say("sync_finished", message, updated=len(incoming), removed=len(stale))
-        device.poller.merge_waiting()
-        return SyncReport(True, message, len(incoming), len(stale))
+            for error in carried:
+                store.remove_error(error.id)
+            if got.full:
+                for row in store.staged():
+                    store.unstage(row.seq)
+            self._store_answer(answer, commands)
+        device.forget_schema()
+        self._progress(phase="Done", downloaded=to_download, to_download=to_download)
+        for error in carried:
+            how = "undelete" if error.requested == "undelete" else "undo"
+            verb = "Undeleted" if how == "undelete" else "Undone"
+            device.say(
+                "error_resolved",
+                f"{verb}: {error.label}. The record is as it is online.",
+                (error.object, error.record_id),
+                how=how,
+            )
+        return self._finished(got, len(incoming), len(stale))
 
-    def _progress(self, done: int, total: int) -> None:
-        self.progress = (done, total)
-        self.device.say("sync_progress", f"Sync {done} of {total}.", done=done, total=total)
+    def _store_answer(self, answer: dict[str, Any], commands: list[dict[str, Any]]) -> None:
+        store = self.device.store
+        store.set_setting("schema", answer["schema"])
+        datasets = {} if answer.get("full") else dict(store.setting("datasets", {}))
+        datasets.update({d["name"]: d for d in answer["datasets"]})
+        store.set_setting("datasets", datasets)
+        store.set_setting("last_sync_cursor", answer["cursor"])
+        store.set_setting("last_sync_at", self.device.now_iso())
+        store.set_setting("feed_cursor", max(int(store.setting("feed_cursor", 0)), answer["feed_seq"]))
+        store.set_setting("feed_missed", False)
+        if "settings" in answer:
+            store.set_setting("user_settings", answer["settings"])
+        if commands:
+            store.set_setting("last_command_id", max(int(c["id"]) for c in commands))
+
+    def _finished(self, got: Download, updated: int, removed: int) -> SyncReport:
+        device = self.device
+        errors = len(device.store.errors())
+        what = "Full database refresh" if got.full else "Incremental sync"
+        message = (
+            f"{what} finished: {updated} records updated, {removed} removed, "
+            f"{len(got.answer['datasets'])} data sets."
+        )
+        if errors:
+            message += f" {errors} sync error{'s' if errors != 1 else ''} still to deal with."
+            device.alert_sync_errors()
+        device.say("sync_finished", message, updated=updated, removed=removed, full=got.full, errors=errors)
+        device.poller.merge_waiting()
+        return SyncReport(errors == 0, message, updated, removed, got.full, errors)
+
+    def _failed(self, what: str, why: str) -> SyncReport:
+        self.device.say("sync_failed", f"{what} failed: {why}.")
+        return SyncReport(False, why)
+
+    def _progress(self, **values: Any) -> None:
+        if not self.running:
+            return  # applying Refresh mode's update: its own window shows it
+        base = self.progress or SyncProgress()
+        self.progress = SyncProgress(**{**base.__dict__, **values})
+        p = self.progress
+        done, total = p.uploaded + p.downloaded, p.to_upload + p.to_download
+        self.device.say(
+            "sync_progress",
+            f"{p.phase}: {p.uploaded} of {p.to_upload} uploaded, {p.downloaded} of {p.to_download} "
+            "downloaded.",
+            done=done,
+            total=total,
+            phase=p.phase,
+            uploaded=p.uploaded,
+            to_upload=p.to_upload,
+            downloaded=p.downloaded,
+            to_download=p.to_download,
+        )

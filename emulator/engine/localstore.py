@@ -64,9 +64,16 @@ class SyncErrorRow(Base):
     conflicts: Mapped[list[Record]] = mapped_column(JSON)
     items: Mapped[list[Record]] = mapped_column(JSON)
     label: Mapped[str] = mapped_column(String(300))
+    #: What the user asked for on the Errors tab, carried out at the next incremental sync (AS-34).
+    requested: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
 
     def record_ids(self) -> list[str]:
         return [str(item["id"]) for item in self.items]
+
+    @property
+    def is_delete(self) -> bool:
+        """A delete the server refused: Undelete, not Undo, takes it back (AS-34)."""
+        return any(item.get("op") == "delete" for item in self.items)
 
 
 class StagedEntry(Base):
@@ -79,12 +86,13 @@ class StagedEntry(Base):
 
 
 class Notice(Base):
-    """Something the device told its user (edits discarded, changes missed ...)."""
+    """A message the app showed its user: a sync error, edits discarded, a reminder to sync."""
 
     __tablename__ = "notices"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     time: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(String(1000))
+    kind: Mapped[str] = mapped_column(String(16), default="message")
 
 
 class Setting(Base):
@@ -110,7 +118,20 @@ class LocalStore:
             cursor.close()
 
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
         self._session: Session | None = None
+
+    def _add_missing_columns(self) -> None:
+        """A file written by an older version gains the columns added since (all nullable)."""
+        with self.engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                have = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table.name})")}
+                for column in table.columns:
+                    if column.name not in have:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        connection.exec_driver_sql(
+                            f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"
+                        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -157,6 +178,16 @@ class LocalStore:
             else:
                 row.object = object_name
                 row.data = dict(record)
+
+    def mark_stale(self, record_id: str) -> None:
+        """Forget which online version the local copy is (its edits were not taken online).
+
+        The next version the feed or a sync brings is then merged, whatever its number.
+        """
+        with self.transaction() as s:
+            row = s.get(LocalRecord, record_id)
+            if row is not None and "_version" in row.data:
+                row.data = {k: v for k, v in row.data.items() if k != "_version"}
 
     def remove(self, record_id: str) -> None:
         with self.transaction() as s:
@@ -236,6 +267,12 @@ class LocalStore:
         with self.transaction() as s:
             s.execute(delete(SyncErrorRow).where(SyncErrorRow.id == error_id))
 
+    def request_on_error(self, error_id: int, request: str | None) -> None:
+        with self.transaction() as s:
+            row = s.get(SyncErrorRow, error_id)
+            if row is not None:
+                row.requested = request
+
     # staged feed entries ------------------------------------------------------------------------
     def stage(self, seq: int, part: Record, now: str) -> Record:
         """Stage a feed entry, or add a later part of it; returns the entry as held now."""
@@ -262,9 +299,12 @@ class LocalStore:
             s.execute(delete(StagedEntry).where(StagedEntry.seq == seq))
 
     # notices and settings ------------------------------------------------------------------------
-    def notify(self, text: str, now: str) -> None:
+    def notify(self, text: str, now: str, kind: str = "message") -> Notice:
         with self.transaction() as s:
-            s.add(Notice(time=now, text=text))
+            notice = Notice(time=now, text=text, kind=kind)
+            s.add(notice)
+            s.flush()
+            return notice
 
     def notices(self) -> list[Notice]:
         with self.transaction() as s:

@@ -37,10 +37,14 @@ def plan_merge(
     pending_ids: Collection[str],
     error_ids: Collection[str],
     local_versions: Mapping[str, int | None],
+    unanswered_transactions: Collection[str] = (),
 ) -> MergePlan:
     """Decide for one downloaded entry.
 
     * AS-22: an entry not fully downloaded waits.
+    * An entry made by one of this device's own uploads whose answer has not been applied yet
+      (the poll overtook the reply) waits for that answer, rather than being discarded as
+      older than the pending upload (AS-26): it is the upload's own result.
     * AS-23: an entry touching a record open on screen waits (so does one touching a record
       held by an earlier waiting entry, so versions never merge out of order).
     * AS-26: a record with a pending upload or a sync error is discarded.
@@ -49,6 +53,8 @@ def plan_merge(
     """
     if not complete:
         return MergePlan(wait="not all of its records have arrived yet")
+    if entry.get("transaction_id") in unanswered_transactions:
+        return MergePlan(wait="the answer to this iPad's own upload has not been applied yet")
     news, same_or_older = [], []
     for record in entry.get("records", []):
         incoming = record["fields"].get("_version")

@@ -10,7 +10,7 @@ transaction that applies the server's answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,16 +63,24 @@ class Uploader:
             self._retry_timer.cancel()
             self._retry_timer = None
 
-    async def drain(self, *, manual: bool = False, skip_backoff: bool = False) -> bool:
+    async def drain(
+        self,
+        *,
+        manual: bool = False,
+        skip_backoff: bool = False,
+        on_sent: Callable[[int], Awaitable[None]] | None = None,
+    ) -> bool:
         """Send queue items head first until the queue is empty or an item must wait.
 
-        ``manual`` is a user's Sync now: it uploads even in traditional sync. Returns True when
+        ``manual`` is an incremental sync's upload: it uploads even in traditional sync.
+        ``on_sent(n)`` is awaited after each answered item (n items so far). Returns True when
         the queue ended empty.
         """
         device = self.device
         if self.draining:
             return False
         self.draining = True
+        sent = 0
         try:
             while True:
                 if not (manual or device.autosync_active) or not device.conditions.app_thinks_online:
@@ -86,6 +94,9 @@ class Uploader:
                 self.cancel_retry()
                 if not await self._send(head):
                     return False
+                sent += 1
+                if on_sent is not None:
+                    await on_sent(sent)
         finally:
             self.draining = False
 
@@ -158,6 +169,7 @@ class Uploader:
             (root["object"], root["id"]),
             transaction_id=head.transaction_id,
         )
+        device.alert_sync_errors()
 
     def _apply(self, head: QueueItem, answer: dict[str, Any]) -> None:
         """Apply the server's answer and remove the item, in one local transaction."""
@@ -183,9 +195,11 @@ class Uploader:
                     label=head.label,
                 )
             elif outcome == "discarded":
-                store.notify(answer["message"], device.now_iso())
+                self._forget_unsaved(head.items, keep_created=False)
             else:
                 self._apply_records(answer)
+                if outcome == "duplicated":
+                    self._forget_unsaved(head.items, keep_created=True)
         if outcome == "sync_error":
             device.say(
                 "rejected",
@@ -194,7 +208,11 @@ class Uploader:
                 error=answer["error"]["kind"],
                 transaction_id=head.transaction_id,
             )
+            device.alert_sync_errors()
+            device.poller.merge_waiting()
             return
+        if outcome == "discarded":
+            device.alert("discarded", answer["message"])
         server_record = record
         if answer.get("id_map", {}).get(root["id"]):
             server_record = (root["object"], answer["id_map"][root["id"]])
@@ -216,6 +234,22 @@ class Uploader:
                 server_record,
                 transaction_id=head.transaction_id,
             )
+        device.poller.merge_waiting()  # feed data that waited for this answer (see plan_merge)
+
+    def _forget_unsaved(self, items: list[dict[str, Any]], *, keep_created: bool) -> None:
+        """AS-11 / AS-12: the server did not take these edits; the family goes back to online.
+
+        Records the device created are removed (unless they live on in a duplicate); the local
+        copies of existing records forget their version, so that the online version the feed
+        brings next (the submitted family) replaces them, edits and all.
+        """
+        store = self.device.store
+        for item in items:
+            if item["op"] == "create":
+                if not keep_created:
+                    store.remove(item["id"])
+            else:
+                store.mark_stale(item["id"])
 
     def _apply_records(self, answer: dict[str, Any]) -> None:
         """AS-14: server IDs replace temporary ones; returned fields are applied."""

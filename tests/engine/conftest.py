@@ -39,6 +39,10 @@ class World:
         """Let the next feed poll of every device happen."""
         self.advance(seconds=30)
 
+    def sync(self, ipad: Device, *, full: bool = False) -> Any:
+        """The user taps Sync (or Full Database Refresh); the clock moves while it runs."""
+        return self.run(self.stage.complete(ipad.syncer.run(full=full)))
+
     def online(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.run(self.stage.online(method, path, **kwargs))
 

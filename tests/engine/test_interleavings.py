@@ -86,10 +86,10 @@ def drain_and_sync(world: World, ipads: list[Device]) -> None:
         if all(not i.queue() for i in ipads):
             break
     for ipad in ipads:
-        for error in ipad.sync_errors():
-            world.run(ipad.resolve_error(error.id, "take_online"))
+        for error in ipad.sync_errors():  # AS-34: Undo, or Undelete; the sync carries it out
+            ipad.act_on_error(error.id, ipad.error_actions(error)[0])
     for ipad in ipads:
-        report = world.run(ipad.syncer.run())
+        report = world.sync(ipad)
         assert report.ok, report.message
     world.advance(seconds=30)
 

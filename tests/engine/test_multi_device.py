@@ -82,44 +82,6 @@ def test_two_ipads_editing_different_fields_both_succeed_and_both_converge(world
         assert (record["phone__v"], record["email__v"]) == ("+1 555 1111", "dr@example.org")
 
 
-@pytest.mark.rule("AS-07")
-def test_keep_mine_resolves_a_conflict_by_sending_again_over_the_online_value(world: World) -> None:
-    pro, air = two_ipads(world)
-    account = account_of(pro)
-    offline_race(pro, air, "account__v", account["id"], {"phone__v": "pro"}, {"phone__v": "air"})
-    world.settle()
-    (error,) = air.sync_errors()
-    world.run(air.resolve_error(error.id, "keep_mine"))
-    world.settle()
-    assert air.sync_errors() == []
-    assert world.online_record("account__v", account["id"])["phone__v"] == "air"
-
-
-@pytest.mark.rule("AS-07")
-def test_take_online_resolves_a_conflict_with_the_online_version(world: World) -> None:
-    pro, air = two_ipads(world)
-    account = account_of(pro)
-    offline_race(pro, air, "account__v", account["id"], {"phone__v": "pro"}, {"phone__v": "air"})
-    world.settle()
-    world.run(air.resolve_error(air.sync_errors()[0].id, "take_online"))
-    assert (air.record(account["id"]) or {})["phone__v"] == "pro"
-    assert air.sync_state(account["id"]) == "synced"
-
-
-@pytest.mark.rule("AS-13")
-def test_edit_and_retry_after_a_validation_error_saves_the_corrected_record(world: World) -> None:
-    ipad = world.device("Anna iPad")
-    account = account_of(ipad)
-    ipad.save("account__v", account["id"], {"last_name__v": ""})
-    world.settle()
-    (error,) = ipad.sync_errors()
-    assert error.message.startswith("An HCP account needs a last name")
-    ipad.save("account__v", account["id"], {"last_name__v": "Corrected"})
-    world.settle()
-    assert ipad.sync_errors() == []
-    assert world.online_record("account__v", account["id"])["last_name__v"] == "Corrected"
-
-
 @pytest.mark.rule("AS-10")
 def test_family_edits_override_the_online_values(world: World) -> None:
     pro, air = two_ipads(world)
@@ -133,21 +95,46 @@ def test_family_edits_override_the_online_values(world: World) -> None:
     assert world.online_record("order__v", order)["delivery_date__v"] == "2026-12-24"
 
 
+def family_on(ipad: Device, root_object: str, root_id: str) -> dict[str, dict[str, object]]:
+    """The family of ``root_id`` as the device holds it: record ID -> fields."""
+    out = {root_id: ipad.record(root_id) or {}}
+    for child_object, via in ipad.schema.children_of(root_object):
+        out |= {r["id"]: r for r in ipad.records(child_object) if r.get(via) == root_id}
+    return out
+
+
+def family_online(world: World, ipad: Device, root_object: str, root_id: str) -> dict[str, dict[str, object]]:
+    out = {root_id: world.online_record(root_object, root_id)}
+    for child_object, via in ipad.schema.children_of(root_object):
+        page = world.online("GET", f"/records?object={child_object}&limit=5000")["records"]
+        out |= {r["id"]: r["fields"] for r in page if r["fields"].get(via) == root_id}
+    return out
+
+
 @pytest.mark.rule("AS-11")
 def test_a_call_submitted_on_one_ipad_and_edited_on_another_becomes_a_duplicate(world: World) -> None:
     pro, air = two_ipads(world)
     account = account_of(pro)
-    pro.save("call2__v", None, {"account__v": account["id"], "call_date__v": "2026-11-26"})
+    pro.save(
+        "call2__v",
+        None,
+        {"account__v": account["id"], "call_date__v": "2026-11-26"},
+        children=[("call2_discussion__v", {"product__v": "cholecap__c", "discussion_topic__v": "Efficacy"})],
+    )
     world.settle()
     call = next(e.record[1] for e in world.events("uploaded", pro) if e.record)
     world.poll_all()
+    (discussion,) = [d for d in air.records("call2_discussion__v") if d["call2__v"] == call]
     air.set_network("offline")
     pro.save("call2__v", call, {}, submit=True)
     air.save(
         "call2__v",
         call,
         {"notes__v": "Discussed dosing"},
-        children=[("call2_discussion__v", {"product__v": "cholecap__c", "discussion_topic__v": "Dosing"})],
+        children=[
+            ("call2_discussion__v", {"id": discussion["id"], "discussion_topic__v": "Dosing"}),
+            ("call2_sample__v", {"product__v": "labrinone__c", "quantity__v": 2}),
+        ],
     )
     air.set_network("online")
     world.settle()
@@ -156,32 +143,82 @@ def test_a_call_submitted_on_one_ipad_and_edited_on_another_becomes_a_duplicate(
     duplicate_id = duplicated.record[1]
     duplicate = air.record(duplicate_id) or {}
     assert duplicate["duplicate_of__v"] == call and duplicate["notes__v"] == "Discussed dosing"
+    assert duplicate["status__v"] == "saved__v", (
+        "the Air only saved it: the duplicate is saved, not submitted"
+    )
     world.poll_all()
     for ipad in (pro, air):
         assert (ipad.record(call) or {})["status__v"] == "submitted__v", "the submitted call stays"
-        assert (ipad.record(call) or {}).get("notes__v") is None
-        assert ipad.record(duplicate_id) is not None
-        topics = [
-            d.get("discussion_topic__v")
-            for d in ipad.records("call2_discussion__v")
-            if d["call2__v"] == duplicate_id
-        ]
-        assert topics == ["Dosing"]
+        assert family_on(ipad, "call2__v", call) == family_online(world, ipad, "call2__v", call), (
+            f"{ipad.id}: the original call and its children exactly as online"
+        )
+        assert family_on(ipad, "call2__v", duplicate_id) == family_online(
+            world, ipad, "call2__v", duplicate_id
+        ), f"{ipad.id}: the duplicate and its children exactly as online"
+    topics = {
+        d.get("discussion_topic__v") for d in air.records("call2_discussion__v") if d["call2__v"] == call
+    }
+    assert topics == {"Efficacy"}, "the Air's copy of the submitted call lost its edited discussion"
+    assert not [r for _, r in air.store.records() if str(r["id"]).startswith("tmp-")]
+
+
+FAMILIES = {
+    "order": (
+        "order__v",
+        "order_line__v",
+        {"delivery_date__v": "2027-01-01"},
+        {"quantity__v": 40},
+        {"product__v": "restolar__c", "quantity__v": 7, "list_price__v": 12.0},
+    ),
+    "inventory monitoring": (
+        "inventory_monitoring__v",
+        "inventory_monitoring_line__v",
+        {"monitoring_date__v": "2026-11-25"},
+        {"quantity__v": 99},
+        {"product__v": "restolar__c", "quantity__v": 3},
+    ),
+}
 
 
 @pytest.mark.rule("AS-12")
-def test_an_order_submitted_on_one_ipad_discards_edits_from_another(world: World) -> None:
+@pytest.mark.parametrize("family", FAMILIES, ids=list(FAMILIES))
+def test_a_family_submitted_on_one_ipad_discards_edits_from_another_and_ends_as_online(
+    world: World, family: str
+) -> None:
+    root_object, line_object, root_edit, line_edit, new_line = FAMILIES[family]
     pro, air = two_ipads(world)
-    order = new_order(world, pro)
+    account = account_of(pro)
+    if root_object == "order__v":
+        root = new_order(world, pro)
+    else:
+        pro.save(
+            root_object,
+            None,
+            {"account__v": account["id"], "monitoring_date__v": "2026-11-26"},
+            children=[(line_object, {"product__v": "cholecap__c", "quantity__v": 10})],
+        )
+        world.settle()
+        root = next(e.record[1] for e in reversed(world.events("uploaded", pro)) if e.record)
     world.poll_all()
-    offline_race(pro, air, "order__v", order, {}, {"delivery_date__v": "2027-01-01"}, pro_submits=True)
+    line = next(r for r in air.records(line_object) if root in r.values())
+    air.set_network("offline")
+    pro.save(root_object, root, {}, submit=True)
+    air.save(
+        root_object,
+        root,
+        root_edit,
+        children=[(line_object, {"id": line["id"], **line_edit}), (line_object, new_line)],
+    )
+    air.set_network("online")
     world.settle()
     assert world.events("discarded_online", air)
-    assert any("discarded" in n.text for n in air.store.notices()), "the user is told"
+    assert [n.kind for n in air.unread_notices()] == ["discarded"], "the user is told"
     world.poll_all()
-    record = air.record(order) or {}
-    assert record["status__v"] == "submitted__v", "the submitted version arrives by the feed"
-    assert record["delivery_date__v"] == "2026-11-29"
+    assert (air.record(root) or {})["status__v"] == "submitted__v", "the submitted version arrives"
+    assert family_on(air, root_object, root) == family_online(world, air, root_object, root), (
+        "root and every line exactly as online: none of the discarded edits left"
+    )
+    assert not [r for _, r in air.store.records() if str(r["id"]).startswith("tmp-")]
 
 
 @pytest.mark.rule("AS-15")
@@ -246,7 +283,7 @@ def test_a_device_that_missed_expired_entries_asks_for_an_incremental_sync(world
     assert world.events("feed_missed", air)
     assert air.store.setting("feed_missed") is True
     assert (air.record(account["id"]) or {}).get("phone__v") != "expires"
-    report = world.run(air.syncer.run())
+    report = world.sync(air)
     assert report.ok
     assert air.store.setting("feed_missed") is False
     assert (air.record(account["id"]) or {})["phone__v"] == "expires"
@@ -370,7 +407,7 @@ def test_online_changes_arrive_only_by_incremental_sync_with_progress(world: Wor
     world.online("POST", "/content", json={"kind": "clm", "name": "New Deck"})
     world.poll_all()
     assert (ipad.record(account["id"]) or {}).get("phone__v") != "online"
-    report = world.run(ipad.syncer.run())
+    report = world.sync(ipad)
     assert report.ok and report.updated >= 1
     assert (ipad.record(account["id"]) or {})["phone__v"] == "online"
     assert any(i["name"] == "New Deck" for i in ipad.store.setting("datasets")["clm_content"]["items"])
@@ -385,12 +422,12 @@ def test_incremental_sync_uploads_first_then_follows_a_territory_alignment(world
     ipad.set_traditional(True)
     ipad.save("account__v", account["id"], {"phone__v": "before move"})
     assert len(ipad.queue()) == 1
-    world.run(ipad.syncer.run())
+    world.sync(ipad)
     assert ipad.queue() == [], "the sync uploaded the queue first"
     assert world.online_record("account__v", account["id"])["phone__v"] == "before move"
     world.online("POST", "/territory-alignment", json={"account_ids": [account["id"]], "territory": "T-WC"})
     assert ipad.record(account["id"]) is not None, "nothing changes before the next sync"
-    world.run(ipad.syncer.run())
+    world.sync(ipad)
     assert ipad.record(account["id"]) is None, "the account left anna's territory"
 
 
@@ -406,7 +443,7 @@ def test_an_ineligible_ipad_uses_traditional_sync_only(world: World, model: str,
     old.save("account__v", account["id"], {"phone__v": "by hand"})
     world.advance(minutes=5)
     assert len(old.queue()) == 1 and not world.events("polled", old)
-    world.run(old.syncer.run())
+    world.sync(old)
     assert old.queue() == []
 
 

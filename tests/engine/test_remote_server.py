@@ -48,7 +48,9 @@ def test_a_save_reaches_the_other_ipad_through_a_standalone_server(tmp_path: Pat
                     json={"fields": {"phone__v": "+1 617-555-8888"}, "actor": "integration"},
                 )
             )
-            report = loop.run(air.syncer.run())  # online edits arrive only by incremental sync
+            report = loop.run(
+                stage.complete(air.syncer.run())
+            )  # online edits arrive only by incremental sync
             assert report.ok
             assert air.record(account["id"])["phone__v"] == "+1 617-555-8888"  # type: ignore[index]
         finally:

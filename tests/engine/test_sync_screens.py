@@ -1,0 +1,235 @@
+"""What the real app shows about sync, on the engine: the Sync widget (AS-33), the blocking
+incremental sync (AS-35), Refresh mode (AS-36) and the full database refresh (AS-37)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+
+from emulator.engine.device import ActionRefused, Device
+from emulator.engine.incremental import HANDSHAKE, PER_RECORD
+from emulator.engine.refresh import APPLY_TIME
+from tests.engine.conftest import World, account_of, save_order
+
+
+def midnight_after(moment: datetime) -> datetime:
+    return datetime.combine(moment.date() + timedelta(days=1), datetime.min.time(), moment.tzinfo)
+
+
+@pytest.mark.rule("AS-33")
+def test_the_widget_is_green_when_up_to_date_and_shows_the_last_sync(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    widget = ipad.sync_widget()
+    assert (widget.state, widget.colour, widget.pending, widget.errors) == ("up_to_date", "green", 0, 0)
+    assert widget.last_sync == world.stage.clock.now() and widget.days_since == 0
+    assert not widget.remind
+
+
+@pytest.mark.rule("AS-33")
+def test_pending_uploads_are_counted_without_orders_and_turn_red_after_the_warn_interval(
+    world: World,
+) -> None:
+    ipad = world.device("Anna iPad")
+    ipad.set_network("offline")
+    accounts = [r for r in ipad.records("account__v") if r.get("territory__v") == "T-NE"][:2]
+    for n, account in enumerate(accounts):
+        ipad.save("account__v", account["id"], {"phone__v": f"+1 555 00{n}"})
+    save_order(ipad, ("cholecap__c", 1, 10.0))
+    widget = ipad.sync_widget()
+    assert (widget.state, widget.pending, widget.colour) == ("pending", 2, "orange")
+    world.advance(days=3)
+    assert ipad.sync_widget().colour == "orange", "three days is not longer than the interval"
+    world.advance(seconds=1)
+    widget = ipad.sync_widget()
+    assert (widget.state, widget.overdue, widget.colour) == ("pending", True, "red")
+    assert widget.days_since == 3 and widget.remind
+
+
+@pytest.mark.rule("AS-33")
+def test_the_warn_interval_is_the_admins_setting_read_at_incremental_sync(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    world.online("PATCH", "/users/anna/settings", json={"sync_warn_interval_days": 1})
+    world.sync(ipad)
+    ipad.set_network("offline")
+    ipad.save("account__v", account_of(ipad)["id"], {"phone__v": "+1 555 0001"})
+    world.advance(days=1, seconds=1)
+    assert ipad.sync_widget().colour == "red"
+
+
+@pytest.mark.rule("AS-33")
+@pytest.mark.rule("AS-34")
+def test_sync_errors_show_red_with_an_exclamation_point(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    ipad.save("account__v", account_of(ipad)["id"], {"last_name__v": ""})  # a validation rule refuses
+    world.settle()
+    widget = ipad.sync_widget()
+    assert (widget.state, widget.colour, widget.errors) == ("errors", "red", 1)
+
+
+@pytest.mark.rule("AS-33")
+@pytest.mark.rule("AS-35")
+def test_a_running_sync_blocks_the_app_spins_the_widget_and_takes_time_per_record(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    account = account_of(ipad)["id"]
+    ipad.set_network("offline")
+    ipad.save("account__v", account, {"phone__v": "+1 555 0101"})
+    ipad.set_network("online")
+    world.settle()
+    ipad.set_network("offline")
+    ipad.save("account__v", account, {"phone__v": "+1 555 0102"})
+    ipad.set_network("online")  # uploads at once: nothing left for the sync to send
+    world.settle()
+    started = world.stage.clock.now()
+
+    async def begin() -> asyncio.Task[object]:
+        task = asyncio.ensure_future(ipad.syncer.run(full=True))
+        await world.stage.settle()
+        return task
+
+    task = world.run(begin())
+    assert not task.done(), "the sync waits for emulated time"
+    widget = ipad.sync_widget()
+    assert widget.state == "syncing" and widget.progress is not None
+    assert ipad.blocking == "Syncing"
+    for refused in (
+        lambda: ipad.open_record("account__v", account),
+        lambda: ipad.begin_edit("account__v"),
+    ):
+        with pytest.raises(ActionRefused, match="syncing"):
+            refused()
+    report = world.run(world.stage.complete(task))
+    assert report.ok and ipad.blocking is None
+    records = report.updated + report.removed
+    assert records > 50
+    assert world.stage.clock.now() - started >= HANDSHAKE + PER_RECORD * records
+    progress = [e for e in world.events("sync_progress", ipad) if e.data["phase"] == "Downloading"]
+    assert progress[-1].data["downloaded"] == progress[-1].data["to_download"] == records
+    assert len(progress) > 2, "progress is reported as the records come in"
+    assert ipad.sync_widget().state == "up_to_date"
+    ipad.open_record("account__v", account)  # usable again
+
+
+@pytest.mark.rule("AS-35")
+def test_incremental_sync_needs_a_connection_and_the_foreground(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    ipad.set_foreground(False)
+    assert "background" in world.sync(ipad).message
+    ipad.set_foreground(True)
+    ipad.set_network("offline")
+    assert "offline" in world.sync(ipad).message
+
+
+@pytest.mark.rule("AS-33")
+def test_the_app_reminds_the_user_to_sync_on_the_first_use_of_a_day_after_a_day(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    world.run(world.stage.advance(midnight_after(world.stage.clock.now()) - world.stage.clock.now()))
+    assert ipad.unread_notices() == [], "the last sync is not yet a day old"
+    world.advance(days=1)
+    (reminder,) = ipad.unread_notices()
+    assert reminder.kind == "reminder" and "2 days ago" in reminder.text
+    world.advance(days=1)
+    assert len(ipad.unread_notices()) == 1, "one reminder waits; they do not pile up"
+
+
+def refresh_mode_on(world: World, ipad: Device) -> None:
+    world.online("PATCH", "/users/anna/settings", json={"refresh_mode": True})
+    world.sync(ipad)  # the device reads the setting
+
+
+def to_next_morning(world: World) -> None:
+    now = world.stage.clock.now()
+    world.run(world.stage.advance(midnight_after(now) - now))
+
+
+@pytest.mark.rule("AS-36")
+def test_refresh_mode_downloads_at_the_first_use_of_a_day_and_waits_for_apply_update(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    account = account_of(ipad)["id"]
+    refresh_mode_on(world, ipad)
+    world.online("PATCH", f"/records/account__v/{account}", json={"fields": {"phone__v": "+1 555 7777"}})
+    assert ipad.refresh.state == "idle"
+    to_next_morning(world)
+    assert ipad.refresh.state == "downloading", "it starts by itself"
+    ipad.open_record("account__v", account)  # the user keeps working
+    ipad.leave_screen()
+    world.advance(minutes=1)
+    assert ipad.refresh.state == "ready" and ipad.refresh.colour() == "blue"
+    assert (ipad.record(account) or {})["phone__v"] != "+1 555 7777", "nothing applied before Apply Update"
+    before = world.stage.clock.now()
+    world.run(world.stage.complete(ipad.refresh.apply()))
+    assert world.stage.clock.now() - before >= APPLY_TIME, "applying takes seconds"
+    assert (ipad.record(account) or {})["phone__v"] == "+1 555 7777"
+    assert ipad.refresh.state == "idle"
+    assert ipad.sync_widget().last_sync == world.stage.clock.now()
+
+
+@pytest.mark.rule("AS-36")
+@pytest.mark.parametrize(("waited", "colour"), [(23, "blue"), (25, "orange"), (71, "orange"), (73, "red")])
+def test_the_apply_update_button_colour_says_how_long_the_update_waited(
+    world: World, waited: int, colour: str
+) -> None:
+    ipad = world.device("Anna iPad")
+    refresh_mode_on(world, ipad)
+    to_next_morning(world)
+    world.advance(minutes=1)
+    assert ipad.refresh.state == "ready"
+    world.advance(hours=waited)
+    assert ipad.refresh.colour() == colour
+
+
+def integration_load(world: World, accounts: int) -> None:
+    """An integration creates accounts in Anna's territory online (they reach her by sync only)."""
+    for n in range(accounts):
+        fields = {"account_type__v": "hcp__v", "last_name__v": f"Loaded {n}", "territory__v": "T-NE"}
+        world.online("POST", "/records/account__v", json={"owner": "anna", "fields": fields})
+
+
+@pytest.mark.rule("AS-36")
+def test_refresh_mode_pauses_in_the_background_and_resumes_or_starts_over(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    refresh_mode_on(world, ipad)
+    integration_load(world, 120)  # three chunks of download
+    to_next_morning(world)
+    world.advance(seconds=3)  # past the handshake, into the download
+    ipad.set_foreground(False)
+    world.advance(seconds=10)
+    assert ipad.refresh.state == "paused"
+    done = ipad.refresh.progress[0]
+    assert 0 < done < 120
+    ipad.set_foreground(True)
+    assert ipad.refresh.state == "downloading"
+    assert [e.data["phase"] for e in world.events("refresh", ipad)][-1] == "resumed"
+    assert ipad.refresh.progress[0] == done, "it resumes where it paused"
+    ipad.set_foreground(False)
+    world.advance(seconds=10)
+    world.advance(hours=12, seconds=1)
+    ipad.set_foreground(True)
+    assert [e.data["phase"] for e in world.events("refresh", ipad)][-1] == "restarted"
+    world.advance(minutes=1)
+    assert ipad.refresh.state == "ready"
+
+
+@pytest.mark.rule("AS-36")
+def test_refresh_mode_is_off_unless_the_admin_turns_it_on(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    to_next_morning(world)
+    assert ipad.refresh.state == "off" and not world.events("refresh", ipad)
+
+
+@pytest.mark.rule("AS-37")
+def test_a_full_refresh_uploads_first_then_downloads_everything_again(world: World) -> None:
+    ipad = world.device("Anna iPad")
+    account = account_of(ipad)["id"]
+    ipad.set_network("offline")
+    ipad.save("account__v", account, {"email__v": "queued@example.org"})
+    ipad.store.remove(next(r["id"] for r in ipad.records("account__v") if r["id"] != account))
+    ipad.set_network("online")
+    ipad.set_traditional(True)  # compare: nothing uploads by itself
+    report = world.sync(ipad, full=True)
+    assert report.full and ipad.queue() == []
+    assert world.online_record("account__v", account)["email__v"] == "queued@example.org"
+    online = world.online("GET", "/records?object=account__v&limit=5000")["records"]
+    visible = {r["id"] for r in online if r["fields"].get("territory__v") == "T-NE"}
+    assert {r["id"] for r in ipad.records("account__v")} == visible
