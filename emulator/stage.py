@@ -26,6 +26,7 @@ from emulator.engine.clock import DEFAULT_START, EmulatedClock
 from emulator.engine.device import DEFAULT_POLL_INTERVAL, Device
 from emulator.engine.events import Event, EventLog
 from emulator.engine.profile import DeviceProfile
+from emulator.xray import XRay
 
 EMBEDDED_URL = "http://embedded-stub"
 #: Events after which a feed poll may find something new.
@@ -64,6 +65,7 @@ class Stage:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.admin_token = admin_token or f"stage-admin-{self.rng.getrandbits(64):016x}"
         self.devices: dict[str, Device] = {}
+        self.xray = XRay()
         self._stack = AsyncExitStack()
         self._transport: httpx.AsyncBaseTransport | None = None
         self.admin: httpx.AsyncClient | None = None
@@ -181,6 +183,21 @@ class Stage:
         self.devices[device_id] = device
         await device.start("unused")
         return device
+
+    def set_xray(self, on: bool, device_id: str | None = None) -> None:
+        """Show or hide the X-ray view, on one iPad or on all (an ``xray`` event tells the window)."""
+        name = None
+        if device_id is not None:
+            if device_id not in self.devices:
+                raise ValueError(f"there is no iPad {device_id!r} on the stage")
+            name = self.devices[device_id].profile.name
+        self.xray.set(on, device_id)
+        state = "on" if on else "off"
+        where = f"on {name}" if name else "on every iPad"
+        text = f"X-ray view {state} {where}: " + (
+            "the emulator's explanations are shown." if on else "the iPad shows exactly what a rep sees."
+        )
+        self.events.emit("stage", "xray", text, on=on, device=device_id)
 
     # time ---------------------------------------------------------------------------------------
     async def settle(self) -> None:

@@ -43,6 +43,7 @@ KINDS = (
     "device_added",
     "device_removed",
     "online_change",
+    "xray",  # the emulator's X-ray view switched on or off (a view, not the world)
     "clock",
 )
 

@@ -26,10 +26,16 @@ from emulator.scenarios.model import (
     ACTION_OPTIONS,
     CHECK_OPTIONS,
     DEVICE_ACTIONS,
+    DEVICE_OPTIONAL,
+    ERROR_ACTIONS,
     FAULTS,
     MATCHERS,
     NETWORK_MODES,
+    REFRESH_COLOURS,
+    REFRESH_STATES,
     RULE_IDS,
+    WIDGET_COLOURS,
+    WIDGET_STATES,
     ActionKind,
     Check,
     CheckKind,
@@ -409,6 +415,8 @@ class _Reader:
                 device = next(iter(self.devices))
             else:
                 self.fail(node, f"say which device does {action}: (device: one of {_choices(self.devices)})")
+        elif "device" in keys and action in DEVICE_OPTIONAL:
+            device = self.device_id(keys["device"][1], "device")
         elif "device" in keys:
             self.fail(keys["device"][0], f"{action} does not happen on a device")
         say = self.text(keys["say"][1], "say").strip() if "say" in keys else None
@@ -463,7 +471,16 @@ class _Reader:
             self.flag(own, action)
             if device not in self.editing:
                 self.fail(own, f"{action}: no edit screen is open on {device} here")
-        elif action in ("leave", "poll", "incremental_sync", "restart", "join"):
+        elif action in (
+            "leave",
+            "poll",
+            "incremental_sync",
+            "full_refresh",
+            "apply_update",
+            "dismiss",
+            "restart",
+            "join",
+        ):
             assert own is not None
             self.flag(own, action)
             if action == "join" and device is not None and not self.devices[device].later:
@@ -517,10 +534,19 @@ class _Reader:
                 if "enabled" not in keys:
                     self.fail(node, "validation_rule: needs enabled: true or false")
                 options["enabled"] = self.boolean(keys["enabled"][1], "enabled")
+        elif action == "sync_settings":
+            assert own is not None
+            value = self.sync_settings(own)
+        elif action in ("clear_sync_errors", "force_full_refresh"):
+            assert own is not None
+            value = self.text(own, f"{action} (a user)")
+        elif action == "xray":
+            assert own is not None
+            value = self.switch(own, "xray")
         if action == "resolve":
             if "how" not in keys:
-                self.fail(node, "resolve: needs how: keep_mine or take_online")
-            options["how"] = self.choice(keys["how"][1], "how", ("keep_mine", "take_online"))
+                self.fail(node, f"resolve: needs how: ({_choices(ERROR_ACTIONS)}, as on the Errors tab)")
+            options["how"] = self.choice(keys["how"][1], "how", ERROR_ACTIONS)
         if action in ("online_edit", "online_create"):
             if "set" not in keys:
                 self.fail(node, f"{action}: needs set: with the fields to save")
@@ -565,6 +591,32 @@ class _Reader:
             if name not in keys:
                 self.fail(node, f"{what}: needs {name}:")
         return {name: self.text(v, f"{what} {name}") for name, (_, v) in keys.items()}
+
+    def switch(self, node: Node, what: str) -> bool:
+        """``on`` / ``off`` (YAML reads them as true / false; either spelling is fine)."""
+        value = self.value(node)
+        if isinstance(value, str) and value.strip().lower() in ("on", "off"):
+            return value.strip().lower() == "on"
+        if not isinstance(value, bool):
+            self.fail(node, f"{what} must be on or off, not {value!r}")
+        return value
+
+    def sync_settings(self, node: Node) -> dict[str, Any]:
+        """``{user: anna, refresh_mode: on, sync_warn_interval_days: 3}``: an admin's settings."""
+        keys = self.mapping(node, "sync_settings")
+        self.unknown_keys(keys, ("user", "refresh_mode", "sync_warn_interval_days"), "sync_settings")
+        if "user" not in keys:
+            self.fail(node, "sync_settings: needs user: (whose iPads the settings are for)")
+        if len(keys) < 2:
+            self.fail(node, "sync_settings: give refresh_mode: and/or sync_warn_interval_days:")
+        out: dict[str, Any] = {"user": self.text(keys["user"][1], "user")}
+        if "refresh_mode" in keys:
+            out["refresh_mode"] = self.switch(keys["refresh_mode"][1], "refresh_mode")
+        if "sync_warn_interval_days" in keys:
+            out["sync_warn_interval_days"] = self.integer(
+                keys["sync_warn_interval_days"][1], "sync_warn_interval_days", minimum=1
+            )
+        return out
 
     def alignment(self, node: Node) -> dict[str, Any]:
         keys = self.mapping(node, "territory_alignment")
@@ -647,7 +699,16 @@ class _Reader:
                 options["state"] = self.choice(opts["state"], "state", SYNC_STATE_TEXT)
             if "exists" in opts:
                 options["exists"] = self.boolean(opts["exists"], "exists")
-        elif kind in ("queue", "sync_errors", "waiting", "loss", "notice", "device"):
+        elif kind in (
+            "queue",
+            "sync_errors",
+            "waiting",
+            "loss",
+            "notice",
+            "device",
+            "sync_widget",
+            "refresh",
+        ):
             subject = self.device_id(own, kind)
         elif kind == "feed":
             subject = self.text(own, "feed (a user)")
@@ -688,8 +749,31 @@ class _Reader:
         return self.device_id(node, "at")
 
     def check_option(self, kind: str, name: str, node: Node) -> Any:
-        if name in ("count", "at_risk", "metadata_version", "version"):
+        if name in (
+            "count",
+            "at_risk",
+            "metadata_version",
+            "version",
+            "pending",
+            "errors",
+            "days_since",
+            "unread",
+        ):
             return self.integer(node, name)
+        if name == "state" and kind in ("sync_widget", "refresh"):
+            return self.choice(node, "state", WIDGET_STATES if kind == "sync_widget" else REFRESH_STATES)
+        if name == "colour":
+            return self.choice(node, "colour", WIDGET_COLOURS if kind == "sync_widget" else REFRESH_COLOURS)
+        if name in ("remind", "blocked"):
+            return self.boolean(node, name)
+        if name == "xray":
+            return self.switch(node, name)
+        if name == "actions":
+            return [self.choice(n, "actions", ERROR_ACTIONS) for n in self.sequence(node, "actions")]
+        if name == "requested":
+            return self.choice(node, "requested", (*ERROR_ACTIONS[:2], "nothing"))
+        if name == "kind" and kind == "notice":
+            return self.choice(node, "kind", ("sync_error", "discarded", "reminder"))
         if name in ("record", "not_record"):
             return self.ref(node, name)
         if name == "records":

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-#: Every rule of the catalogue (RULES.md): AS-01 .. AS-32.
-RULE_IDS: tuple[str, ...] = tuple(f"AS-{n:02d}" for n in range(1, 33))
+#: Every rule of the catalogue (docs/rules.md): AS-01 .. AS-37.
+RULE_IDS: tuple[str, ...] = tuple(f"AS-{n:02d}" for n in range(1, 38))
 
 #: Actions that happen on one device (the step needs ``device:`` unless there is one device).
 DeviceActionKind = Literal[
@@ -47,6 +47,9 @@ DeviceActionKind = Literal[
     "feed_page_size",
     "poll_interval",
     "resolve",
+    "full_refresh",
+    "apply_update",
+    "dismiss",
     "restart",
     "join",
 ]
@@ -60,6 +63,10 @@ StageActionKind = Literal[
     "publish_content",
     "refresh_dataset",
     "validation_rule",
+    "sync_settings",
+    "clear_sync_errors",
+    "force_full_refresh",
+    "xray",
 ]
 ActionKind = Literal[DeviceActionKind, StageActionKind]
 CheckKind = Literal[
@@ -74,6 +81,8 @@ CheckKind = Literal[
     "notice",
     "device",
     "dataset",
+    "sync_widget",
+    "refresh",
 ]
 Then = Literal["save", "submit", "cancel"]
 
@@ -98,6 +107,9 @@ ACTION_OPTIONS: dict[str, frozenset[str]] = {
     "feed_page_size": frozenset(),
     "poll_interval": frozenset(),
     "resolve": frozenset({"how"}),
+    "full_refresh": frozenset(),
+    "apply_update": frozenset(),
+    "dismiss": frozenset(),
     "restart": frozenset(),
     "join": frozenset(),
     "advance": frozenset(),
@@ -108,23 +120,47 @@ ACTION_OPTIONS: dict[str, frozenset[str]] = {
     "publish_content": frozenset(),
     "refresh_dataset": frozenset(),
     "validation_rule": frozenset({"enabled"}),
+    "sync_settings": frozenset(),
+    "clear_sync_errors": frozenset(),
+    "force_full_refresh": frozenset(),
+    "xray": frozenset(),
 }
+#: Stage actions that may still name one iPad (``device:`` optional).
+DEVICE_OPTIONAL: frozenset[str] = frozenset({"xray"})
+#: How a sync error can be dealt with on the Errors tab (AS-34).
+ERROR_ACTIONS = ("undo", "undelete", "clear")
 #: The keys each kind of check takes besides its own.
 CHECK_OPTIONS: dict[str, frozenset[str]] = {
     "record": frozenset({"at", "fields", "state", "exists"}),
     "queue": frozenset({"count", "records", "labels", "sizes", "head_state", "sends"}),
-    "sync_errors": frozenset({"count", "kind", "message", "record"}),
+    "sync_errors": frozenset({"count", "kind", "message", "record", "actions", "requested"}),
     "waiting": frozenset({"count", "record", "reason"}),
     "feed": frozenset({"count", "record", "not_record"}),
     "refused": frozenset(),
     "event": frozenset({"at", "text", "record", "count", "since"}),
     "loss": frozenset({"at_risk", "queued"}),
-    "notice": frozenset({"text", "count"}),
+    "notice": frozenset({"text", "count", "kind", "unread"}),
     "device": frozenset(
-        {"traditional", "eligible", "autosync_active", "network", "foreground", "screen", "metadata_version"}
+        {
+            "traditional",
+            "eligible",
+            "autosync_active",
+            "network",
+            "foreground",
+            "screen",
+            "metadata_version",
+            "blocked",
+            "xray",
+        }
     ),
     "dataset": frozenset({"at", "item", "version"}),
+    "sync_widget": frozenset({"state", "pending", "colour", "errors", "remind", "days_since"}),
+    "refresh": frozenset({"state", "colour"}),
 }
+WIDGET_STATES = ("up_to_date", "syncing", "pending", "errors")
+WIDGET_COLOURS = ("green", "orange", "red")
+REFRESH_STATES = ("off", "idle", "downloading", "paused", "ready", "applying")
+REFRESH_COLOURS = ("blue", "orange", "red")
 #: Matchers a field value in ``fields:`` may use instead of a literal value.
 MATCHERS = frozenset({"not", "contains", "starts_with", "present", "at_least"})
 NETWORK_MODES = ("online", "offline", "lie-fi")
@@ -306,7 +342,10 @@ def describe_step(step: Step) -> str:
         "fault": lambda: f"the next request fails: {v}",
         "feed_page_size": lambda: f"feed pages of {v} records",
         "poll_interval": lambda: f"poll every {format_duration(v)}",
-        "resolve": lambda: f"resolve the sync error on {describe_ref(v)}: {step.options.get('how')}",
+        "resolve": lambda: f"Errors tab: {step.options.get('how')} the sync error on {describe_ref(v)}",
+        "full_refresh": lambda: "Options ▸ Database ▸ Full Database Refresh",
+        "apply_update": lambda: "tap Apply Update",
+        "dismiss": lambda: "tap OK on the app's message",
         "restart": lambda: "restart the app",
         "join": lambda: "joins the stage",
         "advance": lambda: f"advance the clock {format_duration(v)}",
@@ -319,6 +358,13 @@ def describe_step(step: Step) -> str:
         "validation_rule": lambda: (
             f"online: validation rule {v} " + ("on" if step.options.get("enabled", True) else "off")
         ),
+        "sync_settings": lambda: (
+            f"online: sync settings for {v.get('user')}: "
+            + ", ".join(f"{k} {val}" for k, val in v.items() if k != "user")
+        ),
+        "clear_sync_errors": lambda: f"online: clear {v}'s client sync errors",
+        "force_full_refresh": lambda: f"online: force a full refresh on {v}'s iPads",
+        "xray": lambda: f"X-ray view {'on' if v else 'off'}",
     }
     text = texts[a]()
     if step.fields:
@@ -357,6 +403,8 @@ def describe_check(check: Check) -> str:
         "notice": f"notices on {s}",
         "device": f"{s}",
         "dataset": f"data set {s} on {o.get('at')}",
+        "sync_widget": f"the Sync widget on {s}",
+        "refresh": f"Refresh mode on {s}",
     }
     if check.kind == "refused":
         return "the action is refused" + (f" ({s!r})" if isinstance(s, str) else "")

@@ -28,7 +28,16 @@ from emulator.engine.events import Event
 from emulator.engine.merge import entry_ids
 from emulator.engine.uploader import server_ids
 from emulator.scenarios.loader import load_scenario
-from emulator.scenarios.model import Check, ChildChange, Lookup, RecordRef, Scenario, Step, describe_ref
+from emulator.scenarios.model import (
+    DEVICE_OPTIONAL,
+    Check,
+    ChildChange,
+    Lookup,
+    RecordRef,
+    Scenario,
+    Step,
+    describe_ref,
+)
 from emulator.stage import Stage
 
 ONLINE = "online"
@@ -288,7 +297,7 @@ class ScenarioRunner:
         if a == "join":
             await self._add(str(step.device))
             return ""
-        if step.device is not None:
+        if step.device is not None and a not in DEVICE_OPTIONAL:
             return await self._device_act(step, self._device(step.device))
         return await self._stage_act(step)
 
@@ -328,7 +337,18 @@ class ScenarioRunner:
             error = next((e for e in d.sync_errors() if rid in e.record_ids()), None)
             if error is None:
                 raise ScenarioRunError(f"{d.id} has no sync error for {describe_ref(v)}")
-            await self.stage.complete(d.resolve_error(error.id, step.options["how"]))
+            d.act_on_error(error.id, step.options["how"])
+        elif a == "full_refresh":
+            report = await self.stage.complete(d.syncer.run(full=True))
+            return report.message
+        elif a == "apply_update":
+            report = await self.stage.complete(d.refresh.apply())
+            return report.message
+        elif a == "dismiss":
+            unread = d.unread_notices()
+            if not unread:
+                raise ActionRefused(f"{d.profile.name} shows no message to dismiss")
+            d.dismiss_notices(unread[0].id)
         elif a == "restart":
             await self.stage.reopen_device(d.id)
         else:  # pragma: no cover - the loader admits no other device action
@@ -431,6 +451,22 @@ class ScenarioRunner:
                 await self.stage.online(
                     "POST", f"/datasets/{v}/refresh", say=f"A new load of {v} arrived online."
                 )
+            elif a == "sync_settings":
+                settings = {k: val for k, val in v.items() if k != "user"}
+                words = ", ".join(f"{k.replace('_', ' ')} {val}" for k, val in settings.items())
+                text = f"An admin changed {v['user']}'s sync settings online: {words}."
+                await self.stage.online("PATCH", f"/users/{v['user']}/settings", json=settings, say=text)
+            elif a in ("clear_sync_errors", "force_full_refresh"):
+                kind = "clear_sync_errors" if a == "clear_sync_errors" else "full_refresh"
+                what = (
+                    "cleared the client sync errors"
+                    if kind == "clear_sync_errors"
+                    else "forced a full refresh"
+                )
+                text = f"An admin {what} of {v}'s iPads online; each does it at its next incremental sync."
+                await self.stage.online("POST", f"/users/{v}/commands", json={"kind": kind}, say=text)
+            elif a == "xray":
+                self.stage.set_xray(bool(v), step.device)
             elif a == "validation_rule":
                 enabled = bool(o["enabled"])
                 text = f"An admin switched the validation rule {v} {'on' if enabled else 'off'}."
@@ -496,6 +532,12 @@ class ScenarioRunner:
                 errors = [e for e in errors if rid in e.record_ids()]
             if "count" in o and len(errors) != o["count"]:
                 return f"there are {len(errors)}: {[e.message for e in errors]}"
+            if "actions" in o and [list(d.error_actions(e)) for e in errors] != [o["actions"]] * len(errors):
+                return f"the Errors tab offers {[list(d.error_actions(e)) for e in errors]}"
+            if "requested" in o:
+                want = None if o["requested"] == "nothing" else o["requested"]
+                if not errors or any(e.requested != want for e in errors):
+                    return f"requested: {[e.requested or 'nothing' for e in errors]}"
             wanted = [
                 e
                 for e in errors
@@ -526,12 +568,32 @@ class ScenarioRunner:
                 return f"the queue holds {report.queued}"
             return None
         if check.kind == "notice":
-            notices = [n.text for n in d.store.notices()]
+            shown = [n for n in d.store.notices() if "kind" not in o or n.kind == o["kind"]]
+            notices = [n.text for n in shown]
             if "count" in o and len(notices) != o["count"]:
                 return f"there are {len(notices)}: {notices}"
             if "text" in o and not any(o["text"].casefold() in n.casefold() for n in notices):
                 return f"the notices are {notices}"
+            unread = [n for n in d.unread_notices() if "kind" not in o or n.kind == o["kind"]]
+            if "unread" in o and len(unread) != o["unread"]:
+                return f"{len(unread)} unread: {[n.text for n in unread]}"
             return None
+        if check.kind == "sync_widget":
+            widget = d.sync_widget()
+            seen = {
+                "state": widget.state,
+                "pending": widget.pending,
+                "colour": widget.colour,
+                "errors": widget.errors,
+                "remind": widget.remind,
+                "days_since": widget.days_since,
+            }
+            wrong = [f"{k} is {seen[k]!r}" for k in o if seen[k] != o[k]]
+            return "; ".join(wrong) or None
+        if check.kind == "refresh":
+            seen = {"state": d.refresh.state, "colour": d.refresh.colour()}
+            wrong = [f"{k} is {seen[k]!r}" for k in o if seen[k] != o[k]]
+            return "; ".join(wrong) or None
         if check.kind == "device":
             screen = "list" if d.screen is None else d.screen.mode
             actual = {
@@ -542,6 +604,8 @@ class ScenarioRunner:
                 "foreground": d.foreground,
                 "screen": screen,
                 "metadata_version": d.schema.version,
+                "blocked": d.blocking is not None,
+                "xray": self.stage.xray.shown(d.id),
             }
             wrong = [f"{k} is {actual[k]!r}" for k in o if actual[k] != o[k]]
             return "; ".join(wrong) or None
