@@ -760,6 +760,8 @@ class _Reader:
             "unread",
         ):
             return self.integer(node, name)
+        if name == "state" and kind == "refresh" and self.value(node) is False:
+            return "off"  # YAML reads an unquoted ``off`` as false
         if name == "state" and kind in ("sync_widget", "refresh"):
             return self.choice(node, "state", WIDGET_STATES if kind == "sync_widget" else REFRESH_STATES)
         if name == "colour":

@@ -312,6 +312,13 @@ def format_duration(delta: timedelta) -> str:
 
 
 # plain descriptions -------------------------------------------------------------------------------
+def setting_text(value: Any) -> str:
+    """A setting's value as a person reads it: ``on`` / ``off`` for a switch."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
 def _values(values: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} = {v!r}" for k, v in values.items())
 
@@ -360,7 +367,7 @@ def describe_step(step: Step) -> str:
         ),
         "sync_settings": lambda: (
             f"online: sync settings for {v.get('user')}: "
-            + ", ".join(f"{k} {val}" for k, val in v.items() if k != "user")
+            + ", ".join(f"{k} {setting_text(val)}" for k, val in v.items() if k != "user")
         ),
         "clear_sync_errors": lambda: f"online: clear {v}'s client sync errors",
         "force_full_refresh": lambda: f"online: force a full refresh on {v}'s iPads",

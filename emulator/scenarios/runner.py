@@ -37,6 +37,7 @@ from emulator.scenarios.model import (
     Scenario,
     Step,
     describe_ref,
+    setting_text,
 )
 from emulator.stage import Stage
 
@@ -453,7 +454,7 @@ class ScenarioRunner:
                 )
             elif a == "sync_settings":
                 settings = {k: val for k, val in v.items() if k != "user"}
-                words = ", ".join(f"{k.replace('_', ' ')} {val}" for k, val in settings.items())
+                words = ", ".join(f"{k.replace('_', ' ')} {setting_text(val)}" for k, val in settings.items())
                 text = f"An admin changed {v['user']}'s sync settings online: {words}."
                 await self.stage.online("PATCH", f"/users/{v['user']}/settings", json=settings, say=text)
             elif a in ("clear_sync_errors", "force_full_refresh"):
@@ -535,8 +536,8 @@ class ScenarioRunner:
             if "actions" in o and [list(d.error_actions(e)) for e in errors] != [o["actions"]] * len(errors):
                 return f"the Errors tab offers {[list(d.error_actions(e)) for e in errors]}"
             if "requested" in o:
-                want = None if o["requested"] == "nothing" else o["requested"]
-                if not errors or any(e.requested != want for e in errors):
+                requested = None if o["requested"] == "nothing" else o["requested"]
+                if not errors or any(e.requested != requested for e in errors):
                     return f"requested: {[e.requested or 'nothing' for e in errors]}"
             wanted = [
                 e
@@ -580,7 +581,7 @@ class ScenarioRunner:
             return None
         if check.kind == "sync_widget":
             widget = d.sync_widget()
-            seen = {
+            shows: dict[str, Any] = {
                 "state": widget.state,
                 "pending": widget.pending,
                 "colour": widget.colour,
@@ -588,11 +589,11 @@ class ScenarioRunner:
                 "remind": widget.remind,
                 "days_since": widget.days_since,
             }
-            wrong = [f"{k} is {seen[k]!r}" for k in o if seen[k] != o[k]]
+            wrong = [f"{k} is {shows[k]!r}" for k in o if shows[k] != o[k]]
             return "; ".join(wrong) or None
         if check.kind == "refresh":
-            seen = {"state": d.refresh.state, "colour": d.refresh.colour()}
-            wrong = [f"{k} is {seen[k]!r}" for k in o if seen[k] != o[k]]
+            refresh: dict[str, Any] = {"state": d.refresh.state, "colour": d.refresh.colour()}
+            wrong = [f"{k} is {refresh[k]!r}" for k in o if refresh[k] != o[k]]
             return "; ".join(wrong) or None
         if check.kind == "device":
             screen = "list" if d.screen is None else d.screen.mode
