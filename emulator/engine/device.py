@@ -648,7 +648,7 @@ class Device:
             if self.autosync_active
             else "waiting for "
             + (
-                "a manual sync"
+                "a sync (traditional sync)"
                 if self.traditional
                 else "connectivity"
                 if not self.conditions.app_thinks_online

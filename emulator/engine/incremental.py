@@ -96,6 +96,7 @@ class IncrementalSync:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.running = False
+        self.full = False  # the running sync is a full database refresh
         self.progress: SyncProgress | None = None
 
     async def run(self, *, full: bool = False, timed: bool = True) -> SyncReport:
@@ -113,6 +114,7 @@ class IncrementalSync:
             raise ActionRefused("A sync is already running.")
         what = "Full database refresh" if full else "Incremental sync"
         self.running = True
+        self.full = full
         self.progress = SyncProgress()
         try:
             device.say("sync_started", f"{what} started on {device.profile.name}.", full=full)

@@ -533,8 +533,12 @@ class ScenarioRunner:
                 errors = [e for e in errors if rid in e.record_ids()]
             if "count" in o and len(errors) != o["count"]:
                 return f"there are {len(errors)}: {[e.message for e in errors]}"
-            if "actions" in o and [list(d.error_actions(e)) for e in errors] != [o["actions"]] * len(errors):
-                return f"the Errors tab offers {[list(d.error_actions(e)) for e in errors]}"
+            if "actions" in o:
+                offered = [list(d.error_actions(e)) for e in errors]
+                if not errors:
+                    return "there is no sync error to act on"
+                if offered != [o["actions"]] * len(errors):
+                    return f"the Errors tab offers {offered}"
             if "requested" in o:
                 requested = None if o["requested"] == "nothing" else o["requested"]
                 if not errors or any(e.requested != requested for e in errors):

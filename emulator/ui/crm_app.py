@@ -1,45 +1,60 @@
-"""The Vault-CRM-like app inside a virtual iPad: object tabs, record list, view and edit screens.
+"""The Vault-CRM-like app inside a virtual iPad: Home with the Sync widget, object tabs, record
+list, view and edit screens, the Errors tab, Options ▸ Database, and the app's own alerts.
 
 Every user action calls the device (``open_record``, ``leave_screen``, ``begin_edit``, the edit
-session's ``save`` / ``submit`` / ``cancel``, ``delete``); the device decides and the screens
-show what it decided. A refused action (AS-24) is shown in a dialog with the device's reason.
+session's ``save`` / ``submit`` / ``cancel``, ``delete``, ``syncer.run``, ``act_on_error``,
+``refresh.apply``); the device decides and the screens show what it decided. A refused action
+(AS-24) is shown as the app shows it: an alert inside the iPad with the device's reason.
+
+Only what the real app shows is drawn here. The emulator's explanations (each record's sync
+state, why an update waits, what the queue holds) are the X-ray view: drawn in the X-ray style
+(:mod:`emulator.ui.xray_style`) and hidden with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFrame,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
+    QMenu,
     QPushButton,
-    QScrollArea,
     QStackedWidget,
     QTabBar,
     QTableView,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from emulator.engine.device import Device, EditSession
+from emulator.engine.device import ActionRefused, Device, EditSession
+from emulator.engine.error_actions import LABELS, ErrorAction
 from emulator.engine.events import Event
-from emulator.ui.forms import FieldForm
-from emulator.ui.records import ID_ROLE, RecordFilter, RecordListModel, SyncBadgeDelegate, display_value
+from emulator.engine.localstore import Notice
+from emulator.ui.app_overlays import AppAlert, SyncWindow
+from emulator.ui.errors_page import ErrorsPage
+from emulator.ui.home import APPLY_COLOURS, HomePage
+from emulator.ui.record_screens import EditScreen, ViewScreen
+from emulator.ui.records import ID_ROLE, RecordFilter, RecordListModel, XRayStateDelegate
 from emulator.ui.support import Coalescer, Context
 from emulator.ui.theme import STATES
+from emulator.ui.xray_style import XRayNote, show_xray
 
-MAIN_TABS = ("account__v", "call2__v", "order__v", "medical_event__v")
+HOME = "home"
+MAIN_TABS = ("account__v", "call2__v", "order__v")
+PAGES = ("list", "view", "edit", "home", "errors")
+ALERT_TITLES = {
+    "sync_error": "Sync Error",
+    "discarded": "Changes Discarded",
+    "reminder": "Sync Reminder",
+}
 #: Events after which what a device shows may have changed.
 REFRESHING = frozenset(
     {
@@ -51,15 +66,23 @@ REFRESHING = frozenset(
         "discarded_online",
         "duplicated",
         "retry_scheduled",
+        "polled",
         "downloaded",
         "merge_deferred",
         "merged",
         "download_discarded",
+        "feed_missed",
+        "sync_started",
+        "sync_progress",
         "sync_finished",
+        "sync_failed",
         "network",
         "foreground",
         "mode",
+        "error_action",
         "error_resolved",
+        "alert",
+        "refresh",
         "screen",
     }
 )
@@ -69,7 +92,7 @@ class CrmApp(QWidget):
     """The app screen of one device.
 
     Signals:
-        page_changed(str): "list", "view" or "edit".
+        page_changed(str): "home", "list", "view", "edit" or "errors".
     """
 
     page_changed = Signal(str)
@@ -82,37 +105,79 @@ class CrmApp(QWidget):
         self.object_name = MAIN_TABS[0]
         self.session: EditSession | None = None
         self._refresh = Coalescer(self.refresh, self)
+        self._tick = Coalescer(self._on_tick, self)
+        self._alerting: Notice | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.tabs = QTabBar()
-        self.tabs.setObjectName("object-tabs")
-        self.tabs.setExpanding(True)
-        self.tabs.setDrawBase(False)
-        self.tabs.setUsesScrollButtons(True)
-        self.more = QComboBox()
-        self.more.setObjectName("more-objects")
-        self.more.setToolTip("Other objects")
-        self.more.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.more.setMinimumContentsLength(9)
-        layout.addWidget(self.tabs)
+        layout.addLayout(self._build_nav())
 
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         self.list_page = self._build_list_page()
         self.view_page = ViewScreen(self)
         self.edit_page = EditScreen(self)
-        for page in (self.list_page, self.view_page, self.edit_page):
+        self.home_page = HomePage(device)
+        self.errors_page = ErrorsPage(device)
+        for page in (self.list_page, self.view_page, self.edit_page, self.home_page, self.errors_page):
             self.stack.addWidget(page)
+        self.home_xray = XRayNote("home-xray")
+        self.home_page.xray_box.addWidget(self.home_xray)
+
+        self.alert = AppAlert(self)
+        self.sync_window = SyncWindow(self)
 
         self._fill_tabs()
         self.tabs.currentChanged.connect(self._tab_chosen)
         self.more.activated.connect(self._more_chosen)
+        widget = self.home_page.widget
+        widget.sync_clicked.connect(lambda: self.run_sync())
+        widget.errors_clicked.connect(self.show_errors)
+        widget.apply_clicked.connect(self.apply_update)
+        self.errors_page.back.connect(self.go_home)
+        self.errors_page.sync_clicked.connect(lambda: self.run_sync())
+        self.errors_page.act.connect(lambda error_id, action: self.act_on_error(error_id, action))
         context.bridge.happened.connect(self._on_event)
+        context.bridge.time_changed.connect(self._on_time)  # a bound slot: disconnected on deletion
+        self._go(PAGES.index(HOME))
         self.refresh()
 
     # building -------------------------------------------------------------------------------------
+    def _build_nav(self) -> QHBoxLayout:
+        nav = QHBoxLayout()
+        nav.setContentsMargins(0, 0, 2, 0)
+        nav.setSpacing(2)
+        self.tabs = QTabBar()
+        self.tabs.setObjectName("object-tabs")
+        self.tabs.setExpanding(True)
+        self.tabs.setDrawBase(False)
+        self.tabs.setUsesScrollButtons(True)
+        self.apply_nav = QPushButton("Apply Update")
+        self.apply_nav.setObjectName("apply-update-nav")
+        self.apply_nav.hide()
+        self.options = QToolButton()
+        self.options.setObjectName("options")
+        self.options.setText("⚙")
+        self.options.setToolTip("Options")
+        self.options.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.options)
+        database = menu.addMenu("Database")
+        self.full_refresh_action = database.addAction("Full Database Refresh")
+        self.full_refresh_action.setObjectName("full-database-refresh")
+        self.options.setMenu(menu)
+        self.full_refresh_action.triggered.connect(lambda _c=False: self.run_sync(full=True))
+        self.apply_nav.clicked.connect(self.apply_update)
+        nav.addWidget(self.tabs, 1)
+        nav.addWidget(self.apply_nav)
+        nav.addWidget(self.options)
+        self.more = QComboBox()
+        self.more.setObjectName("more-objects")
+        self.more.setToolTip("Other objects")
+        self.more.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.more.setMinimumContentsLength(9)
+        return nav
+
     def _build_list_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -133,7 +198,7 @@ class CrmApp(QWidget):
         self.table = QTableView()
         self.table.setObjectName("record-list")
         self.table.setModel(self.proxy)
-        self.table.setItemDelegateForColumn(0, SyncBadgeDelegate(self.table))
+        self.table.setItemDelegateForColumn(0, XRayStateDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -152,15 +217,16 @@ class CrmApp(QWidget):
         self.new_button.clicked.connect(self.new_record)
         layout.addWidget(self.table, 1)
         self.counts = QLabel()
-        self.counts.setObjectName("state-counts")
-        self.counts.setWordWrap(True)
+        self.counts.setObjectName("record-count")
         layout.addWidget(self.counts)
+        self.list_xray = XRayNote("list-xray")  # how many records are in which sync state
+        layout.addWidget(self.list_xray)
         return page
 
     def _size_rows(self) -> None:
         metrics = self.table.fontMetrics()
         self.table.verticalHeader().setDefaultSectionSize(metrics.height() + 14)
-        self.table.setColumnWidth(0, metrics.horizontalAdvance("⇣ Update waiting") + 28)
+        self.table.setColumnWidth(0, metrics.horizontalAdvance("⇣ Update waiting") + 44)
         self.table.setColumnWidth(2, metrics.horizontalAdvance("General practice") + 12)
 
     def changeEvent(self, event: Any) -> None:
@@ -174,8 +240,9 @@ class CrmApp(QWidget):
         self.tabs.blockSignals(True)
         while self.tabs.count():
             self.tabs.removeTab(0)
-        self._tab_objects = [name for name in MAIN_TABS if name in objects]
-        for name in self._tab_objects:
+        self._tab_objects = [HOME] + [name for name in MAIN_TABS if name in objects]
+        self.tabs.addTab("Home")
+        for name in self._tab_objects[1:]:
             self.tabs.addTab(str(objects[name].get("plural", name)))
         self.tabs.blockSignals(False)
         self.more.blockSignals(True)
@@ -186,14 +253,57 @@ class CrmApp(QWidget):
                 self.more.addItem(str(obj.get("plural", name)), name)
         self.more.blockSignals(False)
 
+    # the X-ray view --------------------------------------------------------------------------------
+    @property
+    def xray_shown(self) -> bool:
+        return self.context.stage.xray.shown(self.device.id)
+
+    def _show_xray(self) -> None:
+        shown = self.xray_shown
+        self.table.setColumnHidden(0, not shown)
+        self.list_xray.say(self._list_xray_text(), shown=shown)
+        self.home_xray.say(self._home_xray_text(), shown=shown)
+        show_xray(self, shown)
+
+    def _list_xray_text(self) -> str:
+        counts = self.model.state_counts()
+        parts = [f"{STATES[s].glyph} {n} {STATES[s].short}" for s, n in counts.items() if s != "synced"]
+        return "Sync states here: " + ("  ·  ".join(parts) if parts else "every record synced")
+
+    def _home_xray_text(self) -> str:
+        """What the Sync widget does not say: the queue's head and why it waits, the merges waiting."""
+        from emulator.ui.panel import queue_state
+
+        device = self.device
+        parts = []
+        queue = device.queue()
+        if queue:
+            head = queue[0]
+            parts.append(
+                f"Upload queue: {len(queue)}; first {head.label} ({queue_state(device, head).lower()})"
+            )
+        else:
+            parts.append("Upload queue: empty")
+        waiting = device.waiting()
+        if waiting:
+            parts.append(f"{len(waiting)} download(s) waiting to merge: {waiting[0][1]}")
+        if device.store.setting("feed_missed", False):
+            parts.append(
+                "Changes from this user's other iPads expired from the feed (after 7 days) before this "
+                "iPad read them: only an incremental sync brings them now (AS-18)"
+            )
+        if device.traditional:
+            parts.append("Comparison mode: this iPad behaves as with traditional sync (AS-32)")
+        return ". ".join(parts) + "."
+
     # navigation -----------------------------------------------------------------------------------
     @property
     def page(self) -> str:
-        return {0: "list", 1: "view", 2: "edit"}[self.stack.currentIndex()]
+        return PAGES[self.stack.currentIndex()]
 
     def show_object(self, object_name: str) -> None:
-        """Show the list of one object (only from the list page)."""
-        if self.page != "list":
+        """Show the list of one object (from the list, Home or the Errors tab)."""
+        if self.page not in ("list", "home", "errors"):
             return
         self.object_name = object_name
         self.tabs.blockSignals(True)
@@ -202,10 +312,32 @@ class CrmApp(QWidget):
         self.tabs.blockSignals(False)
         self.model.set_object(object_name)
         self._update_counts()
+        if self.page != "list":
+            self._go(PAGES.index("list"))
+
+    def go_home(self) -> None:
+        self._leave_to_list()
+        if self.page in ("list", "errors"):
+            self.tabs.blockSignals(True)
+            self.tabs.setCurrentIndex(0)
+            self.tabs.blockSignals(False)
+            self._go(PAGES.index(HOME))
+            self.refresh()
+
+    def show_errors(self) -> None:
+        """The Errors tab (after OK on the sync error alert, or the widget tapped)."""
+        self._leave_to_list()
+        if self.page in ("list", "home", "errors"):
+            self._go(PAGES.index("errors"))
+            self.refresh()
 
     def _tab_chosen(self, index: int) -> None:
-        if 0 <= index < len(self._tab_objects):
-            self.more.setCurrentIndex(0)
+        if not 0 <= index < len(self._tab_objects):
+            return
+        self.more.setCurrentIndex(0)
+        if self._tab_objects[index] == HOME:
+            self.go_home()
+        else:
             self._leave_to_list()
             self.show_object(self._tab_objects[index])
 
@@ -226,9 +358,7 @@ class CrmApp(QWidget):
         if found is None:
             return
         object_name = found[0]
-        record = self.context.tasks.refusing(
-            self, "Cannot open", lambda: self.device.open_record(object_name, record_id)
-        )
+        record = self.refusing("Cannot open", lambda: self.device.open_record(object_name, record_id))
         if record is None:
             return
         if self.recording:
@@ -240,7 +370,7 @@ class CrmApp(QWidget):
         """Leave the view screen: the device merges what waited for it (AS-25)."""
         if self.session is not None:
             return
-        if self.context.tasks.attempt(self, "Cannot leave", self.device.leave_screen):
+        if self.refusing("Cannot leave", self.device.leave_screen, done=True):
             self.record({"leave": True})
         self._go(0)
         self.refresh()
@@ -267,9 +397,7 @@ class CrmApp(QWidget):
 
     def _begin(self, object_name: str, record_id: str | None) -> None:
         title = "Cannot edit" if record_id else "Cannot create"
-        session = self.context.tasks.refusing(
-            self, title, lambda: self.device.begin_edit(object_name, record_id)
-        )
+        session = self.refusing(title, lambda: self.device.begin_edit(object_name, record_id))
         if session is None:
             return
         if self.recording:
@@ -288,9 +416,7 @@ class CrmApp(QWidget):
         name = None
         if self.recording and self.device.record(record_id) is not None:
             name = self.context.recording.device_ref(self.device, object_name, record_id)
-        done = self.context.tasks.refusing(
-            self, "Cannot delete", lambda: self.device.delete(object_name, record_id)
-        )
+        done = self.refusing("Cannot delete", lambda: self.device.delete(object_name, record_id))
         if done is not None:
             if name is not None:
                 self.record({"delete": name})
@@ -312,16 +438,135 @@ class CrmApp(QWidget):
 
     def _go(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
-        self.tabs.setEnabled(index != 2)
-        self.more.setEnabled(index != 2)
+        editing = PAGES[index] == "edit"
+        self.tabs.setEnabled(not editing)
+        self.more.setEnabled(not editing)
+        self.options.setEnabled(not editing)
         self.page_changed.emit(self.page)
+
+    # the app's alerts -----------------------------------------------------------------------------
+    def refusing(self, title: str, action: Callable[[], Any], *, done: bool = False) -> Any:
+        """Run an engine action; a refusal shows as the app's alert with the device's reason.
+
+        Returns the action's result (or True when ``done`` and it returned nothing), None if refused.
+        """
+        try:
+            result = action()
+        except ActionRefused as exc:
+            self._say_refused(title, str(exc))
+            return None
+        except ValueError as exc:
+            self.context.messages.note("problem", title, str(exc))
+            self.alert.open_alert(title, str(exc))
+            return None
+        return True if done and result is None else result
+
+    def _say_refused(self, title: str, text: str) -> None:
+        self.context.messages.note("refused", title, text)
+        self.alert.open_alert(title, text)
+
+    def _show_next_alert(self) -> None:
+        """The oldest message the user has not read yet (AS-12, AS-33, AS-34), one at a time."""
+        if self.alert.isVisible() or self.device.blocking is not None:
+            return
+        unread = self.device.unread_notices()
+        if not unread:
+            return
+        notice = unread[0]
+        self._alerting = notice
+        self.alert.open_alert(ALERT_TITLES.get(notice.kind, "Vault CRM"), notice.text, self._alert_read)
+
+    def _alert_read(self) -> None:
+        """OK: the message is read; a sync error's OK opens the Errors tab (AS-34)."""
+        notice, self._alerting = self._alerting, None
+        if notice is None:
+            return
+        self.device.dismiss_notices(notice.id)
+        self.record({"dismiss": True})
+        if notice.kind == "sync_error":
+            self.show_errors()
+        self._refresh.request()
+
+    # syncing ---------------------------------------------------------------------------------------
+    def run_sync(self, *, full: bool = False) -> Any:
+        """The Sync button (incremental sync, AS-35) or Options ▸ Database (full refresh, AS-37)."""
+        if self.device.blocking is not None:
+            return None
+        title = "Full Database Refresh" if full else "Sync"
+        return self._in_emulated_time(title, self.device.syncer.run(full=full))
+
+    def apply_update(self) -> Any:
+        """Apply Update (Refresh mode, AS-36)."""
+        if self.device.blocking is not None:
+            return None
+        return self._in_emulated_time(
+            "Apply Update", self.device.refresh.apply(), step={"apply_update": True}
+        )
+
+    def _in_emulated_time(
+        self, title: str, action: Coroutine[Any, Any, Any], step: dict[str, Any] | None = None
+    ) -> Any:
+        context = self.context
+
+        async def guarded() -> Any:
+            try:
+                return await context.in_emulated_time(action)
+            except ActionRefused as exc:
+                self._say_refused(title, str(exc))
+                return None
+
+        def always() -> None:
+            context.recording.took_time(context.stage)
+            self._refresh.request()
+
+        if step is not None:
+            self.record(step)
+        return context.tasks.spawn(guarded(), title=title, parent=self, always=always)
+
+    def act_on_error(self, error_id: int, action: ErrorAction) -> None:
+        """Undo, Undelete or Clear on the Errors tab (AS-34)."""
+        step = self._error_step(error_id, action)
+        done = self.refusing(LABELS[action], lambda: self.device.act_on_error(error_id, action), done=True)
+        if done and step is not None:
+            self.record(step)
+        self.refresh()
+
+    def _error_step(self, error_id: int, action: str) -> dict[str, Any] | None:
+        """``resolve:`` the error's record (named while it is still on the device), ``how:``."""
+        recording = self.context.recording
+        error = self.device.store.error(error_id)
+        if error is None or not self.recording:
+            return None
+        ids = sorted(error.record_ids(), key=lambda rid: rid != error.record_id)  # the root first
+        here = [rid for rid in ids if self.device.record(rid) is not None]
+        record_id = here[0] if here else error.record_id
+        found = self.device.store.get(record_id)
+        object_name = found[0] if found is not None else error.object
+        return {"resolve": recording.device_ref(self.device, object_name, record_id), "how": action}
 
     # refreshing -----------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        if event.kind in REFRESHING and (event.actor == self.device.actor or event.kind == "network"):
+        mine = event.actor == self.device.actor
+        if (
+            event.kind == "sync_started"
+            and mine
+            and self.context.stage.devices.get(self.device.id) is self.device
+        ):
+            # recorded from the device's word: a sync refused before it starts is not recorded
+            self.record({"full_refresh": True} if event.data.get("full") else {"incremental_sync": True})
+        if event.kind == "xray" or (event.kind in REFRESHING and (mine or event.kind == "network")):
             if event.kind == "sync_finished":
                 self._fill_tabs_later = True
             self._refresh.request()
+
+    def _on_time(self, _moment: object = None) -> None:
+        if self.page == "home" or self.device.blocking is not None:
+            self._tick.request()
+
+    def _on_tick(self) -> None:
+        now = self.context.stage.clock.now()
+        self.home_page.refresh(now)
+        self._show_blocking()
 
     _fill_tabs_later = False
 
@@ -329,7 +574,7 @@ class CrmApp(QWidget):
         self._follow_screen()
         if self._fill_tabs_later:
             self._fill_tabs_later = False
-            current = self.object_name
+            current = self.object_name if self.page != "home" else HOME
             self._fill_tabs()
             if current in self._tab_objects:
                 self.tabs.blockSignals(True)
@@ -337,8 +582,45 @@ class CrmApp(QWidget):
                 self.tabs.blockSignals(False)
         self.model.refresh()
         self._update_counts()
+        now = self.context.stage.clock.now()
+        self.home_page.refresh(now)
         if self.page == "view":
             self.view_page.refresh()
+        if self.page == "errors":
+            self.errors_page.refresh(xray=self.xray_shown)
+        self._show_apply_nav()
+        self._show_xray()
+        self._show_blocking()
+        self._show_next_alert()
+
+    def _show_apply_nav(self) -> None:
+        colour = self.device.refresh.colour()
+        self.apply_nav.setVisible(colour is not None)
+        if colour is not None:
+            self.apply_nav.setStyleSheet(
+                f"QPushButton#apply-update-nav {{ background:{APPLY_COLOURS[colour]}; color:white;"
+                " font-weight:bold; border-radius:6px; padding:2px 8px; }"
+            )
+
+    def _show_blocking(self) -> None:
+        """The sync window while a sync or Apply Update blocks the app (AS-35, AS-36, AS-37)."""
+        device = self.device
+        if device.blocking is None:
+            self.sync_window.hide()
+            return
+        progress = device.syncer.progress
+        if device.refresh.applying:
+            self.sync_window.show_progress("Applying Update", "Applying the downloaded update", 0, 0, 0, 0)
+        elif progress is not None:
+            title = "Full Database Refresh" if device.syncer.full else "Syncing"
+            self.sync_window.show_progress(
+                title,
+                progress.phase,
+                progress.uploaded,
+                progress.to_upload,
+                progress.downloaded,
+                progress.to_download,
+            )
 
     def _follow_screen(self) -> None:
         """Show the screen the device is on, when someone else moved it (a scenario step).
@@ -360,409 +642,9 @@ class CrmApp(QWidget):
             if self.page != "view" or (view.object_name, view.record_id) != (screen.object, screen.record_id):
                 view.show_record(screen.object, screen.record_id)
                 self._go(1)
-        elif self.page != "list":
+        elif self.page in ("view", "edit"):
             self._go(0)
 
     def _update_counts(self) -> None:
-        counts = self.model.state_counts()
-        total = sum(counts.values())
-        parts = [f"{total} records"] + [
-            f"{STATES[s].glyph} {n} {STATES[s].short}" for s, n in counts.items() if s != "synced"
-        ]
-        self.counts.setText("  ·  ".join(parts))
-
-
-class ScreenHeader(QFrame):
-    """A title bar with buttons, like the top of an iPad app screen."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("screen-header")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.row = QHBoxLayout(self)
-        self.row.setContentsMargins(4, 2, 4, 2)
-        self.title = QLabel()
-        self.title.setObjectName("screen-title")
-        self.title.setStyleSheet("font-weight:bold;")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title.setWordWrap(True)
-
-    def button(self, text: str, name: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        return button
-
-
-class ViewScreen(QWidget):
-    """The view screen: a record's fields and its related child records."""
-
-    def __init__(self, app: CrmApp) -> None:
-        super().__init__(app)
-        self.app = app
-        self.object_name = ""
-        self.record_id = ""
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.header = ScreenHeader()
-        self.back = self.header.button("◀ Back", "back")
-        self.edit = self.header.button("Edit", "edit")
-        self.delete = self.header.button("Delete", "delete")
-        self.header.row.addWidget(self.back)
-        self.header.row.addWidget(self.header.title, 1)
-        self.header.row.addWidget(self.delete)
-        self.header.row.addWidget(self.edit)
-        layout.addWidget(self.header)
-        self.banner = QLabel()
-        self.banner.setObjectName("update-waiting")
-        self.banner.setWordWrap(True)
-        style = STATES["update_waiting"]
-        self.banner.setStyleSheet(
-            f"background:{style.colour}; color:{style.text_colour.name()}; padding:6px; font-weight:bold;"
-        )
-        self.banner.hide()
-        layout.addWidget(self.banner)
-        self.state = QLabel()
-        self.state.setObjectName("record-state")
-        layout.addWidget(self.state)
-        self.scroller = QScrollArea()
-        self.scroller.setWidgetResizable(True)
-        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
-        layout.addWidget(self.scroller, 1)
-        self.back.clicked.connect(app.back_to_list)
-        self.edit.clicked.connect(lambda: app.edit_record(self.object_name, self.record_id))
-        self.delete.clicked.connect(lambda: app.delete_record(self.object_name, self.record_id))
-
-    def show_record(self, object_name: str, record_id: str) -> None:
-        self.object_name = object_name
-        self.record_id = record_id
-        self.refresh()
-
-    def refresh(self) -> None:
-        device = self.app.device
-        record = device.record(self.record_id)
-        if record is None:
-            return
-        schema = device.schema
-        self.header.title.setText(
-            f"{schema.label(self.object_name)}\n{schema.title(self.object_name, record)}"
-        )
-        states = device.sync_states()
-        state = states.get(self.record_id, "synced")
-        style = STATES[state]
-        self.state.setText(f"  {style.glyph} {style.short}")
-        self.state.setStyleSheet(
-            f"background:{style.colour}; color:{style.text_colour.name()}; padding:3px; font-weight:bold;"
-        )
-        waiting = [rid for rid in device.displayed_ids() if states.get(rid) == "update_waiting"]
-        if waiting:
-            self.banner.setText(
-                "⇣ Update waiting: a newer version of this record was downloaded. "
-                "It will show when you leave this screen."
-            )
-            self.banner.show()
-        else:
-            self.banner.hide()
-        body = QWidget()
-        column = QVBoxLayout(body)
-        column.addWidget(FieldForm(device, self.object_name, record, editable=False))
-        children = QTreeWidget()
-        children.setObjectName("related-records")
-        children.setHeaderHidden(True)
-        children.setRootIsDecorated(False)
-        count = 0
-        for child_object, via in schema.children_of(self.object_name):
-            rows = [r for r in device.records(child_object) if r.get(via) == self.record_id]
-            if not rows:
-                continue
-            group = QTreeWidgetItem(
-                [f"{schema.object(child_object).get('plural', child_object)} ({len(rows)})"]
-            )
-            font = group.font(0)
-            font.setBold(True)
-            group.setFont(0, font)
-            children.addTopLevelItem(group)
-            count += 1
-            subtitle = schema.object(child_object).get("subtitle")
-            for row in rows:
-                text = schema.title(child_object, row)
-                if subtitle:
-                    text += " · " + display_value(schema, device, child_object, subtitle, row.get(subtitle))
-                mark = STATES[states.get(row["id"], "synced")]
-                item = QTreeWidgetItem([f"{mark.glyph}  {text}"])
-                item.setData(0, ID_ROLE, row["id"])
-                item.setToolTip(0, mark.short)
-                group.addChild(item)
-                count += 1
-        if count:
-            children.expandAll()
-            children.setMinimumHeight(min(count, 12) * (children.fontMetrics().height() + 8) + 8)
-            column.addWidget(QLabel("<b>Related records</b>"))
-            column.addWidget(children)
-        column.addStretch(1)
-        self.scroller.setWidget(body)
-
-
-class EditScreen(QWidget):
-    """The edit screen: typed fields, child rows for AS-05 family roots, Save / Submit / Cancel."""
-
-    def __init__(self, app: CrmApp) -> None:
-        super().__init__(app)
-        self.app = app
-        self.session: EditSession | None = None
-        self.form: FieldForm | None = None
-        self.child_form: FieldForm | None = None
-        self._child_target: tuple[str, str | None] | None = None  # (object, id or None for new)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.header = ScreenHeader()
-        self.cancel = self.header.button("Cancel", "cancel")
-        self.save = self.header.button("Save", "save")
-        self.submit = self.header.button("Submit", "submit")
-        self.save.setDefault(True)
-        self.header.row.addWidget(self.cancel)
-        self.header.row.addWidget(self.header.title, 1)
-        self.header.row.addWidget(self.submit)
-        self.header.row.addWidget(self.save)
-        layout.addWidget(self.header)
-        self.scroller = QScrollArea()
-        self.scroller.setWidgetResizable(True)
-        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
-        layout.addWidget(self.scroller, 1)
-        self.cancel.clicked.connect(self.do_cancel)
-        self.save.clicked.connect(lambda: self.do_save(submit=False))
-        self.submit.clicked.connect(lambda: self.do_save(submit=True))
-        self.child_lists: dict[str, QListWidget] = {}
-
-    def show_session(self, session: EditSession) -> None:
-        self.session = session
-        device = self.app.device
-        schema = device.schema
-        record = dict(session.values)
-        label = schema.label(session.object)
-        self.header.title.setText(f"New {label.lower()}" if session.new else f"Edit {label.lower()}")
-        statuses = {v["value"] for v in schema.fields(session.object).get("status__v", {}).get("values", [])}
-        self.submit.setVisible("submitted__v" in statuses)
-        body = QWidget()
-        self.body_layout = QVBoxLayout(body)
-        self.form = FieldForm(device, session.object, record, editable=True)
-        self.form.setObjectName("edit-form")
-        self.body_layout.addWidget(self.form)
-        self.child_lists = {}
-        self.child_form = None
-        self._child_box: QGroupBox | None = None
-        family = schema.family_of(session.object)
-        if family is not None and family["root"] == session.object:
-            for child_object, _via in schema.children_of(session.object):
-                if child_object in family["members"]:
-                    self.body_layout.addWidget(self._child_section(child_object))
-        self.body_layout.addStretch(1)
-        self.scroller.setWidget(body)
-        self._fill_children()
-
-    def _child_section(self, child_object: str) -> QGroupBox:
-        schema = self.app.device.schema
-        box = QGroupBox(str(schema.object(child_object).get("plural", child_object)))
-        box.setObjectName(f"children-{child_object}")
-        layout = QVBoxLayout(box)
-        rows = QListWidget()
-        rows.setObjectName(f"child-list-{child_object}")
-        rows.setMaximumHeight(rows.fontMetrics().height() * 5 + 16)
-        layout.addWidget(rows)
-        buttons = QHBoxLayout()
-        add = QPushButton(f"+ Add {schema.label(child_object).lower()}")
-        add.setObjectName(f"add-{child_object}")
-        edit = QPushButton("Edit")
-        remove = QPushButton("Remove")
-        for button in (add, edit, remove):
-            buttons.addWidget(button)
-        layout.addLayout(buttons)
-        add.clicked.connect(lambda: self.open_child(child_object, None))
-        edit.clicked.connect(lambda: self._edit_selected(child_object))
-        remove.clicked.connect(lambda: self._remove_selected(child_object))
-        rows.itemDoubleClicked.connect(lambda item: self.open_child(child_object, item.data(ID_ROLE)))
-        self.child_lists[child_object] = rows
-        return box
-
-    def _fill_children(self) -> None:
-        session = self.session
-        if session is None:
-            return
-        device = self.app.device
-        schema = device.schema
-        for child_object, rows in self.child_lists.items():
-            rows.clear()
-            master = schema.master_field(child_object)
-            via = master[0] if master else ""
-            existing = {r["id"]: r for r in device.records(child_object) if r.get(via) == session.record_id}
-            for draft in session.children.values():
-                if draft.object == child_object:
-                    existing[draft.id] = {**existing.get(draft.id, {}), **draft.values, "id": draft.id}
-            for rid, values in existing.items():
-                draft_row = session.children.get(rid)
-                text = schema.title(child_object, values)
-                if draft_row is not None and draft_row.deleted:
-                    text = f"✕ {text} (removed on save)"
-                elif draft_row is not None:
-                    text = f"✎ {text} ({'new' if draft_row.new else 'changed'})"
-                item = QListWidgetItem(text)
-                item.setData(ID_ROLE, rid)
-                rows.addItem(item)
-
-    def open_child(self, child_object: str, child_id: str | None) -> FieldForm:
-        """Show the inline form for a new (``child_id`` None) or existing child row."""
-        session = self.session
-        assert session is not None
-        device = self.app.device
-        schema = device.schema
-        values: dict[str, Any] = {}
-        if child_id is not None:
-            draft = session.children.get(child_id)
-            values = dict(draft.values) if draft else dict(device.record(child_id) or {})
-        else:
-            values = {
-                n: f.get("default")
-                for n, f in schema.fields(child_object).items()
-                if f.get("default") is not None
-            }
-        if self._child_box is not None:
-            self._child_box.deleteLater()
-        master = schema.master_field(child_object)
-        box = QGroupBox(f"{'New' if child_id is None else 'Edit'} {schema.label(child_object).lower()}")
-        box.setObjectName("child-editor")
-        layout = QVBoxLayout(box)
-        form = FieldForm(device, child_object, values, editable=True, hide=(master[0],) if master else ())
-        layout.addWidget(form)
-        row = QHBoxLayout()
-        apply = QPushButton("Apply")
-        apply.setObjectName("apply-child")
-        discard = QPushButton("Discard")
-        row.addStretch(1)
-        row.addWidget(discard)
-        row.addWidget(apply)
-        layout.addLayout(row)
-        apply.clicked.connect(self.apply_child)
-        discard.clicked.connect(self._close_child)
-        self.body_layout.insertWidget(self.body_layout.count() - 1, box)
-        self._child_box = box
-        self.child_form = form
-        self._child_target = (child_object, child_id)
-        self.scroller.ensureWidgetVisible(box)
-        return form
-
-    def apply_child(self) -> None:
-        session, form, target = self.session, self.child_form, self._child_target
-        if session is None or form is None or target is None:
-            return
-        child_object, child_id = target
-        if child_id is None:
-            values = {k: v for k, v in form.values().items() if v is not None}
-            self.app.context.tasks.refusing(
-                self, "Cannot add", lambda: session.add_child(child_object, values)
-            )
-        else:
-            changed = form.changed()
-            self.app.context.tasks.refusing(
-                self, "Cannot edit", lambda: session.edit_child(child_id, changed)
-            )
-        self._close_child()
-        self._fill_children()
-
-    def _close_child(self) -> None:
-        if self._child_box is not None:
-            self._child_box.deleteLater()
-        self._child_box = None
-        self.child_form = None
-        self._child_target = None
-
-    def _selected(self, child_object: str) -> str | None:
-        item = self.child_lists[child_object].currentItem()
-        return None if item is None else str(item.data(ID_ROLE))
-
-    def _edit_selected(self, child_object: str) -> None:
-        child_id = self._selected(child_object)
-        if child_id is not None:
-            self.open_child(child_object, child_id)
-
-    def _remove_selected(self, child_object: str) -> None:
-        child_id, session = self._selected(child_object), self.session
-        if child_id is None or session is None:
-            return
-        self.app.context.tasks.refusing(self, "Cannot remove", lambda: session.remove_child(child_id))
-        self._fill_children()
-
-    def do_save(self, *, submit: bool) -> None:
-        session, form = self.session, self.form
-        if session is None or form is None:
-            return
-        title = "Cannot submit" if submit else "Cannot save"
-        changed = form.changed()
-        step = (
-            self._save_step(session, changed, "submit" if submit else "save") if self.app.recording else None
-        )
-
-        def save() -> bool:
-            for name, value in changed.items():
-                session.set(name, value)
-            if submit:
-                session.submit()
-            else:
-                session.save()
-            return True
-
-        if self.app.context.tasks.refusing(self, title, save) and session.closed:
-            if step is not None:
-                self.app.record(step)
-            self.session = None
-            self.app.session_closed()
-
-    def _save_step(self, session: EditSession, changed: dict[str, Any], how: str) -> dict[str, Any]:
-        """The step a save makes: ``set:`` the changed fields, ``children:``, ``then: save``.
-
-        Read before saving, while the related records removed are still there to be named.
-        """
-        device = self.app.device
-        recording = self.app.context.recording
-        schema = device.schema
-        children: list[dict[str, Any]] = []
-        for draft in session.children.values():
-            master = schema.master_field(draft.object)
-            if draft.new:
-                if draft.deleted:
-                    continue
-                values = {
-                    k: v
-                    for k, v in draft.values.items()
-                    if v is not None and (master is None or k != master[0])
-                }
-                name = recording.bind(draft.object, draft.id, f"new_{schema.label(draft.object)}")
-                child: dict[str, Any] = {"add": draft.object}
-                if values:
-                    child["set"] = recording.values(device, draft.object, values)
-                child["as"] = name
-            elif draft.deleted:
-                child = {"remove": recording.device_ref(device, draft.object, draft.id)}
-            else:
-                before = device.record(draft.id) or {}
-                edits = {k: v for k, v in draft.values.items() if before.get(k) != v}
-                if not edits:
-                    continue
-                child = {
-                    "edit": recording.device_ref(device, draft.object, draft.id),
-                    "set": recording.values(device, draft.object, edits),
-                }
-            children.append(child)
-        if not changed and not children:
-            return {how: True}
-        step: dict[str, Any] = {"set": recording.values(device, session.object, changed)}
-        if children:
-            step["children"] = children
-        step["then"] = how
-        return step
-
-    def do_cancel(self) -> None:
-        session = self.session
-        if session is not None and not session.closed:
-            session.cancel()
-            self.app.record({"cancel": True})
-        self.session = None
-        self.app.session_closed()
+        total = self.model.rowCount()
+        self.counts.setText(f"{total} record{'s' if total != 1 else ''}")

@@ -55,7 +55,6 @@ class DeviceColumn(QSplitter):
         self.setChildrenCollapsible(False)
         self.frame = DeviceFrame(device, context)
         self.panel = DevicePanel(device, context)
-        self.frame.notice.sync_requested.connect(self.panel.run_sync)
         self.addWidget(self.frame)
         self.addWidget(self.panel)
         self.setStretchFactor(0, 3)
@@ -82,6 +81,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.stage = stage
         self.context = context or make_context(stage, self)
+        self.context.clock_paused = lambda: not self.clock_bar.running
         self.settings = settings
         self.columns: dict[str, DeviceColumn] = {}
         self.zoom = 1.0
@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         for device_id in list(self.columns):
             self._remove_column(device_id)
         self.context.bridge.detach()
+        stage.xray.set(self.stage.xray.on)  # the window's choice; a scenario's xray: steps may change it
         self.stage = stage
         self.context = replace(self.context, stage=stage, bridge=StageBridge(stage, self))
         self.context.bridge.happened.connect(self._on_stage_event)
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         self._rebuild_device_menu()
         self._show_title()
         self.console.reload()
+        self.xray_action.setChecked(stage.xray.on)
 
     def _show_title(self) -> None:
         title = "Autosync Emulator" + ("" if self.stage.embedded else f" — {self.stage.server_url}")
@@ -186,7 +188,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(title)
 
     def _on_stage_event(self, event: Any) -> None:
-        """iPads that join or leave the stage shown (a scenario's ``join:`` step, another window)."""
+        """iPads that join or leave the stage shown (a scenario's ``join:`` step, another window);
+        the X-ray switch as a scenario or a panel set it."""
+        if event.kind == "xray":
+            self._show_xray_state()
+            return
         device_id = event.data.get("device")
         if event.kind == "device_added" and device_id in self.stage.devices and device_id not in self.columns:
             self._add_column(self.stage.devices[device_id])
@@ -368,6 +374,12 @@ class MainWindow(QMainWindow):
         timeline.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         view.addAction(timeline)
         self._menu_actions.append((view.title(), timeline))
+        self.xray_action = self._action(view, "&X-ray view", lambda: self.toggle_xray(), "Ctrl+Shift+X")
+        self.xray_action.setCheckable(True)
+        self.xray_action.setToolTip(
+            "The emulator's explanations inside and beside the iPads. Off: the iPads show exactly "
+            "what a rep sees."
+        )
         self._action(view, "&Presenter mode", self.toggle_presenter, "Ctrl+Shift+P")
         self._action(view, "Zoom &in", lambda: self.step_zoom(+1), "Ctrl+=")
         self._action(view, "Zoom &out", lambda: self.step_zoom(-1), "Ctrl+-")
@@ -390,7 +402,8 @@ class MainWindow(QMainWindow):
             panel = self.columns[device.id].panel if device.id in self.columns else None
             if panel is None:
                 continue
-            self._action(sub, "Sync now", panel.run_sync, f"Alt+{n}" if keys else None)
+            app = self.columns[device.id].frame.app
+            self._action(sub, "Tap Sync (incremental sync)", app.run_sync, f"Alt+{n}" if keys else None)
             self._action(
                 sub,
                 "Offline / online",
@@ -405,7 +418,10 @@ class MainWindow(QMainWindow):
                 lambda d=device: d.set_foreground(not d.foreground),
                 f"Ctrl+Shift+{n}" if keys else None,
             )
-            self._action(sub, "What if it were lost now?", panel.show_loss_report)
+            self._action(sub, "What if it were lost now? (X-ray)", panel.show_loss_report)
+            xray = self._action(sub, "X-ray view on this iPad", lambda i=device.id: self.toggle_xray(i))
+            xray.setCheckable(True)
+            xray.setChecked(self.stage.xray.shown(device.id))
             self._action(sub, "Remove from the stage", lambda i=device.id: self.remove_device(i))
 
     def all_actions(self) -> list[tuple[str, QAction]]:
@@ -638,6 +654,18 @@ class MainWindow(QMainWindow):
         index = steps.index(self.zoom) + step
         self.set_zoom(steps[max(0, min(index, len(steps) - 1))])
 
+    def toggle_xray(self, device_id: str | None = None) -> None:
+        """Switch the X-ray view for every iPad, or for one (off: exactly what a rep sees)."""
+        stage = self.stage
+        on = not (stage.xray.on if device_id is None else stage.xray.shown(device_id))
+        stage.set_xray(on, device_id)
+        step: dict[str, Any] = {"xray": on} if device_id is None else {"device": device_id, "xray": on}
+        self.context.recording.record(step, stage=stage)
+
+    def _show_xray_state(self) -> None:
+        self.xray_action.setChecked(self.stage.xray.on)
+        self._rebuild_device_menu()
+
     def toggle_presenter(self) -> None:
         """Large fonts for a projector; the server console makes room for the iPads meanwhile."""
         self.presenter = not self.presenter
@@ -710,6 +738,9 @@ class MainWindow(QMainWindow):
             for column in self.columns.values():
                 column.restoreState(split)
         self.presenter = str(self.settings.value("window/presenter", "false")).lower() == "true"
+        if str(self.settings.value("view/xray", "true")).lower() == "false":
+            self.stage.set_xray(False)
+        self.xray_action.setChecked(self.stage.xray.on)
         zoom = float(str(self.settings.value("window/zoom", 1.0)))
         if zoom != 1.0:
             self.set_zoom(zoom)
@@ -721,6 +752,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/zoom", self.zoom)
         self.settings.setValue("window/presenter", self.presenter)
+        self.settings.setValue("view/xray", self.home_stage.xray.on)
         if self.columns:
             self.settings.setValue("window/column-split", next(iter(self.columns.values())).saveState())
         self.settings.sync()

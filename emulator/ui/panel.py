@@ -1,6 +1,10 @@
-"""The control panel under each iPad: conditions, Sync now, queue, sync errors, waiting data, log.
+"""The emulator's panel under each iPad: its controls, and the X-ray view's tabs.
 
-It shows what the device says and calls its operations; the rules stay in the engine.
+The Device tab holds the emulator's controls (network, faults, foreground, the traditional-sync
+comparison switch, the X-ray switch): they stand for the world around the iPad, not the app. The
+other tabs (queue, conflict details, waiting downloads, activity) belong to the X-ray view: they
+carry its mark and hide with it. The panel shows what the device says and calls its operations;
+the rules stay in the engine.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -43,6 +46,7 @@ from emulator.ui.recording import duration_text
 from emulator.ui.records import display_value
 from emulator.ui.support import Coalescer, Context, hhmmss
 from emulator.ui.theme import STATES
+from emulator.ui.xray_style import MARK, mark_xray
 
 NETWORK_MODES = (("online", "Online"), ("offline", "Offline"), ("lie-fi", "Lie-fi (times out)"))
 #: One-shot faults (``Device.inject_fault``): label, and what a trainer shows with it.
@@ -85,7 +89,7 @@ def queue_state(device: Device, item: QueueItem) -> str:
     if device.autosync_active:
         return f"{STATES['queued'].glyph} Queued"
     if device.traditional:
-        return f"{STATES['saved_locally'].glyph} Waits for Sync now"
+        return f"{STATES['saved_locally'].glyph} Waits for a sync (traditional sync)"
     if not device.conditions.app_thinks_online:
         return f"{STATES['saved_locally'].glyph} Waits for connectivity"
     return f"{STATES['saved_locally'].glyph} Waits for the foreground"
@@ -218,13 +222,16 @@ class DevicePanel(QTabWidget):
         self.context = context
         self.setObjectName(f"panel-{device.id}")
         self.setDocumentMode(True)
-        self.busy = False
         self._log_buffer: list[Event] = []
         self.addTab(self._build_controls(), "Device")
-        self.addTab(self._build_queue(), "Queue")
-        self.addTab(self._build_errors(), "Errors")
-        self.addTab(self._build_waiting(), "Waiting")
-        self.addTab(self._build_log(), "Activity")
+        for page, title in (
+            (self._build_queue(), "Queue"),
+            (self._build_errors(), "Conflicts"),
+            (self._build_waiting(), "Waiting"),
+            (self._build_log(), "Activity"),
+        ):
+            self.addTab(page, f"{MARK} {title}")
+            self.setTabToolTip(self.count() - 1, "The emulator's X-ray view: not part of the app")
         self._refresh = Coalescer(self.refresh, self)
         self._flush = Coalescer(self._flush_log, self)
         self.currentChanged.connect(lambda _i: self._fit_conflicts.request())
@@ -306,10 +313,21 @@ class DevicePanel(QTabWidget):
         self.foreground = QCheckBox("App in the foreground")
         self.foreground.setObjectName("foreground")
         self.foreground.setChecked(self.device.foreground)
-        self.traditional = QCheckBox("Traditional sync (Autosync off)")
+        self.traditional = QCheckBox("Compare: traditional sync (emulator only)")
         self.traditional.setObjectName("traditional")
+        self.traditional.setToolTip(
+            "A comparison for triage (AS-32): this iPad behaves as if it had no Autosync, so saves wait "
+            "until an incremental sync. A rep has no such switch in the app."
+        )
+        self.xray = QCheckBox("X-ray view on this iPad")
+        self.xray.setObjectName("xray-switch")
+        self.xray.setToolTip(
+            "The emulator's explanations (sync states, queue, waiting merges). Off: the iPad shows "
+            "exactly what a rep sees. View ▸ X-ray view switches every iPad (Ctrl+Shift+X)."
+        )
         form.addRow(self.foreground)
         form.addRow(self.traditional)
+        form.addRow(self.xray)
         self.ineligible = QLabel()
         self.ineligible.setObjectName("ineligible")
         self.ineligible.setWordWrap(True)
@@ -317,32 +335,14 @@ class DevicePanel(QTabWidget):
         if not profile.autosync_eligible:
             self.traditional.setChecked(True)
             self.traditional.setEnabled(False)
-            reason = f"No Autosync: {profile.ineligibility} Saves wait until you tap Sync now."
+            reason = f"No Autosync: {profile.ineligibility} Saves wait until the user taps Sync."
             self.traditional.setToolTip(reason)
             self.ineligible.setText("⊘ " + reason)
             form.addRow(self.ineligible)
-        sync = QHBoxLayout()
-        self.sync_now = QPushButton("⟳ Sync now")
-        self.sync_now.setObjectName("sync-now")
-        self.sync_now.setToolTip("Incremental sync: upload the queue, then download what changed (AS-27)")
-        self.progress = QProgressBar()
-        self.progress.setObjectName("sync-progress")
-        self.progress.setToolTip("Progress of the running incremental sync; when idle, the last one")
-        self._show_last_sync()
-        sync.addWidget(self.sync_now)
-        sync.addWidget(self.progress, 1)
-        form.addRow(sync)
-        self.sync_result = QLabel()
-        self.sync_result.setObjectName("sync-result")
-        self.sync_result.setWordWrap(True)
-        form.addRow(self.sync_result)
         self.lost = QPushButton("What if this iPad were lost now?")
         self.lost.setObjectName("loss-report")
+        mark_xray(self.lost)
         form.addRow(self.lost)
-        self.notices = QLabel()
-        self.notices.setObjectName("notices")
-        self.notices.setWordWrap(True)
-        form.addRow(self.notices)
         self.network.activated.connect(lambda _i: self.set_network())
         self.latency.editingFinished.connect(self.set_network)
         self.loss.editingFinished.connect(self.set_network)
@@ -353,7 +353,7 @@ class DevicePanel(QTabWidget):
         self.page_size.editingFinished.connect(self.set_page_size)
         self.foreground.toggled.connect(self._foreground_toggled)
         self.traditional.toggled.connect(self._traditional_toggled)
-        self.sync_now.clicked.connect(self.run_sync)
+        self.xray.toggled.connect(self._xray_toggled)
         self.lost.clicked.connect(self.show_loss_report)
         return page
 
@@ -396,21 +396,11 @@ class DevicePanel(QTabWidget):
         self.conflicts.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.conflicts.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
         self.conflicts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        buttons = QHBoxLayout()
-        self.take_online = QPushButton("Take online version")
-        self.take_online.setObjectName("take-online")
-        self.keep_mine = QPushButton("Keep mine")
-        self.keep_mine.setObjectName("keep-mine")
-        buttons.addWidget(self.take_online)
-        buttons.addWidget(self.keep_mine)
         layout.addWidget(self.error_list)
         layout.addWidget(self.error_message)
         layout.addWidget(self.conflicts)
         layout.addStretch(1)
-        layout.addLayout(buttons)
         self.error_list.currentRowChanged.connect(lambda _row: self._show_error())
-        self.take_online.clicked.connect(lambda: self.resolve_error("take_online"))
-        self.keep_mine.clicked.connect(lambda: self.resolve_error("keep_mine"))
         return page
 
     def _build_waiting(self) -> QWidget:
@@ -488,52 +478,20 @@ class DevicePanel(QTabWidget):
         )
         self.armed.setVisible(bool(faults))
 
-    def _show_last_sync(self) -> None:
-        """Idle: the bar is full and says when the last incremental sync finished."""
-        self.progress.setRange(0, 1)
-        last = self.device.store.setting("last_sync_at")
-        if last:
-            stamp = str(last)
-            today = self.context.stage.clock.now().date().isoformat()
-            moment = stamp[11:19] if stamp[:10] == today else f"{stamp[8:10]}/{stamp[5:7]} {stamp[11:19]}"
-            self.progress.setValue(1)
-            self.progress.setFormat(f"Last sync {moment}")
-        else:
-            self.progress.setValue(0)
-            self.progress.setFormat("Never synced")
-
     def _foreground_toggled(self, on: bool) -> None:
         self.device.set_foreground(on)
+
+    def _xray_toggled(self, on: bool) -> None:
+        stage = self.context.stage
+        if on != stage.xray.shown(self.device.id):
+            stage.set_xray(on, self.device.id)
+            self.context.recording.record({"device": self.device.id, "xray": on}, stage=stage)
 
     def _traditional_toggled(self, on: bool) -> None:
         if on == self.device.traditional:
             return
         if self.context.tasks.attempt(self, "Traditional sync", lambda: self.device.set_traditional(on)):
             self.record({"sync_mode": "traditional" if on else "autosync"})
-
-    def run_sync(self) -> None:
-        """Sync now: an incremental sync (AS-27); the progress bar follows its events."""
-        if self.busy:
-            return
-        self.busy = True
-        self.sync_now.setEnabled(False)
-        self.progress.setRange(0, 0)  # busy until the first progress event
-        self.progress.setFormat("%v / %m")
-        self.sync_result.setText("Syncing…")
-
-        def finished(report: Any) -> None:
-            self.sync_result.setText(report.message if report is not None else "")
-
-        def always() -> None:
-            self.busy = False
-            self.sync_now.setEnabled(True)
-            self._show_last_sync()
-            if not self.sync_result.text() or self.sync_result.text() == "Syncing…":
-                self.sync_result.setText("")
-
-        self.context.tasks.spawn(
-            self.device.syncer.run(), title="Sync now", parent=self, done=finished, always=always
-        )
 
     def show_loss_report(self) -> None:
         """AS-31: what a lost or wiped iPad would take with it, and what is safe online."""
@@ -550,63 +508,19 @@ class DevicePanel(QTabWidget):
         lines.append(f"\nSafe online already: {report.safe_records} records.")
         self.context.messages.info(self, "What if this iPad were lost now?", "\n".join(lines))
 
-    def resolve_error(self, how: str) -> None:
-        item = self.error_list.currentItem()
-        if item is None or self.busy:
-            return
-        error_id = int(item.data(Qt.ItemDataRole.UserRole))
-        step = self._resolve_step(error_id, how)
-        self.busy = True
-        self.take_online.setEnabled(False)
-        self.keep_mine.setEnabled(False)
-
-        def always() -> None:
-            self.busy = False
-            self._refresh.request()
-
-        self.context.tasks.spawn(
-            self.device.resolve_error(error_id, how),  # type: ignore[arg-type]
-            title="Resolve sync error",
-            parent=self,
-            always=always,
-            done=lambda _result: self.record(step) if step is not None else None,
-        )
-
-    def _resolve_step(self, error_id: int, how: str) -> dict[str, Any] | None:
-        """``resolve:`` the error's record (named while it is still on the device), ``how:``."""
-        recording = self.context.recording
-        error = self._errors.get(error_id)
-        if error is None or not recording.wants(self.context.stage):
-            return None
-        ids = sorted(error.record_ids(), key=lambda rid: rid != error.record_id)  # the root first
-        here = [rid for rid in ids if self.device.record(rid) is not None]
-        record_id = here[0] if here else error.record_id
-        found = self.device.store.get(record_id)
-        object_name = found[0] if found is not None else error.object
-        return {"resolve": recording.device_ref(self.device, object_name, record_id), "how": how}
-
     # refreshing -----------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
+        if event.kind == "xray":
+            self._show_xray()
+            return
         if event.actor != self.device.actor:
             return
-        if (
-            event.kind in ("foreground", "sync_started")
-            and self.context.stage.devices.get(self.device.id) is self.device
-        ):
-            # recorded from the device's word: the Devices menu switches the app directly, and
-            # Sync now is refused (edit screen open, a sync running) only once it has started
-            if event.kind == "foreground":
-                self.record({"app": "foreground" if event.data.get("foreground") else "background"})
-            else:
-                self.record({"incremental_sync": True})
+        if event.kind == "foreground" and self.context.stage.devices.get(self.device.id) is self.device:
+            # recorded from the device's word: the Devices menu and the iPad's home screen switch it too
+            self.record({"app": "foreground" if event.data.get("foreground") else "background"})
         self._log_buffer.append(event)
         self._flush.request()
-        if event.kind == "sync_progress":
-            total = int(event.data.get("total", 0))
-            self.progress.setFormat("%v / %m")
-            self.progress.setRange(0, max(total, 1))
-            self.progress.setValue(int(event.data.get("done", 0)))
-        if event.kind in REFRESHING or event.kind in ("polled", "feed_missed", "sync_started"):
+        if event.kind in REFRESHING:
             self._refresh.request()
 
     def _flush_log(self) -> None:
@@ -620,12 +534,10 @@ class DevicePanel(QTabWidget):
     def refresh(self) -> None:
         device = self.device
         self.queue_view.refresh()
-        self.setTabText(1, f"Queue ({len(self.queue_view.rows)})")
+        self.setTabText(1, f"{MARK} Queue ({len(self.queue_view.rows)})")
         self._refresh_errors()
         self._refresh_waiting()
         self._show_armed()
-        if not self.busy:
-            self._show_last_sync()
         self.network.blockSignals(True)
         self.network.setCurrentIndex(self.network.findData(device.conditions.mode))
         self.network.blockSignals(False)
@@ -639,15 +551,25 @@ class DevicePanel(QTabWidget):
         self.traditional.blockSignals(True)
         self.traditional.setChecked(device.traditional)
         self.traditional.blockSignals(False)
-        notices = device.store.notices()[-3:]
-        self.notices.setText("\n".join(f"ⓘ {n.time[11:19]} {n.text}" for n in notices))
-        self.notices.setVisible(bool(notices))
+        self._show_xray()
+
+    def _show_xray(self) -> None:
+        """The X-ray tabs show with the X-ray view; the Device tab (the controls) always."""
+        shown = self.context.stage.xray.shown(self.device.id)
+        self.xray.blockSignals(True)
+        self.xray.setChecked(shown)
+        self.xray.blockSignals(False)
+        self.lost.setVisible(shown)
+        for index in range(1, self.count()):
+            self.setTabVisible(index, shown)
+        if not shown and self.currentIndex() != 0:
+            self.setCurrentIndex(0)
 
     def _refresh_waiting(self) -> None:
         """Data downloaded but not merged, each with the reason the device gives (AS-21 to AS-23)."""
         device = self.device
         waiting = device.waiting()
-        self.setTabText(3, f"Waiting ({len(waiting)})")
+        self.setTabText(3, f"{MARK} Waiting ({len(waiting)})")
         self.waiting.setRowCount(len(waiting))
         for row, (entry, why) in enumerate(waiting):
             records = entry.get("records", [])
@@ -670,7 +592,7 @@ class DevicePanel(QTabWidget):
 
     def _refresh_errors(self) -> None:
         errors = self.device.sync_errors()
-        self.setTabText(2, f"Errors ({len(errors)})")
+        self.setTabText(2, f"{MARK} Conflicts ({len(errors)})")
         current = self.error_list.currentItem()
         keep = None if current is None else current.data(Qt.ItemDataRole.UserRole)
         self.error_list.blockSignals(True)
@@ -690,9 +612,6 @@ class DevicePanel(QTabWidget):
     def _show_error(self) -> None:
         item = self.error_list.currentItem()
         error = None if item is None else self._errors.get(int(item.data(Qt.ItemDataRole.UserRole)))
-        enabled = error is not None and not self.busy
-        self.take_online.setEnabled(enabled)
-        self.keep_mine.setEnabled(enabled)
         if error is None:
             self.error_message.setText("No sync errors.")
             self.conflicts.setColumnCount(0)

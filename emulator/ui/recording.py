@@ -170,6 +170,11 @@ class Recording(QObject):
             self._time = now
             self.changed.emit()
 
+    def took_time(self, stage: Stage) -> None:
+        """The step recorded last took the emulated time up to now (a sync): its replay takes it too."""
+        if self.recorder is not None and stage is self.stage:
+            self._time = stage.clock.now()
+
     def _on_event(self, event: Event) -> None:
         """iPads joining or leaving the stage recorded."""
         recorder, stage = self.recorder, self.stage

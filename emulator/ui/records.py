@@ -1,4 +1,5 @@
-"""A device's records of one object as a Qt model, with a sync-state badge on every row (AS-30).
+"""A device's records of one object as a Qt model; column 0 is each record's sync state, which
+only the emulator's X-ray view shows (AS-30), drawn as an X-ray tag.
 
 Model/view, not a widget per row: the rows are plain tuples built once per refresh, so a list of
 10,000 records scrolls smoothly.
@@ -22,7 +23,8 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from emulator.engine.device import SYNC_STATE_TEXT, Device
 from emulator.engine.schema import DeviceSchema
-from emulator.ui.theme import STATES, paint_badge
+from emulator.ui.theme import STATES
+from emulator.ui.xray_style import paint_xray_tag
 
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -81,7 +83,7 @@ class HeaderedTableModel(QAbstractTableModel):
 class RecordListModel(HeaderedTableModel):
     """Columns: sync state, title, subtitle. ``refresh()`` re-reads the device."""
 
-    HEADERS = ("Sync", "Name", "Details")
+    HEADERS = ("X-ray: sync", "Name", "Details")
 
     def __init__(self, device: Device, object_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,8 +164,8 @@ class RecordFilter(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
 
 
-class SyncBadgeDelegate(QStyledItemDelegate):
-    """Paints the sync-state column as a coloured pill with a glyph and a word."""
+class XRayStateDelegate(QStyledItemDelegate):
+    """Paints the sync-state column as an X-ray tag: an X mark, the state's glyph and word."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         state = index.data(STATE_ROLE)
@@ -176,7 +178,7 @@ class SyncBadgeDelegate(QStyledItemDelegate):
             style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
         painter.save()
         painter.setFont(option.font)
-        paint_badge(painter, QRectF(option.rect), STATES[state])
+        paint_xray_tag(painter, QRectF(option.rect), STATES[state])
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:

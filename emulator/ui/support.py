@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -109,6 +110,12 @@ class Messages(QObject):
     def info(self, parent: QWidget | None, title: str, text: str) -> None:
         self._show(parent, Shown("info", title, text), QMessageBox.Icon.Information)
 
+    def note(self, kind: str, title: str, text: str) -> None:
+        """Keep a message shown elsewhere (an alert inside an iPad) in ``history``, without a box."""
+        shown = Shown(kind, title, text)
+        self.history.append(shown)
+        self.shown.emit(shown)
+
     def _show(self, parent: QWidget | None, shown: Shown, icon: QMessageBox.Icon) -> None:
         self.history.append(shown)
         self.shown.emit(shown)
@@ -170,9 +177,9 @@ class Tasks:
             self.messages.problem(parent, title, f"{type(exc).__name__}: {exc}")
             return None
         finally:
-            if always is not None:
+            if always is not None and _alive(parent):
                 always()
-        if done is not None:
+        if done is not None and _alive(parent):
             done(result)
         return result
 
@@ -200,6 +207,11 @@ class Tasks:
         return done
 
 
+def _alive(widget: QWidget | None) -> bool:
+    """Whether ``widget`` still exists (a task may end after its widget was closed and deleted)."""
+    return widget is None or shiboken6.isValid(widget)
+
+
 @dataclass
 class Context:
     """What a widget of the stage is handed besides the engine object it shows.
@@ -213,6 +225,13 @@ class Context:
     messages: Messages
     tasks: Tasks
     recording: Recording = field(default_factory=Recording)
+    #: Whether the emulated clock stands still (then a user's sync moves it while it runs).
+    clock_paused: Callable[[], bool] = lambda: True
+
+    def in_emulated_time(self, action: Coroutine[Any, Any, Any]) -> Coroutine[Any, Any, Any]:
+        """An action that takes emulated time (a sync): run by the clock bar when it runs,
+        else moved along by the stage (``Stage.complete``), as a scenario step is."""
+        return self.stage.complete(action) if self.clock_paused() else action
 
 
 def make_context(stage: Stage, parent: QObject | None = None, recording: Recording | None = None) -> Context:

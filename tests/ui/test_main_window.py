@@ -24,8 +24,20 @@ def click(qtbot: QtBot, button: QPushButton) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
+def to_list(app: CrmApp, object_name: str) -> None:
+    """Tap the object's tab (or pick it under More…): its record list shows."""
+    if app.page == "view":
+        app.back_to_list()
+    app.show_object(object_name)
+    assert app.page == "list" and app.object_name == object_name
+
+
 def open_record(qtbot: QtBot, app: CrmApp, record_id: str) -> None:
-    """Double-click the record's row in the list."""
+    """Double-click the record's row in its object's list."""
+    found = app.device.store.get(record_id)
+    assert found is not None, f"{record_id} is not on {app.device.id}"
+    if app.page != "list" or app.object_name != found[0]:
+        to_list(app, found[0])
     row = app.model.row_of(record_id)
     assert row is not None, f"{record_id} is not in the list"
     index = app.proxy.mapFromSource(app.model.index(row, 1))
@@ -57,6 +69,14 @@ def edit_phone(qtbot: QtBot, app: CrmApp, record_id: str, phone: str) -> None:
     assert app.page == "list"
 
 
+def tap_ok(qtbot: QtBot, app: CrmApp) -> str:
+    """Tap OK on the app's alert; returns its title."""
+    qtbot.waitUntil(app.alert.isVisible)
+    title = app.alert.title.text()
+    click(qtbot, app.alert.ok)
+    return title
+
+
 def state_in_list(app: CrmApp, record_id: str) -> str:
     row = app.model.row_of(record_id)
     assert row is not None
@@ -86,7 +106,7 @@ def edit_online(
 
 def order_with_a_line(qtbot: QtBot, app: CrmApp) -> None:
     """New order for Dr. Harper with one line, typed on the edit screen (not saved yet)."""
-    app.tabs.setCurrentIndex(app._tab_objects.index("order__v"))
+    to_list(app, "order__v")
     click(qtbot, app.new_button)
     form = app.edit_page.form
     assert form is not None
@@ -114,17 +134,25 @@ def test_the_stage_opens_with_three_ipads_and_the_sample_data(window: MainWindow
     ]
     assert pro.frame.app.model.rowCount() == 10
     assert chloe.frame.app.model.rowCount() == 8
-    assert pro.frame.status.network.text() == "● Online"
-    assert pro.frame.status.time.text() == "09:00:00"
+    assert not pro.frame.status.network.offline
+    assert pro.frame.status.time.text() == "09:00:00  Thu 26 Nov"
+    assert pro.frame.app.page == "home", "the app opens on its Home page"
+    assert pro.frame.app.home_page.widget.title.text() == "Up to date"
 
 
 @pytest.mark.rule("AS-30")
-def test_every_record_shows_its_sync_state_in_colour_and_words(window: MainWindow) -> None:
+def test_every_record_shows_its_sync_state_in_colour_and_words_in_the_xray_view(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     app = window.column(0).frame.app
+    to_list(app, "account__v")
     index = app.model.index(0, 0)
     assert index.data() == "Synced"
     assert index.data(Qt.ItemDataRole.ToolTipRole).endswith("Synced")
     assert index.data(Qt.ItemDataRole.AccessibleTextRole) == "Synced"
+    assert not app.table.isColumnHidden(0)
+    window.toggle_xray()
+    qtbot.waitUntil(lambda: app.table.isColumnHidden(0))
 
 
 @pytest.mark.rule("AS-28")
@@ -153,30 +181,34 @@ def test_offline_saves_queue_in_order_and_drain_first_in_first_out(window: MainW
     assert pro.device.conditions.mode == "offline"
     edit_phone(qtbot, app, HARPER, "+1 000 000 0001")
     edit_phone(qtbot, app, "V0A000000000003", "+1 000 000 0003")
-    qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (2)")
+    qtbot.waitUntil(lambda: panel.tabText(1) == "X-RAY Queue (2)")
     assert [row[1] for row in panel.queue_view.rows] == [
         "Save Account Harper, Eleanor",
         "Save Account Okafor, Chinedu",
     ]
     assert all("Waits for connectivity" in row[3] for row in panel.queue_view.rows)
-    assert pro.frame.status.pending.text().strip() == "↑ 2"
-    assert pro.frame.status.network.text() == "⊘ Offline"
+    assert pro.frame.status.network.offline
     qtbot.waitUntil(lambda: state_in_list(app, HARPER) == "saved_locally")
+    app.go_home()
+    assert app.home_page.widget.title.text() == "2 pending uploads"
 
     panel.set_network("online")
     settle(qtbot, window.stage)
-    qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (0)")
+    qtbot.waitUntil(lambda: panel.tabText(1) == "X-RAY Queue (0)")
     uploaded = [
         e.record for e in window.stage.events.events if e.kind == "uploaded" and e.actor == pro.device.actor
     ]
     assert [r[1] for r in uploaded if r] == [HARPER, "V0A000000000003"]
     qtbot.waitUntil(lambda: state_in_list(app, HARPER) == "synced")
-    assert not pro.frame.status.pending.isVisibleTo(pro.frame.status)
+    qtbot.waitUntil(lambda: app.home_page.widget.title.text() == "Up to date")
 
 
 @pytest.mark.rule("AS-07")
 @pytest.mark.rule("AS-09")
-def test_a_conflict_ends_as_a_sync_error_with_its_values(window: MainWindow, qtbot: QtBot) -> None:
+@pytest.mark.rule("AS-34")
+def test_a_conflict_shows_the_sync_error_alert_then_undo_and_sync_take_the_online_version(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     pro, air, _ = columns(window)
     air.panel.set_network("offline")
     before = air.device.record(HARPER)["phone__v"]  # type: ignore[index]
@@ -185,19 +217,26 @@ def test_a_conflict_ends_as_a_sync_error_with_its_values(window: MainWindow, qtb
     settle(qtbot, window.stage)
     air.panel.set_network("online")
     settle(qtbot, window.stage)
-    qtbot.waitUntil(lambda: air.panel.tabText(2) == "Errors (1)")
-    panel = air.panel
-    assert "Harper" in panel.error_message.text()
-    assert panel.conflict_values() == [
+    app = air.frame.app
+    assert tap_ok(qtbot, app) == "Sync Error", "a sync error shows the app's modal"
+    assert app.page == "errors", "after OK, the Errors tab"
+    (card,) = app.errors_page.cards
+    assert "Harper" in card.findChild(QLabel, "error-title").text()
+    assert list(card.buttons) == ["undo"], "no Keep mine: Undo is the only way"
+    qtbot.waitUntil(lambda: air.panel.tabText(2) == "X-RAY Conflicts (1)")
+    assert air.panel.conflict_values() == [
         {"field": "Phone", "previous": before, "online": "+1 111 111 1111", "new": "+1 222 222 2222"}
     ]
-    assert state_in_list(air.frame.app, HARPER) == "sync_error"
-    assert air.frame.status.errors.text().strip() == "✕ 1"
+    assert state_in_list(app, HARPER) == "sync_error"
 
-    click(qtbot, panel.take_online)
-    qtbot.waitUntil(lambda: panel.tabText(2) == "Errors (0)")
+    click(qtbot, card.buttons["undo"])
+    qtbot.waitUntil(lambda: "Undo requested" in app.errors_page.cards[0].status.text())
+    assert air.device.record(HARPER)["phone__v"] == "+1 222 222 2222", "undone at the next sync, not now"
+    click(qtbot, app.errors_page.sync)
+    qtbot.waitUntil(lambda: not air.device.sync_errors() and air.device.blocking is None)
     assert air.device.record(HARPER)["phone__v"] == "+1 111 111 1111"  # type: ignore[index]
-    qtbot.waitUntil(lambda: state_in_list(air.frame.app, HARPER) == "synced")
+    qtbot.waitUntil(lambda: not app.errors_page.cards)
+    qtbot.waitUntil(lambda: state_in_list(app, HARPER) == "synced")
 
 
 @pytest.mark.rule("AS-23")
@@ -208,21 +247,21 @@ def test_an_open_record_shows_update_waiting_and_updates_when_the_user_leaves(
     pro, air, _ = columns(window)
     open_record(qtbot, air.frame.app, HARPER)
     view = air.frame.app.view_page
-    assert view.banner.isHidden()
+    assert "Update waiting" not in view.xray.text()
     edit_phone(qtbot, pro.frame.app, HARPER, "+1 333 333 3333")
     run(qtbot, window.stage.advance(timedelta(seconds=30)))
-    qtbot.waitUntil(lambda: not view.banner.isHidden())
-    assert "Update waiting" in view.banner.text()
+    qtbot.waitUntil(lambda: "Update waiting" in view.xray.text())
+    assert view.xray.isVisible() and "the record is open on screen" in view.xray.text()
     shown = view.findChild(QLabel, "value-phone__v")
     assert shown.text() != "+1 333 333 3333", "the open screen does not change under the user"
-    qtbot.waitUntil(lambda: air.panel.tabText(3) == "Waiting (1)")
+    qtbot.waitUntil(lambda: air.panel.tabText(3) == "X-RAY Waiting (1)")
     assert air.panel.waiting.item(0, 3).text() == "the record is open on screen"
 
     click(qtbot, view.back)
     assert air.device.record(HARPER)["phone__v"] == "+1 333 333 3333"  # type: ignore[index]
     open_record(qtbot, air.frame.app, HARPER)
     assert view.findChild(QLabel, "value-phone__v").text() == "+1 333 333 3333"
-    assert view.banner.isHidden()
+    assert "Update waiting" not in view.xray.text()
 
 
 def _an_anna_saved_order(stage: Stage) -> str:
@@ -239,7 +278,7 @@ def test_an_action_forbidden_by_waiting_data_is_refused_with_a_dialog(
     for column in (pro, air):
         app = column.frame.app
         app.tabs.setCurrentIndex(app._tab_objects.index("order__v"))
-        assert app.object_name == "order__v"
+        assert app.object_name == "order__v" and app.page == "list"
     open_record(qtbot, air.frame.app, order)
     open_record(qtbot, pro.frame.app, order)
     click(qtbot, pro.frame.app.view_page.edit)
@@ -247,34 +286,44 @@ def test_an_action_forbidden_by_waiting_data_is_refused_with_a_dialog(
     settle(qtbot, window.stage)
     run(qtbot, window.stage.advance(timedelta(seconds=30)))
 
-    window.context.messages.boxes = True
     click(qtbot, air.frame.app.view_page.edit)
     assert air.frame.app.page == "view", "the edit screen did not open"
     shown = window.context.messages.history[-1]
     assert shown.kind == "refused" and shown.title == "Cannot edit"
     assert "submitted on another device" in shown.text
-    box = air.frame.app.findChild(QMessageBox, "message-refused")
-    assert box is not None and box.isVisible() and "submitted on another device" in box.text()
-    box.accept()
+    alert = air.frame.app.alert
+    assert alert.isVisible() and "submitted on another device" in alert.text.text(), "told inside the iPad"
+    assert window.findChild(QMessageBox) is None
+    assert tap_ok(qtbot, air.frame.app) == "Cannot edit"
 
 
 @pytest.mark.rule("AS-27")
-def test_sync_now_brings_an_online_edit_that_autosync_does_not(window: MainWindow, qtbot: QtBot) -> None:
+@pytest.mark.rule("AS-35")
+def test_the_sync_button_brings_an_online_edit_that_autosync_does_not(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pro, _, _ = columns(window)
     edit_online(qtbot, window, HARPER, "+1 444 444 4444", actor="integration")
     qtbot.waitUntil(lambda: any(e.kind == "online_change" for e in window.stage.events.events))
 
     run(qtbot, window.stage.advance(timedelta(seconds=30)))
     assert pro.device.record(HARPER)["phone__v"] != "+1 444 444 4444"  # type: ignore[index]
-    panel = pro.panel
-    seen: list[tuple[int, int]] = []
-    panel.progress.valueChanged.connect(lambda v: seen.append((v, panel.progress.maximum())))
-    click(qtbot, panel.sync_now)
-    qtbot.waitUntil(lambda: not panel.busy)
+    app = pro.frame.app
+    shown: list[tuple[str, int, int]] = []
+    original = app.sync_window.show_progress
+
+    def spy(title: str, phase: str, *counts: int) -> None:
+        shown.append((title, counts[2], counts[3]))
+        original(title, phase, *counts)
+
+    monkeypatch.setattr(app.sync_window, "show_progress", spy)
+    click(qtbot, app.home_page.widget.sync)
+    qtbot.waitUntil(lambda: pro.device.blocking is None and not window.context.tasks.running)
     assert pro.device.record(HARPER)["phone__v"] == "+1 444 444 4444"  # type: ignore[index]
-    assert any(value == maximum > 1 for value, maximum in seen), "the bar followed the sync"
-    assert panel.progress.text() == "Last sync 09:00:30", "idle, the bar says when the last sync was"
-    assert panel.sync_result.text().startswith("Incremental sync finished")
+    assert shown and all(title == "Syncing" for title, _d, _t in shown), "the sync window blocked the app"
+    assert any(done == total > 0 for _t, done, total in shown), "it counted the records downloaded"
+    assert app.sync_window.isHidden()
+    assert app.home_page.widget.last.text() == "Last sync: Thu 26 Nov 2026 09:00 (today)"
 
 
 @pytest.mark.rule("AS-29")
@@ -295,15 +344,17 @@ def test_an_ipad_4_is_added_without_autosync_and_says_why(window: MainWindow, qt
     panel = column.panel
     assert not panel.traditional.isEnabled() and panel.traditional.isChecked()
     assert "32-bit" in panel.ineligible.text()
-    assert column.frame.status.mode.text() == "Traditional sync"
+    assert "traditional sync" in column.frame.caption.text(), "said beside the iPad, not in the app"
 
     edit_phone(qtbot, column.frame.app, HARPER, "+1 555 000 0004")
     run(qtbot, window.stage.advance(timedelta(seconds=60)))
-    qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (1)")
-    assert "Waits for Sync now" in panel.queue_view.rows[0][3]
-    click(qtbot, panel.sync_now)
-    qtbot.waitUntil(lambda: not panel.busy)
-    qtbot.waitUntil(lambda: panel.tabText(1) == "Queue (0)")
+    qtbot.waitUntil(lambda: panel.tabText(1) == "X-RAY Queue (1)")
+    assert "Waits for a sync" in panel.queue_view.rows[0][3]
+    app = column.frame.app
+    app.go_home()
+    click(qtbot, app.home_page.widget.sync)
+    qtbot.waitUntil(lambda: panel.tabText(1) == "X-RAY Queue (0)")
+    qtbot.waitUntil(lambda: not window.context.tasks.running)
 
 
 @pytest.mark.rule("AS-05")
@@ -325,6 +376,7 @@ def test_an_order_and_its_lines_are_saved_together_from_the_edit_screen(
 
 def test_a_refused_save_keeps_the_edit_screen_open(window: MainWindow, qtbot: QtBot) -> None:
     app = window.column(0).frame.app
+    to_list(app, "account__v")
     click(qtbot, app.new_button)
     app.edit_page.session.set = lambda *_a: (_ for _ in ()).throw(  # type: ignore[union-attr]
         __import__("emulator.engine.device", fromlist=["ActionRefused"]).ActionRefused("nope")
@@ -333,6 +385,7 @@ def test_a_refused_save_keeps_the_edit_screen_open(window: MainWindow, qtbot: Qt
     click(qtbot, app.edit_page.save)
     assert app.page == "edit"
     assert window.context.messages.history[-1].text == "nope"
+    assert tap_ok(qtbot, app) == "Cannot save"
     click(qtbot, app.edit_page.cancel)
     assert app.page == "list" and window.column(0).device.edit is None
 
@@ -400,7 +453,7 @@ def test_remove_and_reset_to_the_sample_state(window: MainWindow, qtbot: QtBot) 
     assert new_pro.record(HARPER)["phone__v"] == "+1 617-555-0142"  # type: ignore[index]
     # the removed iPads' widgets are gone from the clock's listeners: a tick reaches only live ones
     window.clock_bar.plus30.click()
-    qtbot.waitUntil(lambda: window.column(0).frame.status.time.text() == "09:00:30", timeout=10_000)
+    qtbot.waitUntil(lambda: window.column(0).frame.status.time.text().startswith("09:00:30"), timeout=10_000)
 
 
 def test_closing_the_window_closes_the_stage(window: MainWindow, qtbot: QtBot) -> None:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
 from emulator.engine.schema import DeviceSchema
-from emulator.ui.records import STATE_ROLE, RecordFilter, RecordListModel, SyncBadgeDelegate, display_value
+from emulator.ui.records import STATE_ROLE, RecordFilter, RecordListModel, XRayStateDelegate, display_value
 
 SCHEMA = DeviceSchema(
     {
@@ -70,7 +70,7 @@ def test_ten_thousand_records_load_and_each_shows_its_state(qtbot: QtBot) -> Non
     view = QTableView()
     qtbot.addWidget(view)
     view.setModel(proxy)
-    view.setItemDelegateForColumn(0, SyncBadgeDelegate(view))
+    view.setItemDelegateForColumn(0, XRayStateDelegate(view))
     view.resize(500, 700)
     view.show()
     for row in range(0, 10_000, 500):

@@ -1,0 +1,140 @@
+"""The app's Errors tab (AS-34): one error per record, each with the actions it allows.
+
+Undo (a refused update) and Undelete (a refused delete) are carried out at the next incremental
+sync; while a record of the error still has an upload waiting, the error can only be cleared. The
+conflicting values (what this iPad sent, what is online) are the emulator's X-ray view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from emulator.engine.device import Device
+from emulator.engine.error_actions import LABELS, ErrorAction
+from emulator.engine.localstore import SyncErrorRow
+from emulator.ui.xray_style import XRayNote
+
+REQUESTED = {
+    "undo": "Undo requested: it is done at your next sync.",
+    "undelete": "Undelete requested: your next sync refreshes the database.",
+}
+
+
+def conflict_text(error: SyncErrorRow) -> str:
+    """X-ray: each conflicting field, what this iPad had, what it sent, what was online."""
+    parts = []
+    for c in error.conflicts:
+        parts.append(
+            f"{c.get('label', c.get('field'))}: this iPad sent {c.get('new')!r} over {c.get('previous')!r}, "
+            f"but online it was already {c.get('online')!r} (saved first elsewhere)"
+        )
+    return "; ".join(parts)
+
+
+class ErrorCard(QFrame):
+    """One sync error: the record, the message, and its action buttons."""
+
+    def __init__(
+        self, error: SyncErrorRow, offered: tuple[ErrorAction, ...], act: Callable[[ErrorAction], None]
+    ) -> None:
+        super().__init__()
+        self.error = error
+        self.setObjectName(f"error-{error.id}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        title = QLabel(f"<b>{error.label}</b>")
+        title.setObjectName("error-title")
+        title.setWordWrap(True)
+        message = QLabel(error.message)
+        message.setObjectName("error-message")
+        message.setWordWrap(True)
+        message.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(title)
+        layout.addWidget(message)
+        self.status = QLabel(REQUESTED.get(error.requested or "", ""))
+        self.status.setObjectName("error-status")
+        self.status.setWordWrap(True)
+        self.status.setVisible(bool(self.status.text()))
+        layout.addWidget(self.status)
+        self.details = XRayNote("error-xray")
+        layout.addWidget(self.details)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.buttons: dict[str, QPushButton] = {}
+        for action in offered:
+            button = QPushButton(LABELS[action])
+            button.setObjectName(f"error-{action}")
+            button.setEnabled(error.requested != action)
+            button.clicked.connect(lambda _c=False, a=action: act(a))
+            row.addWidget(button)
+            self.buttons[action] = button
+        layout.addLayout(row)
+
+
+class ErrorsPage(QWidget):
+    """The Errors tab.
+
+    Signals:
+        back(): the user left the tab (to Home).
+        sync_clicked(): the Sync button.
+        act(int, str): the user tapped an action (error ID, action) on an error.
+    """
+
+    back = Signal()
+    sync_clicked = Signal()
+    act = Signal(int, str)
+
+    def __init__(self, device: Device, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.setObjectName("errors-page")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        header = QFrame()
+        header.setObjectName("screen-header")
+        header.setFrameShape(QFrame.Shape.StyledPanel)
+        row = QHBoxLayout(header)
+        row.setContentsMargins(4, 2, 4, 2)
+        self.home = QPushButton("◀ Home")
+        self.home.setObjectName("errors-back")
+        title = QLabel("<b>Sync Errors</b>")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.sync = QPushButton("Sync")
+        self.sync.setObjectName("errors-sync")
+        row.addWidget(self.home)
+        row.addWidget(title, 1)
+        row.addWidget(self.sync)
+        layout.addWidget(header)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.scroller, 1)
+        self.cards: list[ErrorCard] = []
+        self.home.clicked.connect(self.back)
+        self.sync.clicked.connect(self.sync_clicked)
+
+    def _actor(self, error_id: int) -> Callable[[ErrorAction], None]:
+        return lambda action: self.act.emit(error_id, action)
+
+    def refresh(self, *, xray: bool) -> None:
+        device = self.device
+        body = QWidget()
+        column = QVBoxLayout(body)
+        self.cards = []
+        errors = device.sync_errors()
+        if not errors:
+            empty = QLabel("No sync errors.")
+            empty.setObjectName("no-errors")
+            empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            column.addWidget(empty)
+        for error in errors:
+            card = ErrorCard(error, device.error_actions(error), self._actor(error.id))
+            card.details.say(conflict_text(error), shown=xray)
+            column.addWidget(card)
+            self.cards.append(card)
+        column.addStretch(1)
+        self.scroller.setWidget(body)
+        self.sync.setEnabled(device.blocking is None)
