@@ -352,7 +352,7 @@ class _Reader:
     def rule(self, node: Node) -> str:
         value = self.value(node)
         if value not in RULE_IDS:
-            self.fail(node, f"unknown rule ID {value!r} (rules are AS-01 to AS-32)")
+            self.fail(node, f"unknown rule ID {value!r} (rules are {RULE_IDS[0]} to {RULE_IDS[-1]})")
         return cast(str, value)
 
     def device(self, node: Node) -> DeviceSpec:

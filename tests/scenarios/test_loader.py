@@ -71,12 +71,102 @@ def test_each_kind_of_bad_step_gets_its_message_and_line(steps: str, line: int, 
     assert str(error).startswith(f"bad.yaml:{line}: ")
 
 
+def _bad(rule: str, steps: str, line: int, problem: str) -> object:
+    return pytest.param(steps, line, problem, marks=pytest.mark.rule(rule), id=problem)
+
+
+EXPECT = "  - say: hi\n    expect:\n      - "  # a check on line 11
+
+
+@pytest.mark.parametrize(
+    ("steps", "line", "problem"),
+    [
+        _bad(
+            "AS-34",
+            "  - {device: pro, resolve: harper, how: keep_mine}\n",
+            9,
+            "how must be one of undo, undelete, clear",
+        ),
+        _bad("AS-34", "  - {device: pro, resolve: harper, how: take_online}\n", 9, "not 'take_online'"),
+        _bad(
+            "AS-34", "  - {device: pro, dismiss: , how: undo}\n", 9, "'how' does not go with a dismiss step"
+        ),
+        _bad(
+            "AS-34",
+            "  - {device: pro, clear_sync_errors: anna}\n",
+            9,
+            "clear_sync_errors does not happen on a device",
+        ),
+        _bad("AS-30", "  - {xray: maybe}\n", 9, "xray must be on or off, not 'maybe'"),
+        _bad("AS-30", "  - {xray: on, device: ipad}\n", 9, "unknown device 'ipad'"),
+        _bad("AS-33", "  - {sync_settings: {refresh_mode: on}}\n", 9, "sync_settings: needs user:"),
+        _bad(
+            "AS-33",
+            "  - {sync_settings: {user: anna}}\n",
+            9,
+            "give refresh_mode: and/or sync_warn_interval_days:",
+        ),
+        _bad(
+            "AS-33", "  - {sync_settings: {user: anna, sync_warn_interval_days: 0}}\n", 9, "at least 1, not 0"
+        ),
+        _bad(
+            "AS-33",
+            "  - {sync_settings: {user: anna, keep_mine: on}}\n",
+            9,
+            "unknown key 'keep_mine' in sync_settings",
+        ),
+        _bad("AS-33", "  - {sync_settings: anna}\n", 9, "sync_settings must be a mapping"),
+        _bad(
+            "AS-36",
+            "  - {sync_settings: {user: anna, refresh_mode: maybe}}\n",
+            9,
+            "refresh_mode must be on or off",
+        ),
+        _bad("AS-36", "  - {apply_update: }\n", 9, "say which device does apply_update"),
+        _bad("AS-37", "  - {force_full_refresh: }\n", 9, "force_full_refresh (a user) must be some text"),
+        _bad("AS-37", "  - {device: pro, full_refresh: now}\n", 9, "full_refresh takes no value"),
+        _bad(
+            "AS-33",
+            EXPECT + "{sync_widget: pro, colour: blue}\n",
+            11,
+            "colour must be one of green, orange, red",
+        ),
+        _bad("AS-33", EXPECT + "{sync_widget: pro, state: green}\n", 11, "state must be one of up_to_date"),
+        _bad("AS-33", EXPECT + "{sync_widget: pro, days_since: -1}\n", 11, "at least 0"),
+        _bad("AS-33", EXPECT + "{sync_widget: pro, remind: often}\n", 11, "remind must be true or false"),
+        _bad("AS-33", EXPECT + "{sync_widget: ipad, state: pending}\n", 11, "unknown device 'ipad'"),
+        _bad(
+            "AS-36", EXPECT + "{refresh: pro, colour: green}\n", 11, "colour must be one of blue, orange, red"
+        ),
+        _bad("AS-36", EXPECT + "{refresh: pro, state: on}\n", 11, "state must be one of off, idle"),
+        _bad("AS-36", EXPECT + "{refresh: pro, pending: 1}\n", 11, "unknown key 'pending'"),
+        _bad("AS-34", EXPECT + "{notice: pro, kind: banner}\n", 11, "kind must be one of sync_error"),
+        _bad("AS-34", EXPECT + "{notice: pro, unread: some}\n", 11, "unread must be a whole number"),
+        _bad("AS-34", EXPECT + "{sync_errors: pro, actions: [keep_mine]}\n", 11, "actions must be one of"),
+        _bad("AS-34", EXPECT + "{sync_errors: pro, requested: clear}\n", 11, "requested must be one of"),
+        _bad("AS-35", EXPECT + "{device: pro, blocked: maybe}\n", 11, "blocked must be true or false"),
+        _bad("AS-30", EXPECT + "{device: pro, xray: maybe}\n", 11, "xray must be on or off"),
+    ],
+)
+def test_the_real_apps_sync_steps_and_checks_refuse_bad_values_with_the_line(
+    steps: str, line: int, problem: str
+) -> None:
+    error = refused(HEAD + steps)
+    assert (error.line, problem in error.problem) == (line, True), str(error)
+    assert str(error).startswith(f"bad.yaml:{line}: ")
+
+
 @pytest.mark.parametrize(
     ("text", "line", "problem"),
     [
         ("rules: [AS-01]\ndevices: [{id: a, user: anna}]\nsteps: [{say: hi}]\n", 1, "missing title:"),
         ("title: T\ndevices: [{id: a, user: anna}]\n", 1, "missing steps:"),
         ("title: T\nrules: [AS-01, AS-99]\ndevices: [{id: a, user: anna}]\nsteps: [{say: hi}]\n", 2, "AS-99"),
+        (
+            "title: T\nrules: [AS-37, AS-38]\ndevices: [{id: a, user: anna}]\nsteps: [{say: hi}]\n",
+            2,
+            "'AS-38' (rules are AS-01 to AS-37)",
+        ),
         (
             "title: T\ndevices:\n  - {id: a, user: anna, model: iPad 12}\nsteps: [{say: hi}]\n",
             3,
@@ -188,3 +278,84 @@ def test_a_scenario_can_start_at_another_emulated_time(written: str) -> None:
 def test_a_bad_start_time_is_refused_with_its_line() -> None:
     problem = refused(HEAD.replace("devices:", "start: next tuesday\ndevices:", 1) + "  - say: hi\n")
     assert str(problem) == "bad.yaml:3: start must be a time like 2026-11-26T09:00:00Z, not 'next tuesday'"
+
+
+@pytest.mark.rule("AS-33")
+@pytest.mark.rule("AS-34")
+@pytest.mark.rule("AS-36")
+@pytest.mark.rule("AS-37")
+def test_the_real_apps_sync_steps_are_read_into_the_model() -> None:
+    scenario = parse_scenario(
+        HEAD
+        + """\
+  - {device: pro, resolve: harper, how: undo}
+  - {device: air, resolve: harper, how: undelete}
+  - {device: pro, resolve: harper, how: clear}
+  - {device: pro, dismiss: }
+  - {device: pro, full_refresh: }
+  - {device: air, apply_update: true}
+  - {xray: off}
+  - {xray: on, device: air}
+  - {sync_settings: {user: anna, refresh_mode: on, sync_warn_interval_days: 2}}
+  - {sync_settings: {user: ben, refresh_mode: "off"}}
+  - {clear_sync_errors: anna}
+  - {force_full_refresh: anna}
+""",
+        source="good.yaml",
+    )
+    got = [(s.action, s.device, s.value, dict(s.options), s.line) for s in scenario.steps]
+    assert got == [
+        ("resolve", "pro", "harper", {"how": "undo"}, 9),
+        ("resolve", "air", "harper", {"how": "undelete"}, 10),
+        ("resolve", "pro", "harper", {"how": "clear"}, 11),
+        ("dismiss", "pro", None, {}, 12),
+        ("full_refresh", "pro", None, {}, 13),
+        ("apply_update", "air", None, {}, 14),
+        ("xray", None, False, {}, 15),
+        ("xray", "air", True, {}, 16),
+        ("sync_settings", None, {"user": "anna", "refresh_mode": True, "sync_warn_interval_days": 2}, {}, 17),
+        ("sync_settings", None, {"user": "ben", "refresh_mode": False}, {}, 18),
+        ("clear_sync_errors", None, "anna", {}, 19),
+        ("force_full_refresh", None, "anna", {}, 20),
+    ]
+    described = [s.describe() for s in scenario.steps]
+    assert described[0] == "[pro] Errors tab: undo the sync error on harper"
+    assert described[4] == "[pro] Options ▸ Database ▸ Full Database Refresh"
+    assert described[7] == "[air] X-ray view on"
+    assert described[8] == "online: sync settings for anna: refresh_mode on, sync_warn_interval_days 2"
+
+
+@pytest.mark.rule("AS-30")
+@pytest.mark.rule("AS-33")
+@pytest.mark.rule("AS-34")
+@pytest.mark.rule("AS-35")
+@pytest.mark.rule("AS-36")
+def test_the_real_apps_sync_checks_are_read_into_the_model() -> None:
+    step = parse_scenario(
+        HEAD
+        + """\
+  - say: What the rep sees.
+    expect:
+      - {sync_widget: pro, state: pending, pending: 2, colour: red, errors: 0, remind: true, days_since: 3}
+      - {refresh: air, state: off}
+      - {refresh: air, state: ready, colour: orange}
+      - {notice: pro, kind: sync_error, unread: 1, count: 2, text: Sync error}
+      - {device: pro, blocked: false, xray: off}
+      - {sync_errors: air, record: harper, actions: [clear], requested: nothing}
+"""
+    ).steps[0]
+    got = [(c.kind, c.subject, dict(c.options), c.line) for c in step.expect]
+    assert got == [
+        (
+            "sync_widget",
+            "pro",
+            {"state": "pending", "pending": 2, "colour": "red", "errors": 0, "remind": True, "days_since": 3},
+            11,
+        ),
+        ("refresh", "air", {"state": "off"}, 12),
+        ("refresh", "air", {"state": "ready", "colour": "orange"}, 13),
+        ("notice", "pro", {"kind": "sync_error", "unread": 1, "count": 2, "text": "Sync error"}, 14),
+        ("device", "pro", {"blocked": False, "xray": False}, 15),
+        ("sync_errors", "air", {"record": "harper", "actions": ["clear"], "requested": "nothing"}, 16),
+    ]
+    assert step.expect[1].describe() == "Refresh mode on air: state 'off'"
