@@ -49,17 +49,34 @@ class Overlay(QWidget):
         painter.end()
 
 
-class Card(QFrame):
+class RoundedPanel(QFrame):
+    """A rounded box painted in the palette's colours.
+
+    Painted, not style-sheeted: the children of a style-sheeted widget stop following the
+    window's font, and zoom and presenter mode must reach them.
+    """
+
+    RADIUS = 12.0
+
+    def __init__(self, parent: QWidget | None = None, *, fill: bool = True) -> None:
+        super().__init__(parent)
+        self.fill = fill
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(self.palette().mid().color())
+        painter.setBrush(self.palette().base() if self.fill else Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), self.RADIUS, self.RADIUS)
+        painter.end()
+
+
+class Card(RoundedPanel):
     """The white rounded box of an iPad alert."""
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("alert-card")
-        self.setAutoFillBackground(True)
-        self.setStyleSheet(
-            "QFrame#alert-card { background: palette(base); border: 1px solid palette(mid);"
-            " border-radius: 12px; }"
-        )
 
 
 class AppAlert(Overlay):

@@ -15,11 +15,12 @@ from datetime import datetime
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QPolygonF
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from emulator.engine.device import Device
 from emulator.engine.refresh import ButtonColour
 from emulator.engine.sync_widget import SyncWidget
+from emulator.ui.app_overlays import RoundedPanel
 from emulator.ui.theme import scaled
 
 COLOURS = {"green": QColor("#2e9e44"), "orange": QColor("#f08c00"), "red": QColor("#d6341f")}
@@ -103,7 +104,7 @@ class SyncIcon(QWidget):
         painter.end()
 
 
-class SyncWidgetView(QFrame):
+class SyncWidgetView(RoundedPanel):
     """The Sync widget card.
 
     Signals:
@@ -117,10 +118,8 @@ class SyncWidgetView(QFrame):
     apply_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, fill=False)
         self.setObjectName("sync-widget")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet("QFrame#sync-widget { border: 1px solid palette(mid); border-radius: 10px; }")
         self.state = "up_to_date"
         outer = QVBoxLayout(self)
         heading = QLabel("Sync")

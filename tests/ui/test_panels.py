@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from emulator.stage import Stage
 from emulator.ui.main_window import MainWindow
 from tests.ui.conftest import run
-from tests.ui.test_main_window import HARPER, click, columns, edit_online, edit_phone, open_record
+from tests.ui.test_main_window import HARPER, click, columns, edit_online, edit_phone, open_record, tap_ok
 
 
 @pytest.fixture
@@ -59,13 +60,17 @@ def test_the_window_layout_is_remembered(stage: Stage, settings: QSettings, qtbo
 
 
 @pytest.mark.rule("AS-18")
-def test_seven_days_offline_shows_the_missed_changes_banner(window: MainWindow, qtbot: QtBot) -> None:
+@pytest.mark.rule("AS-33")
+def test_seven_days_offline_the_app_reminds_to_sync_and_xray_explains_the_expired_feed(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     pro, air, _ = columns(window)
     air.panel.set_network("offline")
     edit_phone(qtbot, pro.frame.app, HARPER, "+1 999 000 0018")
     run(qtbot, window.stage.settle())
-    banner = air.frame.notice
-    assert banner.isHidden()
+    note = air.frame.app.home_xray
+    air.frame.app.go_home()
+    assert "expired" not in note.text()
 
     click(qtbot, window.clock_bar.plus_week)
     qtbot.waitUntil(lambda: not window.clock_bar.busy, timeout=20_000)
@@ -75,22 +80,23 @@ def test_seven_days_offline_shows_the_missed_changes_banner(window: MainWindow, 
     click(qtbot, window.clock_bar.next_poll)
     qtbot.waitUntil(lambda: not window.clock_bar.busy)
 
-    qtbot.waitUntil(lambda: banner.isVisible())
-    assert "expired from the feed" in banner.text.text()
-    assert "Sync now" in banner.text.text()
-    assert banner.sync.isVisible()
-    assert pro.frame.notice.isHidden(), "the iPad that kept reading its feed missed nothing"
+    app = air.frame.app
+    assert tap_ok(qtbot, app) == "Sync Reminder", "the app reminds the rep to sync (AS-33)"
+    assert "7 days ago" in app.home_page.reminder.text()
+    qtbot.waitUntil(lambda: "expired from the feed" in note.text())
+    assert note.isVisible(), "the explanation is the X-ray view's"
+    assert "expired" not in pro.frame.app.home_xray.text(), "the iPad that kept reading missed nothing"
+    assert not any("expired" in w.text() for w in app.findChildren(QLabel) if w.isVisible() and w is not note)
 
-    click(qtbot, banner.sync)  # the banner's Sync now runs the incremental sync
-    qtbot.waitUntil(lambda: not air.panel.busy)
+    click(qtbot, app.home_page.widget.sync)
+    qtbot.waitUntil(lambda: air.device.blocking is None and not window.context.tasks.running)
     assert air.device.record(HARPER)["phone__v"] == "+1 999 000 0018"  # type: ignore[index]
-    qtbot.waitUntil(lambda: banner.sync.isHidden())
-    click(qtbot, banner.dismiss)
-    assert banner.isHidden()
+    qtbot.waitUntil(lambda: "expired" not in note.text())
+    assert app.home_page.reminder.isHidden()
 
 
 @pytest.mark.rule("AS-12")
-def test_edits_discarded_online_are_told_on_the_ipad_banner(window: MainWindow, qtbot: QtBot) -> None:
+def test_edits_discarded_online_are_told_in_the_app(window: MainWindow, qtbot: QtBot) -> None:
     pro, air, _ = columns(window)
     order = next(str(r["id"]) for r in pro.device.records("order__v") if r.get("status__v") != "submitted__v")
     air.panel.set_network("offline")
@@ -99,10 +105,11 @@ def test_edits_discarded_online_are_told_on_the_ipad_banner(window: MainWindow, 
     run(qtbot, window.stage.settle())
     air.panel.set_network("online")
     run(qtbot, window.stage.settle())
-    banner = air.frame.notice
-    qtbot.waitUntil(lambda: banner.isVisible())
-    assert "discarded" in banner.text.text().lower()
-    assert not banner.sync.isVisible()
+    app = air.frame.app
+    qtbot.waitUntil(app.alert.isVisible)
+    assert "discarded" in app.alert.text.text().lower()
+    assert tap_ok(qtbot, app) == "Changes Discarded"
+    assert air.device.unread_notices() == []
 
 
 @pytest.mark.rule("AS-06")
@@ -133,7 +140,6 @@ def test_loss_is_set_from_the_panel(window: MainWindow, qtbot: QtBot) -> None:
     panel.loss.setValue(25)
     panel.loss.editingFinished.emit()
     assert window.column(0).device.conditions.loss == pytest.approx(0.25)
-    qtbot.waitUntil(lambda: "25% loss" in window.column(0).frame.status.network.toolTip())
 
 
 @pytest.mark.rule("AS-22")
@@ -157,7 +163,7 @@ def test_a_queue_row_expands_to_the_records_and_changed_fields(window: MainWindo
     edit_phone(qtbot, pro.frame.app, HARPER, "+1 222 000 0000")
     tree = pro.panel.queue_view
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2)
-    assert pro.panel.tabText(1) == "Queue (2)"
+    assert pro.panel.tabText(1) == "X-RAY Queue (2)"
 
     top = tree.topLevelItem(0)
     assert top is not None and top.childCount() == 1 and not top.isExpanded()
@@ -193,7 +199,7 @@ def test_presenter_mode_enlarges_the_ipads_panels_and_banner(window: MainWindow,
     widgets = {
         "status bar": pro.frame.status.time,
         "network icon": pro.frame.status.network,
-        "banner": pro.frame.notice.text,
+        "sync widget": pro.frame.app.home_page.widget.last,
         "record list": pro.frame.app.table,
         "queue": pro.panel.queue_view,
         "conflicts": pro.panel.conflicts,
@@ -228,7 +234,7 @@ def test_conflict_values_are_shown_in_full(window: MainWindow, qtbot: QtBot) -> 
     run(qtbot, window.stage.settle())
     panel = air.panel
     panel.setCurrentIndex(2)
-    qtbot.waitUntil(lambda: panel.tabText(2) == "Errors (1)")
+    qtbot.waitUntil(lambda: panel.tabText(2) == "X-RAY Conflicts (1)")
     table = panel.conflicts
     mine = table.item(2, 0)
     assert mine is not None and mine.text() == long_value

@@ -31,6 +31,8 @@ from tests.ui.test_main_window import (
     edit_online,
     open_record,
     order_with_a_line,
+    tap_ok,
+    to_list,
     type_into,
 )
 
@@ -143,14 +145,17 @@ def test_a_refused_action_is_not_recorded(window: MainWindow, qtbot: QtBot, tmp_
     assert pro.device is not old_pro, "the stage was reset to the sample state first"
     app, panel = pro.frame.app, pro.panel
 
-    click(qtbot, app.new_button)  # an edit screen open: Sync now is refused
-    click(qtbot, panel.sync_now)
-    qtbot.waitUntil(lambda: not panel.busy)
+    to_list(app, "account__v")
+    click(qtbot, app.new_button)  # an edit screen open: a sync (Devices ▸ Tap Sync) is refused
+    app.run_sync()
+    qtbot.waitUntil(lambda: not window.context.tasks.running)
     refused = window.context.messages.history[-1]
     assert refused.kind == "refused" and "edit screen" in refused.text
+    assert tap_ok(qtbot, app) == "Sync"
     click(qtbot, app.edit_page.cancel)
-    click(qtbot, panel.sync_now)  # now it runs, and is recorded
-    qtbot.waitUntil(lambda: not panel.busy, timeout=20_000)
+    app.go_home()
+    click(qtbot, app.home_page.widget.sync)  # now it runs, and is recorded
+    qtbot.waitUntil(lambda: not window.context.tasks.running, timeout=20_000)
 
     scenario = _stop_and_save(window, qtbot, tmp_path / "refused.yaml")
     actions = [(s.action, s.device) for s in scenario.steps if s.action is not None]
@@ -180,8 +185,8 @@ def test_online_operations_and_a_clock_that_ran_are_recorded(
     rule.setCheckState(Qt.CheckState.Unchecked)  # the user unticks a validation rule
     qtbot.waitUntil(lambda: not window.context.tasks.running)
     stage.clock.advance(timedelta(seconds=12, microseconds=345_678))  # as the running clock does
-    click(qtbot, pro.panel.sync_now)
-    qtbot.waitUntil(lambda: not pro.panel.busy, timeout=20_000)
+    click(qtbot, pro.frame.app.home_page.widget.sync)
+    qtbot.waitUntil(lambda: not window.context.tasks.running, timeout=20_000)
     assert pro.device.record(HARPER)["phone__v"] == "+1 444 444 4444"  # type: ignore[index]
     window.add_device("Ben's iPad", "ben", model="iPad Pro 11-inch", ios_version="17.5")
     qtbot.waitUntil(lambda: "ben-s-ipad" in window.columns, timeout=20_000)
