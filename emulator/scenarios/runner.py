@@ -533,6 +533,8 @@ class ScenarioRunner:
                 errors = [e for e in errors if rid in e.record_ids()]
             if "count" in o and len(errors) != o["count"]:
                 return f"there are {len(errors)}: {[e.message for e in errors]}"
+            if "record" in o and "count" not in o and not errors:
+                return "there is no sync error for it"
             if "actions" in o:
                 offered = [list(d.error_actions(e)) for e in errors]
                 if not errors:
@@ -559,6 +561,8 @@ class ScenarioRunner:
                 waiting = [(e, r) for e, r in waiting if rid in entry_ids(e)]
             if "count" in o and len(waiting) != o["count"]:
                 return f"{len(waiting)} wait: {[r for _, r in waiting]}"
+            if "record" in o and "count" not in o and not waiting:
+                return "nothing waits for it"
             if "reason" in o and not any(o["reason"].casefold() in r.casefold() for _, r in waiting):
                 return f"the reasons are {[r for _, r in waiting]}"
             return None
@@ -577,6 +581,8 @@ class ScenarioRunner:
             notices = [n.text for n in shown]
             if "count" in o and len(notices) != o["count"]:
                 return f"there are {len(notices)}: {notices}"
+            if "kind" in o and not ({"count", "text", "unread"} & set(o)) and not notices:
+                return f"there is no {o['kind']} message"
             if "text" in o and not any(o["text"].casefold() in n.casefold() for n in notices):
                 return f"the notices are {notices}"
             unread = [n for n in d.unread_notices() if "kind" not in o or n.kind == o["kind"]]

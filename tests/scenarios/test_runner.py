@@ -474,3 +474,33 @@ def test_resolving_a_record_without_a_sync_error_stops_the_run() -> None:
     result = play(HEAD + "  - {device: pro, resolve: harper, how: undo}\n  - say: never reached\n")
     assert [s.ok for s in result.steps] == [False]
     assert result.failures() == ["test.yaml:8: step 1: pro has no sync error for harper"]
+
+
+@pytest.mark.rule("AS-21")
+@pytest.mark.rule("AS-34")
+def test_a_check_naming_a_record_or_a_kind_fails_when_there_is_none() -> None:
+    result = play(
+        HEAD
+        + """\
+  - say: Nothing has happened yet.
+    expect:
+      - {sync_errors: pro, record: harper}
+      - {sync_errors: pro, record: harper, count: 0}
+      - {waiting: air, record: harper}
+      - {waiting: air, record: harper, count: 0}
+      - {notice: pro, kind: sync_error}
+      - {notice: pro, kind: sync_error, count: 0}
+  - {device: pro, edit: harper, set: {last_name__v: ""}, then: save}
+  - say: Now there is a sync error, and its message.
+    expect:
+      - {sync_errors: pro, record: harper}
+      - {notice: pro, kind: sync_error}
+      - {notice: pro, kind: discarded}
+"""
+    )
+    assert failures_by_line(result) == {
+        10: "there is no sync error for it",
+        12: "nothing waits for it",
+        14: "there is no sync_error message",
+        21: "there is no discarded message",
+    }
