@@ -14,21 +14,18 @@ from dataclasses import dataclass, field
 
 @dataclass
 class XRay:
-    """The X-ray switch: ``on`` for all iPads, with the iPads switched off one by one."""
+    """The X-ray switch: ``on`` for every iPad, and an iPad's own choice where it made one."""
 
     on: bool = True
-    off_for: set[str] = field(default_factory=set)
+    only: dict[str, bool] = field(default_factory=dict)  # device ID -> its own switch
 
     def shown(self, device_id: str) -> bool:
-        return self.on and device_id not in self.off_for
+        return self.only.get(device_id, self.on)
 
     def set(self, on: bool, device_id: str | None = None) -> None:
         """Switch it for one iPad, or (``device_id`` None) for all of them."""
         if device_id is None:
             self.on = on
-            self.off_for.clear()
-        elif on:
-            self.off_for.discard(device_id)
-            self.on = True
+            self.only.clear()
         else:
-            self.off_for.add(device_id)
+            self.only[device_id] = on

@@ -161,6 +161,8 @@ class IncrementalSync:
             e.requested == "undelete" for e in store.errors()
         )
         if wants_full and not got.full:
+            self.full = True  # the progress window says so: a database refresh now
+            self._progress(phase="Downloading everything")
             got = await download(device, None)
         return got
 

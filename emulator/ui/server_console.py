@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -147,6 +149,7 @@ class ServerConsole(QTabWidget):
         self.addTab(self._build_feeds(), "Feeds")
         self.addTab(self._build_operations(), "Online operations")
         self.addTab(self._build_rules(), "Validation rules")
+        self.addTab(self._build_admin(), "Users' iPads")
         self._reload = Coalescer(self.reload, self)
         context.bridge.happened.connect(self._on_event)
         context.bridge.time_changed.connect(self._times_moved)  # a bound slot: disconnected on deletion
@@ -267,7 +270,8 @@ class ServerConsole(QTabWidget):
         form.addRow(datasets)
         layout.addWidget(meta)
         note = QLabel(
-            "Online changes reach the iPads only by an incremental sync (Sync now), not by Autosync."
+            "Online changes reach the iPads only by an incremental sync (the Sync button on the iPad's "
+            "Home page), not by Autosync."
         )
         note.setWordWrap(True)
         layout.addWidget(note)
@@ -291,6 +295,49 @@ class ServerConsole(QTabWidget):
         self.rules.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.rules.itemChanged.connect(self._rule_toggled)
         layout.addWidget(self.rules)
+        return page
+
+    def _build_admin(self) -> QWidget:
+        """A business admin's settings and commands for a user's iPads (AS-33, AS-34, AS-36, AS-37)."""
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        top = QHBoxLayout()
+        self.admin_user = QComboBox()
+        self.admin_user.setObjectName("admin-user")
+        top.addWidget(QLabel("User"))
+        top.addWidget(self.admin_user, 1)
+        layout.addLayout(top)
+        settings = QGroupBox("Sync settings (read by the iPads at their next incremental sync)")
+        form = QFormLayout(settings)
+        self.warn_days = QSpinBox()
+        self.warn_days.setObjectName("sync-warn-interval")
+        self.warn_days.setRange(1, 365)
+        self.warn_days.setSuffix(" days")
+        self.warn_days.setToolTip(
+            "SYNC_WARN_INTERVAL: the Sync widget's pending count turns red once uploads have waited longer"
+        )
+        self.refresh_mode = QCheckBox("Refresh mode (non-blocking sync at the first use of a day)")
+        self.refresh_mode.setObjectName("refresh-mode")
+        save = QPushButton("Save settings")
+        save.setObjectName("save-user-settings")
+        form.addRow("SYNC_WARN_INTERVAL", self.warn_days)
+        form.addRow(self.refresh_mode)
+        form.addRow(save)
+        layout.addWidget(settings)
+        commands = QGroupBox("Commands to the user's iPads (each runs it at its next incremental sync)")
+        row = QVBoxLayout(commands)
+        clear = QPushButton("Clear client sync errors")
+        clear.setObjectName("clear-sync-errors")
+        force = QPushButton("Force a full database refresh")
+        force.setObjectName("force-full-refresh")
+        row.addWidget(clear)
+        row.addWidget(force)
+        layout.addWidget(commands)
+        layout.addStretch(1)
+        self.admin_user.activated.connect(lambda _i: self.reload_user_settings())
+        save.clicked.connect(self.save_user_settings)
+        clear.clicked.connect(lambda: self.client_command("clear_sync_errors"))
+        force.clicked.connect(lambda: self.client_command("full_refresh"))
         return page
 
     # loading --------------------------------------------------------------------------------------
@@ -318,12 +365,14 @@ class ServerConsole(QTabWidget):
             await self._load_objects()
         if not self.users:
             self.users = [u["id"] for u in await self.stage.users()]
-            self.feed_user.clear()
-            for user in self.users:
-                self.feed_user.addItem(user, user)
+            for combo in (self.feed_user, self.admin_user):
+                combo.clear()
+                for user in self.users:
+                    combo.addItem(user, user)
         await self._load_records()
         await self._load_feed()
         await self._load_rules()
+        await self._load_user_settings()
 
     async def _load_objects(self) -> None:
         device = next(iter(self.stage.devices.values()), None)
@@ -380,6 +429,17 @@ class ServerConsole(QTabWidget):
             f"{len(page['entries'])} entries on {user}'s feed; entries expire 7 days after they are added."
             + missed
         )
+
+    def reload_user_settings(self) -> None:
+        self.context.tasks.spawn(self._load_user_settings(), title="Sync settings", parent=self)
+
+    async def _load_user_settings(self) -> None:
+        user = self.admin_user.currentData()
+        if not user:
+            return
+        settings = await self.stage.online("GET", f"/users/{user}/settings")
+        self.warn_days.setValue(int(settings["sync_warn_interval_days"]))
+        self.refresh_mode.setChecked(bool(settings["refresh_mode"]))
 
     async def _load_rules(self) -> None:
         rules = await self.stage.online("GET", "/validation-rules")
@@ -525,6 +585,41 @@ class ServerConsole(QTabWidget):
             f"/datasets/{name}/refresh",
             f"New load of {label} online.",
             step=_fixed({"refresh_dataset": name}),
+        )
+
+    def save_user_settings(self) -> None:
+        user = str(self.admin_user.currentData() or "")
+        if not user:
+            return
+        settings = {
+            "sync_warn_interval_days": self.warn_days.value(),
+            "refresh_mode": self.refresh_mode.isChecked(),
+        }
+        mode = "on" if settings["refresh_mode"] else "off"
+        self._online(
+            "Sync settings",
+            "PATCH",
+            f"/users/{user}/settings",
+            f"An admin set {user}'s sync settings online: SYNC_WARN_INTERVAL "
+            f"{settings['sync_warn_interval_days']} days, Refresh mode {mode}.",
+            step=_fixed({"sync_settings": {"user": user, **settings}}),
+            json=settings,
+        )
+
+    def client_command(self, kind: str) -> None:
+        """Clear client sync errors, or force a full refresh, on every iPad of the user."""
+        user = str(self.admin_user.currentData() or "")
+        if not user:
+            return
+        what = "cleared the client sync errors" if kind == "clear_sync_errors" else "forced a full refresh"
+        action = "clear_sync_errors" if kind == "clear_sync_errors" else "force_full_refresh"
+        self._online(
+            "Command to the iPads",
+            "POST",
+            f"/users/{user}/commands",
+            f"An admin {what} of {user}'s iPads online; each does it at its next incremental sync.",
+            step=_fixed({action: user}),
+            json={"kind": kind},
         )
 
     def _rule_toggled(self, item: QTableWidgetItem) -> None:

@@ -143,7 +143,7 @@ def test_a_refused_action_is_not_recorded(window: MainWindow, qtbot: QtBot, tmp_
     _start(window, qtbot, "Reset and record")
     pro, _air, _chloe = columns(window)
     assert pro.device is not old_pro, "the stage was reset to the sample state first"
-    app, panel = pro.frame.app, pro.panel
+    app = pro.frame.app
 
     to_list(app, "account__v")
     click(qtbot, app.new_button)  # an edit screen open: a sync (Devices ▸ Tap Sync) is refused

@@ -1,0 +1,325 @@
+"""The real Vault CRM app inside the bezel, and the X-ray view beside it, clicked through.
+
+Rules: AS-30, AS-33 to AS-37 (REAL-APP.md: the Sync widget, the sync error modal and Errors tab,
+the blocking incremental sync, Refresh mode, the full database refresh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from emulator.engine.device import SYNC_STATE_TEXT, ActionRefused
+from emulator.stage import Stage
+from emulator.ui.crm_app import CrmApp
+from emulator.ui.main_window import DeviceColumn, MainWindow
+from emulator.ui.xray_style import MARK, is_xray
+from tests.ui.conftest import run
+from tests.ui.test_main_window import HARPER, click, columns, edit_phone, open_record, tap_ok, to_list
+
+OKAFOR = "V0A000000000003"
+
+
+def settle(qtbot: QtBot, stage: Stage) -> None:
+    run(qtbot, stage.settle())
+
+
+def jump(qtbot: QtBot, window: MainWindow, delta: timedelta) -> None:
+    run(qtbot, window.stage.advance(delta))
+
+
+def next_morning(window: MainWindow) -> timedelta:
+    now = window.stage.clock.now()
+    return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo) - now
+
+
+def widget_title(app: CrmApp) -> str:
+    app.refresh()
+    return app.home_page.widget.title.text()
+
+
+def conflict_on_the_air(window: MainWindow, qtbot: QtBot) -> tuple[DeviceColumn, DeviceColumn]:
+    pro, air, _ = columns(window)
+    air.panel.set_network("offline")
+    edit_phone(qtbot, air.frame.app, HARPER, "+1 222 222 2222")
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 111 111 1111")
+    settle(qtbot, window.stage)
+    air.panel.set_network("online")
+    settle(qtbot, window.stage)
+    assert tap_ok(qtbot, air.frame.app) == "Sync Error"
+    return pro, air
+
+
+@pytest.mark.rule("AS-33")
+def test_each_sync_widget_state_shows_when_the_engine_is_in_it(window: MainWindow, qtbot: QtBot) -> None:
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    icon = app.home_page.widget.icon
+    assert (widget_title(app), icon.state, icon.colour) == ("Up to date", "up_to_date", "green")
+    assert app.home_page.widget.last.text() == "Last sync: Thu 26 Nov 2026 09:00 (today)"
+
+    pro.panel.set_network("offline")
+    edit_phone(qtbot, app, HARPER, "+1 000 000 0001")
+    edit_phone(qtbot, app, OKAFOR, "+1 000 000 0003")
+    order = next(str(r["id"]) for r in device.records("order__v") if r.get("status__v") != "submitted__v")
+    device.save("order__v", order, {"delivery_date__v": "2026-12-24"})
+    app.go_home()
+    assert widget_title(app) == "2 pending uploads", "the order is not counted"
+    assert (icon.state, icon.colour) == ("pending", "orange")
+
+    jump(qtbot, window, timedelta(days=3, seconds=1))
+    while app.alert.isVisible():
+        tap_ok(qtbot, app)  # the reminder to sync
+    assert widget_title(app) == "2 pending uploads"
+    assert icon.colour == "red", "pending longer than SYNC_WARN_INTERVAL (3 days) turns red"
+    assert "3 days ago" in app.home_page.widget.last.text()
+    assert app.home_page.reminder.isVisible()
+
+    pro.panel.set_network("online")  # uploads, then a validation error
+    settle(qtbot, window.stage)
+    device.save("account__v", HARPER, {"last_name__v": ""})
+    settle(qtbot, window.stage)
+    assert tap_ok(qtbot, app) == "Sync Error"
+    app.go_home()
+    assert (widget_title(app), icon.colour) == ("1 sync error", "red")
+    qtbot.mouseClick(app.home_page.widget, Qt.MouseButton.LeftButton)
+    assert app.page == "errors", "tapping the red widget opens the Errors tab"
+
+    app.go_home()
+    task = asyncio.ensure_future(device.syncer.run())  # the clock is paused: the sync waits for it
+    qtbot.waitUntil(lambda: device.syncer.progress is not None and window.stage.clock.is_parked(task))
+    assert widget_title(app) == "Syncing" and icon.state == "syncing"
+    assert app.home_page.widget.detail.text().startswith("Uploaded 0 of 0 · Downloaded")
+    run(qtbot, window.stage.complete(task))
+    assert widget_title(app) == "1 sync error", "the sync ends in the error state (AS-34)"
+
+
+@pytest.mark.rule("AS-34")
+def test_an_error_whose_record_has_a_pending_upload_offers_only_clear(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    _pro, air = conflict_on_the_air(window, qtbot)
+    app = air.frame.app
+    assert list(app.errors_page.cards[0].buttons) == ["undo"]
+    air.panel.set_network("offline")
+    air.device.save("account__v", HARPER, {"email__v": "again@example.org"})  # a new edit waits
+    app.show_errors()
+    qtbot.waitUntil(lambda: list(app.errors_page.cards[0].buttons) == ["clear"])
+    click(qtbot, app.errors_page.cards[0].buttons["clear"])
+    qtbot.waitUntil(lambda: not app.errors_page.cards)
+    assert app.errors_page.findChild(QLabel, "no-errors") is not None
+    assert air.device.record(HARPER)["phone__v"] == "+1 222 222 2222", "clearing keeps the data"  # type: ignore[index]
+
+
+@pytest.mark.rule("AS-34")
+def test_undelete_makes_the_next_sync_a_database_refresh(window: MainWindow, qtbot: QtBot) -> None:
+    pro, air, _ = columns(window)
+    order = next(str(r["id"]) for r in pro.device.records("order__v") if r.get("status__v") != "submitted__v")
+    air.panel.set_network("offline")
+    open_record(qtbot, air.frame.app, order)
+    click(qtbot, air.frame.app.view_page.delete)  # deleted on the Air ...
+    pro.device.save("order__v", order, {}, submit=True)  # ... submitted on the Pro
+    settle(qtbot, window.stage)
+    air.panel.set_network("online")
+    settle(qtbot, window.stage)
+    app = air.frame.app
+    assert tap_ok(qtbot, app) == "Sync Error" and app.page == "errors"
+    (card,) = app.errors_page.cards
+    assert list(card.buttons) == ["undelete"]
+    click(qtbot, card.buttons["undelete"])
+    qtbot.waitUntil(lambda: "database" in app.errors_page.cards[0].status.text())
+    click(qtbot, app.errors_page.sync)
+    qtbot.waitUntil(lambda: air.device.blocking is None and not window.context.tasks.running)
+    done = [
+        e for e in window.stage.events.events if e.kind == "sync_finished" and e.actor == air.device.actor
+    ]
+    assert done[-1].data["full"] is True, "the sync became a database refresh"
+    assert air.device.record(order) is not None and air.device.sync_errors() == []
+
+
+@pytest.mark.rule("AS-35")
+def test_during_an_incremental_sync_the_ipad_refuses_input_and_shows_progress(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    to_list(app, "account__v")
+    task = asyncio.ensure_future(device.syncer.run(full=True))  # the clock stands still meanwhile
+    qtbot.waitUntil(lambda: app.sync_window.isVisible())
+    assert app.sync_window.title.text() == "Full Database Refresh"
+    centre = app.table.mapTo(app, app.table.rect().center())
+    hit = app.childAt(centre)
+    assert hit is app.sync_window or app.sync_window.isAncestorOf(hit), "the window takes every tap"
+    with pytest.raises(ActionRefused, match="syncing"):
+        device.open_record("account__v", HARPER)
+    run(qtbot, window.stage.complete(task))
+    qtbot.waitUntil(lambda: app.sync_window.isHidden())
+    counts = app.sync_window.counts.text()
+    assert counts.startswith("Uploaded 0 of 0 · Downloaded") and counts.split()[-1] != "0"
+
+
+@pytest.mark.rule("AS-37")
+def test_options_database_full_database_refresh(window: MainWindow, qtbot: QtBot) -> None:
+    pro, _, _ = columns(window)
+    app = pro.frame.app
+    assert app.options.menu() is not None
+    database = next(a.menu() for a in app.options.menu().actions() if a.text() == "Database")
+    assert [a.text() for a in database.actions()] == ["Full Database Refresh"]
+    app.full_refresh_action.trigger()
+    qtbot.waitUntil(lambda: pro.device.blocking is None and not window.context.tasks.running)
+    done = [
+        e for e in window.stage.events.events if e.kind == "sync_finished" and e.actor == pro.device.actor
+    ]
+    assert done[-1].data["full"] is True
+
+
+@pytest.mark.rule("AS-36")
+def test_refresh_mode_starts_on_the_first_use_of_a_day_pauses_and_apply_update_applies_it(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    console = window.console
+    qtbot.waitUntil(lambda: console.admin_user.count() > 0)
+    console.admin_user.setCurrentIndex(console.admin_user.findData("anna"))
+    console.refresh_mode.setChecked(True)
+    click(qtbot, console.findChild(QPushButton, "save-user-settings"))
+    qtbot.waitUntil(lambda: not window.context.tasks.running)
+    app.run_sync()  # the iPad reads the setting
+    qtbot.waitUntil(lambda: device.refresh.state == "idle" and not window.context.tasks.running)
+    for n in range(120):
+        fields = {"account_type__v": "hcp__v", "last_name__v": f"Loaded {n}", "territory__v": "T-NE"}
+        run(
+            qtbot,
+            window.stage.online("POST", "/records/account__v", json={"owner": "anna", "fields": fields}),
+        )
+
+    jump(qtbot, window, next_morning(window))
+    assert device.refresh.state == "downloading", "it starts by itself on the first use of the day"
+    jump(qtbot, window, timedelta(seconds=3))
+    pro.panel.foreground.setChecked(False)
+    jump(qtbot, window, timedelta(seconds=10))
+    assert device.refresh.state == "paused"
+    assert pro.frame.home_screen.isVisible(), "in the background the iPad shows its home screen"
+    click(qtbot, pro.frame.home_screen.icon)  # the rep opens the app again
+    assert device.foreground and device.refresh.state == "downloading"
+    jump(qtbot, window, timedelta(minutes=1))
+    while app.alert.isVisible():
+        tap_ok(qtbot, app)
+    app.go_home()
+    qtbot.waitUntil(lambda: app.apply_nav.isVisible() and app.home_page.widget.apply.isVisible())
+    assert "#1f6fd1" in app.apply_nav.styleSheet(), "blue: the update waited less than a day"
+    click(qtbot, app.home_page.widget.apply)
+    qtbot.waitUntil(lambda: device.refresh.state == "idle" and not window.context.tasks.running)
+    assert any(r.get("last_name__v") == "Loaded 119" for r in device.records("account__v"))
+    qtbot.waitUntil(lambda: not app.apply_nav.isVisible())
+
+
+@pytest.mark.rule("AS-34")
+@pytest.mark.rule("AS-37")
+def test_the_server_console_clears_client_errors_and_forces_a_full_refresh(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    _pro, air = conflict_on_the_air(window, qtbot)
+    console = window.console
+    qtbot.waitUntil(lambda: console.admin_user.count() > 0)
+    console.admin_user.setCurrentIndex(console.admin_user.findData("anna"))
+    click(qtbot, console.findChild(QPushButton, "clear-sync-errors"))
+    click(qtbot, console.findChild(QPushButton, "force-full-refresh"))
+    qtbot.waitUntil(lambda: not window.context.tasks.running)
+    assert len(air.device.sync_errors()) == 1, "the iPad does it at its next incremental sync"
+    air.frame.app.run_sync()
+    qtbot.waitUntil(lambda: air.device.blocking is None and not window.context.tasks.running)
+    assert air.device.sync_errors() == []
+    done = [
+        e for e in window.stage.events.events if e.kind == "sync_finished" and e.actor == air.device.actor
+    ]
+    assert done[-1].data["full"] is True
+
+
+def visible_in_bezel(column: DeviceColumn) -> list[QWidget]:
+    bezel = column.frame.bezel
+    return [w for w in bezel.findChildren(QWidget) if w.isVisibleTo(bezel)]
+
+
+def emulator_words(widgets: list[QWidget]) -> list[str]:
+    words = [*SYNC_STATE_TEXT.values(), MARK, "X-ray", "queue"]
+    return [
+        w.text()
+        for w in widgets
+        if isinstance(w, QLabel) and any(word.lower() in w.text().lower() for word in words)
+    ]
+
+
+@pytest.mark.rule("AS-30")
+def test_with_xray_off_nothing_of_the_emulator_is_inside_any_bezel(window: MainWindow, qtbot: QtBot) -> None:
+    pro, air, chloe = columns(window)
+    chloe.panel.set_network("offline")
+    edit_phone(qtbot, chloe.frame.app, "V0A000000000011", "+1 415 555 0000")  # saved on the iPad only
+    open_record(qtbot, air.frame.app, HARPER)
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 333 333 3333")
+    jump(qtbot, window, timedelta(seconds=30))  # the Air's update waits: the record is open
+    air_view = air.frame.app.view_page
+    qtbot.waitUntil(lambda: "Update waiting" in air_view.xray.text())
+    assert not air_view.children_tree.isColumnHidden(1) or air_view.children_tree.topLevelItemCount() == 0
+    everyone = (pro, air, chloe)
+    shown = [w for c in everyone for w in visible_in_bezel(c) if is_xray(w)]
+    assert len(shown) >= 3, "with X-ray on, its notes are shown (so this test can fail)"
+    assert not chloe.frame.app.table.isColumnHidden(0)
+
+    window.toggle_xray()
+    for column in everyone:
+        qtbot.waitUntil(lambda c=column: c.frame.app.table.isColumnHidden(0))
+        widgets = visible_in_bezel(column)
+        assert [w.objectName() for w in widgets if is_xray(w)] == [], column.device.id
+        assert emulator_words(widgets) == [], column.device.id
+        assert [column.panel.isTabVisible(i) for i in range(column.panel.count())] == [
+            True,
+            False,
+            False,
+            False,
+            False,
+        ]
+    assert air_view.children_tree.isColumnHidden(1)
+    assert not window.xray_action.isChecked()
+
+    window.toggle_xray("anna-s-ipad-air")  # back on for the Air alone
+    qtbot.waitUntil(lambda: air_view.xray.isVisible())
+    assert pro.frame.app.table.isColumnHidden(0) and not air.frame.app.table.isColumnHidden(0)
+
+
+@pytest.mark.rule("AS-30")
+def test_the_xray_switch_is_remembered(stage: Stage, qtbot: QtBot, tmp_path: Path) -> None:
+    settings = QSettings(str(tmp_path / "view.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(stage, settings=settings, clock_running=False)
+    qtbot.addWidget(first)
+    first.toggle_xray()
+    first.save_settings()
+    first.context.bridge.detach()
+    first.hide()
+    stage.set_xray(True)
+    second = MainWindow(stage, settings=settings, clock_running=False)
+    qtbot.addWidget(second)
+    try:
+        assert not stage.xray.on and not second.xray_action.isChecked()
+    finally:
+        run(qtbot, second.shutdown())
+
+
+def test_an_ipad_in_the_background_shows_its_home_screen(window: MainWindow, qtbot: QtBot) -> None:
+    pro, _, _ = columns(window)
+    pro.panel.foreground.setChecked(False)
+    qtbot.waitUntil(pro.frame.home_screen.isVisible)
+    centre = pro.frame.app.rect().center()
+    hit = pro.frame.bezel.app_area.childAt(pro.frame.app.mapTo(pro.frame.bezel.app_area, centre))
+    assert hit is pro.frame.home_screen or pro.frame.home_screen.isAncestorOf(hit)
+    click(qtbot, pro.frame.home_screen.icon)
+    assert pro.device.foreground
+    qtbot.waitUntil(pro.frame.home_screen.isHidden)
+    assert pro.panel.foreground.isChecked()
