@@ -14,7 +14,7 @@ import random
 import re
 import shutil
 import tempfile
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -233,7 +233,7 @@ class Stage:
         self.clock.advance_to(target)
         await self.settle()
 
-    async def complete(self, action: Coroutine[Any, Any, T]) -> T:
+    async def complete(self, action: Awaitable[T]) -> T:
         """Run ``action`` to its end, moving the clock timer by timer while it waits for it.
 
         For a step that takes emulated time of its own (a request over a network with latency):

@@ -1,4 +1,5 @@
-"""The README's screenshots, made by the app itself: stage, conflict, deferred merge, scenario, timeline.
+"""The README's screenshots, made by the app itself: the stage, one moment in the rep's view and in
+the X-ray view, the sync error alert, a sync in progress, a deferred merge, a scenario, the timeline.
 
     QT_QPA_PLATFORM=offscreen python tools/make_screenshots.py [OUT_DIR]
 
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -29,8 +31,8 @@ async def stage_only(_window: MainWindow) -> None:
     return None
 
 
-async def conflict(window: MainWindow) -> None:
-    """The iPad Air edits offline a phone number the iPad Pro changed meanwhile (AS-07)."""
+async def a_busy_moment(window: MainWindow) -> None:
+    """The Air's save lost to the Pro's (AS-07, AS-34); Chloe's saves wait offline (AS-06, AS-33)."""
     stage = window.stage
     pro, air, chloe = (window.column(i) for i in range(3))
     air.panel.set_network("offline")
@@ -43,8 +45,56 @@ async def conflict(window: MainWindow) -> None:
     for record in chloe.device.records("account__v")[:2]:
         chloe.device.save("account__v", record["id"], {"phone__v": "+1 415-555-0000"})
     await stage.advance(timedelta(seconds=5))
+    await _let_qt_paint()
+    air.frame.app.alert.ok.click()  # OK on the sync error: the Errors tab
+    pro.frame.app.show_object("account__v")
     air.panel.setCurrentIndex(2)
     chloe.panel.setCurrentIndex(1)
+
+
+async def rep_view(window: MainWindow) -> None:
+    """The busy moment as a rep sees it: the X-ray view off."""
+    await a_busy_moment(window)
+    window.toggle_xray()
+
+
+async def sync_error(window: MainWindow) -> QWidget:
+    """The Air's sync error alert, as the app shows it (AS-34)."""
+    stage = window.stage
+    pro, air, _ = (window.column(i) for i in range(3))
+    air.panel.set_network("offline")
+    air.device.save("account__v", HARPER, {"phone__v": "+1 617-555-2222"})
+    pro.device.save("account__v", HARPER, {"phone__v": "+1 617-555-1111"})
+    await stage.settle()
+    air.panel.set_network("online")
+    await stage.settle()
+    return air.frame
+
+
+async def sync_in_progress(window: MainWindow) -> QWidget:
+    """A full database refresh under way on the Pro: the app blocked, the records counted (AS-35, AS-37)."""
+    stage = window.stage
+    pro = window.column(0)
+    pro.frame.app.show_object("account__v")
+    task = pro.device.spawn(pro.device.syncer.run(full=True))
+    assert task is not None
+    await stage.settle()
+    await stage.advance(timedelta(seconds=3))  # the handshake, and the first records
+    await _let_qt_paint()
+    shot = pro.frame.grab()
+    await stage.complete(task)
+    return _Picture(shot)
+
+
+class _Picture(QWidget):
+    """A picture taken earlier, handed to ``shoot`` as the widget to grab."""
+
+    def __init__(self, pixmap: Any) -> None:
+        super().__init__()
+        self.pixmap = pixmap
+
+    def grab(self, *_args: Any) -> Any:  # type: ignore[override]
+        return self.pixmap
 
 
 async def deferred_merge(window: MainWindow) -> None:
@@ -67,6 +117,8 @@ async def scenario(window: MainWindow) -> None:
         stepped = window.scenario_player.step()
         assert stepped is not None
         await stepped
+    await _let_qt_paint()
+    window.column(1).frame.app.alert.ok.click()  # OK: the Errors tab
     window.column(1).panel.setCurrentIndex(2)
 
 
@@ -88,7 +140,10 @@ async def timeline(window: MainWindow) -> QWidget:
 
 SHOTS: dict[str, Step] = {
     "stage": stage_only,
-    "conflict": conflict,
+    "xray-view": a_busy_moment,
+    "rep-view": rep_view,
+    "sync-error": sync_error,
+    "sync-in-progress": sync_in_progress,
     "deferred-merge": deferred_merge,
     "scenario": scenario,
     "timeline": timeline,

@@ -334,10 +334,10 @@ class Device:
     def _remind_to_sync(self) -> None:
         widget = self.sync_widget()
         if widget.days_since is None:
-            text = "This iPad has never run an incremental sync. Sync now to get the latest data."
+            text = "This iPad has never run an incremental sync. Please sync to get the latest data."
         else:
             days = f"{widget.days_since} day{'s' if widget.days_since != 1 else ''}"
-            text = f"Your last incremental sync was {days} ago. Sync now to get the latest data."
+            text = f"Your last incremental sync was {days} ago. Please sync to get the latest data."
         self.alert("reminder", text)
 
     def set_poll_interval(self, interval: timedelta) -> None:

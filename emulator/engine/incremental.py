@@ -170,8 +170,12 @@ class IncrementalSync:
         done = int(self.device.store.setting("last_command_id", 0))
         return [c for c in answer.get("commands", []) if int(c["id"]) > done]
 
-    async def apply(self, got: Download, timed: bool) -> SyncReport:
-        """Apply a download: records, removals, Undo / Undelete, admin commands, settings."""
+    async def apply(self, got: Download, timed: bool, *, what: str | None = None) -> SyncReport:
+        """Apply a download: records, removals, Undo / Undelete, admin commands, settings.
+
+        ``what`` names it in the words the user reads (Refresh mode's "Update"); by default it is
+        an incremental sync or a full database refresh.
+        """
         device = self.device
         store = device.store
         answer = got.answer
@@ -233,7 +237,7 @@ class IncrementalSync:
                 (error.object, error.record_id),
                 how=how,
             )
-        return self._finished(got, len(incoming), len(stale))
+        return self._finished(got, len(incoming), len(stale), what)
 
     def _store_answer(self, answer: dict[str, Any], commands: list[dict[str, Any]]) -> None:
         store = self.device.store
@@ -250,10 +254,10 @@ class IncrementalSync:
         if commands:
             store.set_setting("last_command_id", max(int(c["id"]) for c in commands))
 
-    def _finished(self, got: Download, updated: int, removed: int) -> SyncReport:
+    def _finished(self, got: Download, updated: int, removed: int, what: str | None) -> SyncReport:
         device = self.device
         errors = len(device.store.errors())
-        what = "Full database refresh" if got.full else "Incremental sync"
+        what = what or ("Full database refresh" if got.full else "Incremental sync")
         message = (
             f"{what} finished: {updated} records updated, {removed} removed, "
             f"{len(got.answer['datasets'])} data sets."

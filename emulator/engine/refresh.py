@@ -193,7 +193,7 @@ class RefreshMode:
         try:
             device.say("refresh", f"Applying the update on {device.profile.name}.", phase="applying")
             await device.clock.sleep(APPLY_TIME)
-            report = await device.syncer.apply(got, timed=False)
+            report = await device.syncer.apply(got, timed=False, what="Update")
         finally:
             self.applying = False
             self._download = None

@@ -507,10 +507,14 @@ class CrmApp(QWidget):
         self, title: str, action: Coroutine[Any, Any, Any], step: dict[str, Any] | None = None
     ) -> Any:
         context = self.context
+        # a device task: the stage's settle() and clock jumps wait for it between timers
+        task = self.device.spawn(action)
 
         async def guarded() -> Any:
+            if task is None:
+                return None  # the iPad is closing
             try:
-                return await context.in_emulated_time(action)
+                return await context.in_emulated_time(task)
             except ActionRefused as exc:
                 self._say_refused(title, str(exc))
                 return None

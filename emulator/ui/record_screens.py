@@ -136,7 +136,7 @@ class ViewScreen(QWidget):
                 if subtitle:
                     text += " · " + display_value(schema, device, child_object, subtitle, row.get(subtitle))
                 mark = STATES[states.get(row["id"], "synced")]
-                item = QTreeWidgetItem([text, f"X {mark.glyph} {mark.short}"])
+                item = QTreeWidgetItem([text, f"◎ {mark.glyph} {mark.short}"])
                 item.setData(0, ID_ROLE, row["id"])
                 item.setBackground(1, QBrush(PLATE))
                 item.setForeground(1, QBrush(QColor(INK)))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import shiboken6
@@ -27,6 +27,7 @@ from emulator.stage import Stage
 from emulator.ui.recording import Recording
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class StageBridge(QObject):
@@ -228,10 +229,12 @@ class Context:
     #: Whether the emulated clock stands still (then a user's sync moves it while it runs).
     clock_paused: Callable[[], bool] = lambda: True
 
-    def in_emulated_time(self, action: Coroutine[Any, Any, Any]) -> Coroutine[Any, Any, Any]:
+    async def in_emulated_time(self, action: Awaitable[T]) -> T:
         """An action that takes emulated time (a sync): run by the clock bar when it runs,
         else moved along by the stage (``Stage.complete``), as a scenario step is."""
-        return self.stage.complete(action) if self.clock_paused() else action
+        if self.clock_paused():
+            return await self.stage.complete(action)
+        return await action
 
 
 def make_context(stage: Stage, parent: QObject | None = None, recording: Recording | None = None) -> Context:

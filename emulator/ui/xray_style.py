@@ -84,11 +84,13 @@ def paint_xray_tag(painter: QPainter, rect: QRectF, state: StateStyle, text: str
     painter.setPen(pen)
     painter.setBrush(QBrush(PLATE))
     painter.drawRoundedRect(tag, 4, 4)
-    # the X mark
-    cx, cy, r = tag.left() + 4 + mark_w / 2, tag.center().y(), mark_w * 0.28
-    painter.setPen(QPen(EDGE, 1.6))
-    painter.drawLine(QPointF(cx - r, cy - r), QPointF(cx + r, cy + r))
-    painter.drawLine(QPointF(cx - r, cy + r), QPointF(cx + r, cy - r))
+    # the X-ray mark: a lens (a ring with a dot), the same on every tag
+    cx, cy, r = tag.left() + 4 + mark_w / 2, tag.center().y(), mark_w * 0.32
+    painter.setPen(QPen(EDGE, 1.4))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawEllipse(QPointF(cx, cy), r, r)
+    painter.setBrush(EDGE)
+    painter.drawEllipse(QPointF(cx, cy), r * 0.3, r * 0.3)
     text_rect = tag.adjusted(mark_w + 6, 0, -4, 0)
     painter.setPen(QPen(QColor(INK)))
     font = QFont(painter.font())
