@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QTableWidget
+from PySide6.QtWidgets import QFileDialog, QPushButton, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from emulator.scenarios.loader import load_scenario
@@ -252,3 +252,41 @@ def test_a_recording_refuses_what_a_scenario_cannot_replay(window: MainWindow, q
     remove = window.remove_device(ipads[-1])  # no recording: done as asked
     qtbot.waitUntil(remove.done, timeout=10_000)
     assert ipads[-1] not in window.stage.devices
+
+
+@pytest.mark.rule("AS-34")
+@pytest.mark.rule("AS-30")
+def test_the_errors_tab_the_app_messages_and_the_xray_switch_are_recorded_and_replay(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _start(window, qtbot, "Record from here")
+    pro, air, _chloe = columns(window)
+    stage = window.stage
+    air.panel.set_network("offline")
+    _edit(qtbot, air.frame.app, HARPER, "phone__v", "+1 617-555-2222")
+    _edit(qtbot, pro.frame.app, HARPER, "phone__v", PHONE)
+    air.panel.set_network("online")
+    run(qtbot, stage.settle())
+    app = air.frame.app
+    assert tap_ok(qtbot, app) == "Sync Error"  # OK: the Errors tab
+    click(qtbot, app.errors_page.cards[0].buttons["undo"])
+    click(qtbot, app.errors_page.sync)
+    qtbot.waitUntil(lambda: not window.context.tasks.running and not air.device.sync_errors(), timeout=20_000)
+    air.panel.xray.setChecked(False)  # the Air as a rep sees it
+    window.console.admin_user.setCurrentIndex(window.console.admin_user.findData("anna"))
+    click(qtbot, window.console.findChild(QPushButton, "force-full-refresh"))
+    qtbot.waitUntil(lambda: not window.context.tasks.running)
+
+    scenario = _stop_and_save(window, qtbot, tmp_path / "errors.yaml")
+    air_id = air.device.id
+    actions = [(s.action, s.device, dict(s.options)) for s in scenario.steps if s.action is not None]
+    assert ("dismiss", air_id, {}) in actions
+    assert ("resolve", air_id, {"how": "undo"}) in actions
+    assert ("incremental_sync", air_id, {}) in actions
+    assert ("xray", air_id, {}) in actions
+    assert ("force_full_refresh", None, {}) in actions
+    order = [a for a, _d, _o in actions]
+    assert order.index("dismiss") < order.index("resolve") < order.index("incremental_sync")
+    (xray,) = [s for s in scenario.steps if s.action == "xray"]
+    assert xray.value is False
+    _replay(scenario)  # the end state, Harper equal online on the Air included
