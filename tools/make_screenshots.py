@@ -31,16 +31,22 @@ async def stage_only(_window: MainWindow) -> None:
     return None
 
 
+async def air_loses_to_pro(window: MainWindow) -> None:
+    """The offline Air and the Pro save Dr. Harper's phone; the Air's upload gets a sync error (AS-07)."""
+    pro, air = window.column(0), window.column(1)
+    air.panel.set_network("offline")
+    air.device.save("account__v", HARPER, {"phone__v": "+1 617-555-2222"})
+    pro.device.save("account__v", HARPER, {"phone__v": "+1 617-555-1111"})
+    await window.stage.settle()
+    air.panel.set_network("online")
+    await window.stage.settle()
+
+
 async def a_busy_moment(window: MainWindow) -> None:
     """The Air's save lost to the Pro's (AS-07, AS-34); Chloe's saves wait offline (AS-06, AS-33)."""
     stage = window.stage
     pro, air, chloe = (window.column(i) for i in range(3))
-    air.panel.set_network("offline")
-    air.device.save("account__v", HARPER, {"phone__v": "+1 617-555-2222"})
-    pro.device.save("account__v", HARPER, {"phone__v": "+1 617-555-1111"})
-    await stage.settle()
-    air.panel.set_network("online")
-    await stage.settle()
+    await air_loses_to_pro(window)
     chloe.panel.set_network("offline")
     for record in chloe.device.records("account__v")[:2]:
         chloe.device.save("account__v", record["id"], {"phone__v": "+1 415-555-0000"})
@@ -60,15 +66,8 @@ async def rep_view(window: MainWindow) -> None:
 
 async def sync_error(window: MainWindow) -> QWidget:
     """The Air's sync error alert, as the app shows it (AS-34)."""
-    stage = window.stage
-    pro, air, _ = (window.column(i) for i in range(3))
-    air.panel.set_network("offline")
-    air.device.save("account__v", HARPER, {"phone__v": "+1 617-555-2222"})
-    pro.device.save("account__v", HARPER, {"phone__v": "+1 617-555-1111"})
-    await stage.settle()
-    air.panel.set_network("online")
-    await stage.settle()
-    return air.frame
+    await air_loses_to_pro(window)
+    return window.column(1).frame
 
 
 async def sync_in_progress(window: MainWindow) -> QWidget:

@@ -29,6 +29,7 @@ from emulator.scenarios.model import (
     DEVICE_OPTIONAL,
     ERROR_ACTIONS,
     FAULTS,
+    FLAG_ACTIONS,
     MATCHERS,
     NETWORK_MODES,
     REFRESH_COLOURS,
@@ -471,16 +472,7 @@ class _Reader:
             self.flag(own, action)
             if device not in self.editing:
                 self.fail(own, f"{action}: no edit screen is open on {device} here")
-        elif action in (
-            "leave",
-            "poll",
-            "incremental_sync",
-            "full_refresh",
-            "apply_update",
-            "dismiss",
-            "restart",
-            "join",
-        ):
+        elif action in FLAG_ACTIONS:  # save, submit and cancel are read above
             assert own is not None
             self.flag(own, action)
             if action == "join" and device is not None and not self.devices[device].later:

@@ -125,6 +125,22 @@ ACTION_OPTIONS: dict[str, frozenset[str]] = {
     "force_full_refresh": frozenset(),
     "xray": frozenset(),
 }
+#: Actions without a value (``save:`` or ``save: true``).
+FLAG_ACTIONS: frozenset[str] = frozenset(
+    {
+        "save",
+        "submit",
+        "cancel",
+        "leave",
+        "poll",
+        "incremental_sync",
+        "full_refresh",
+        "apply_update",
+        "dismiss",
+        "restart",
+        "join",
+    }
+)
 #: Stage actions that may still name one iPad (``device:`` optional).
 DEVICE_OPTIONAL: frozenset[str] = frozenset({"xray"})
 #: How a sync error can be dealt with on the Errors tab (AS-34).

@@ -14,24 +14,17 @@ from typing import Any
 
 import yaml
 
-from emulator.scenarios.model import Check, ChildChange, DeviceSpec, Lookup, Scenario, Step, format_duration
-
-#: Actions written as ``save: true`` (they take no value).
-FLAG_ACTIONS = frozenset(
-    {
-        "save",
-        "submit",
-        "cancel",
-        "leave",
-        "poll",
-        "incremental_sync",
-        "full_refresh",
-        "apply_update",
-        "dismiss",
-        "restart",
-        "join",
-    }
+from emulator.scenarios.model import (
+    FLAG_ACTIONS,
+    Check,
+    ChildChange,
+    DeviceSpec,
+    Lookup,
+    Scenario,
+    Step,
+    format_duration,
 )
+
 #: Actions whose value names a record.
 REF_ACTIONS = frozenset({"open", "edit", "delete", "resolve", "online_edit"})
 

@@ -15,7 +15,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from emulator.engine.device import SYNC_STATE_TEXT, ActionRefused
+from emulator.engine.device import SYNC_STATE_TEXT, ActionRefused, Device
+from emulator.engine.events import Event
 from emulator.stage import Stage
 from emulator.ui.crm_app import CrmApp
 from emulator.ui.main_window import DeviceColumn, MainWindow
@@ -37,6 +38,13 @@ def jump(qtbot: QtBot, window: MainWindow, delta: timedelta) -> None:
 def next_morning(window: MainWindow) -> timedelta:
     now = window.stage.clock.now()
     return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo) - now
+
+
+def last_sync(window: MainWindow, device: Device) -> Event:
+    """The device's last finished sync (its data say whether it was a full database refresh)."""
+    return [e for e in window.stage.events.events if e.kind == "sync_finished" and e.actor == device.actor][
+        -1
+    ]
 
 
 def widget_title(app: CrmApp) -> str:
@@ -136,10 +144,7 @@ def test_undelete_makes_the_next_sync_a_database_refresh(window: MainWindow, qtb
     qtbot.waitUntil(lambda: "database" in app.errors_page.cards[0].status.text())
     click(qtbot, app.errors_page.sync)
     qtbot.waitUntil(lambda: air.device.blocking is None and not window.context.tasks.running)
-    done = [
-        e for e in window.stage.events.events if e.kind == "sync_finished" and e.actor == air.device.actor
-    ]
-    assert done[-1].data["full"] is True, "the sync became a database refresh"
+    assert last_sync(window, air.device).data["full"] is True, "the sync became a database refresh"
     assert air.device.record(order) is not None and air.device.sync_errors() == []
 
 
@@ -173,10 +178,7 @@ def test_options_database_full_database_refresh(window: MainWindow, qtbot: QtBot
     assert [a.text() for a in database.actions()] == ["Full Database Refresh"]
     app.full_refresh_action.trigger()
     qtbot.waitUntil(lambda: pro.device.blocking is None and not window.context.tasks.running)
-    done = [
-        e for e in window.stage.events.events if e.kind == "sync_finished" and e.actor == pro.device.actor
-    ]
-    assert done[-1].data["full"] is True
+    assert last_sync(window, pro.device).data["full"] is True
 
 
 @pytest.mark.rule("AS-36")
@@ -237,10 +239,7 @@ def test_the_server_console_clears_client_errors_and_forces_a_full_refresh(
     air.frame.app.run_sync()
     qtbot.waitUntil(lambda: air.device.blocking is None and not window.context.tasks.running)
     assert air.device.sync_errors() == []
-    done = [
-        e for e in window.stage.events.events if e.kind == "sync_finished" and e.actor == air.device.actor
-    ]
-    assert done[-1].data["full"] is True
+    assert last_sync(window, air.device).data["full"] is True
 
 
 def visible_in_bezel(column: DeviceColumn) -> list[QWidget]:
