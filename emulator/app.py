@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,6 +129,30 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+NO_DISPLAY = """autosync-emulator: no display found (neither $DISPLAY nor $WAYLAND_DISPLAY is set).
+
+The app needs a screen. On a machine without one:
+  xvfb-run -a -s "-screen 0 1600x1000x24" ./dev app      a virtual screen (Debian: apt install xvfb)
+  ./dev app --screenshot stage.png                        a picture of the window, made offscreen
+  .venv/bin/autosync-emulator scenario run FILE.yaml      scenarios, headless
+"""
+
+
+def choose_platform(args: argparse.Namespace, environ: dict[str, str]) -> str | None:
+    """The Qt platform to use, or None when there is no screen to show the window on.
+
+    ``--screenshot`` needs no screen: it renders offscreen. Otherwise Qt's default (xcb or
+    wayland) needs a display; without one Qt would abort with a misleading message.
+    """
+    if environ.get("QT_QPA_PLATFORM"):
+        return environ["QT_QPA_PLATFORM"]
+    if args.screenshot is not None:
+        return "offscreen"
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return ""  # Qt's own choice
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["scenario"]:  # headless: autosync-emulator scenario run FILE...
@@ -135,6 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return scenario_cli(words[1:])
     args = parse_args(argv)
+    platform = choose_platform(args, dict(os.environ))
+    if platform is None:
+        print(NO_DISPLAY, file=sys.stderr, end="")
+        return 2
+    if platform:
+        os.environ["QT_QPA_PLATFORM"] = platform
     import qasync
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

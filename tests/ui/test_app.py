@@ -91,3 +91,37 @@ def test_screenshot_with_a_scenario_opened_at_start_up(tmp_path: Path) -> None:
     opened = _screenshot(tmp_path / "scenario.png", "--scenario", str(scenario))
     assert not opened.isNull() and opened.size() == plain.size()
     assert opened != plain  # the player dock and the scenario's two iPads instead of the sample three
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "platform"),
+    [
+        ([], {"DISPLAY": ":0"}, ""),
+        ([], {"WAYLAND_DISPLAY": "wayland-0"}, ""),
+        ([], {}, None),
+        (["--screenshot", "s.png"], {}, "offscreen"),
+        ([], {"QT_QPA_PLATFORM": "offscreen"}, "offscreen"),
+    ],
+    ids=["x11", "wayland", "no display", "screenshot", "chosen"],
+)
+def test_the_qt_platform_fits_the_machine(
+    argv: list[str], environ: dict[str, str], platform: str | None
+) -> None:
+    from emulator.app import choose_platform
+
+    assert choose_platform(parse_args(argv), environ) == platform
+
+
+def test_without_a_display_the_app_says_how_to_run_it_instead_of_crashing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator.app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "no display found" in done.stderr and "xvfb-run" in done.stderr and "--screenshot" in done.stderr
+    assert "core dumped" not in done.stderr and "qt.qpa" not in done.stderr
