@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -42,7 +42,7 @@ from emulator.ui.app_overlays import AppAlert, SyncWindow
 from emulator.ui.errors_page import ErrorsPage
 from emulator.ui.home import APPLY_COLOURS, HomePage
 from emulator.ui.record_screens import EditScreen, ViewScreen
-from emulator.ui.records import ID_ROLE, RecordFilter, RecordListModel, XRayStateDelegate
+from emulator.ui.records import ID_ROLE, RecordCellDelegate, RecordFilter, RecordListModel
 from emulator.ui.support import Coalescer, Context
 from emulator.ui.theme import STATES
 from emulator.ui.xray_style import XRayNote, show_xray
@@ -198,7 +198,8 @@ class CrmApp(QWidget):
         self.table = QTableView()
         self.table.setObjectName("record-list")
         self.table.setModel(self.proxy)
-        self.table.setItemDelegateForColumn(0, XRayStateDelegate(self.table))
+        self.cells = RecordCellDelegate(self.table)
+        self.table.setItemDelegateForColumn(1, self.cells)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -207,10 +208,12 @@ class CrmApp(QWidget):
         self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        header.setVisible(False)  # an iPad list: one cell per record, no column headings
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnHidden(0, True)  # the sync state: the cell draws it (X-ray)
+        self.table.setColumnHidden(2, True)  # the details: the cell's second line
         self._size_rows()
         self.table.activated.connect(self._row_activated)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
@@ -224,10 +227,7 @@ class CrmApp(QWidget):
         return page
 
     def _size_rows(self) -> None:
-        metrics = self.table.fontMetrics()
-        self.table.verticalHeader().setDefaultSectionSize(metrics.height() + 14)
-        self.table.setColumnWidth(0, metrics.horizontalAdvance("⇣ Update waiting") + 44)
-        self.table.setColumnWidth(2, metrics.horizontalAdvance("General practice") + 12)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() * 2 + 14)
 
     def changeEvent(self, event: Any) -> None:
         super().changeEvent(event)
@@ -260,7 +260,9 @@ class CrmApp(QWidget):
 
     def _show_xray(self) -> None:
         shown = self.xray_shown
-        self.table.setColumnHidden(0, not shown)
+        if self.cells.xray != shown:
+            self.cells.xray = shown
+            self.table.viewport().update()
         self.list_xray.say(self._list_xray_text(), shown=shown)
         self.home_xray.say(self._home_xray_text(), shown=shown)
         show_xray(self, shown)

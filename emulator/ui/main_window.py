@@ -45,8 +45,11 @@ DEFAULT_SIZE = (1900, 1040)
 CONSOLE_WIDTH, CONSOLE_MIN_WIDTH = 560, 340
 
 
+QWIDGETSIZE_MAX = (1 << 24) - 1
+
+
 class DeviceColumn(QSplitter):
-    """One iPad over its control panel."""
+    """One iPad over its control strip, and the X-ray drawer when it is open."""
 
     def __init__(self, device: Device, context: Context, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical, parent)
@@ -59,6 +62,17 @@ class DeviceColumn(QSplitter):
         self.addWidget(self.panel)
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 2)
+        self.panel.drawer_toggled.connect(self._drawer_toggled)
+        self._drawer_toggled(False)
+
+    def _drawer_toggled(self, shown: bool) -> None:
+        """Closed, the strip takes one row and the iPad the rest; open, the drawer gets 40 %."""
+        if shown:
+            self.panel.setMaximumHeight(QWIDGETSIZE_MAX)
+            total = sum(self.sizes()) or self.height()
+            self.setSizes([total * 3 // 5, total - total * 3 // 5])
+        else:
+            self.panel.setMaximumHeight(self.panel.minimumSizeHint().height())
 
 
 class MainWindow(QMainWindow):
@@ -205,12 +219,11 @@ class MainWindow(QMainWindow):
     def _add_column(self, device: Device) -> DeviceColumn:
         column = DeviceColumn(device, self.context)
         column.setMaximumWidth(column.fontMetrics().height() * 44)
+        self._fix_fonts(column)
         self.row.insertWidget(self.row.count() - 1, column, 1)
         self.columns[device.id] = column
         if self._column_split is not None:
             column.restoreState(self._column_split)
-        if self.zoom != 1.0:
-            self._fix_fonts(column)
         return column
 
     def _remove_column(self, device_id: str) -> None:
@@ -643,11 +656,18 @@ class MainWindow(QMainWindow):
     def _fix_fonts(self, root: QWidget) -> None:
         """Style-sheeted widgets stop inheriting the window font; hand it to them.
 
-        The narration overlay keeps its own, larger size (scaled by ``set_zoom``).
+        The narration overlay keeps its own, larger size (scaled by ``set_zoom``); the iPads'
+        control strips keep the normal size: they are the trainer's, not the audience's, and the
+        iPads need the width.
         """
         for widget in root.findChildren(QWidget):
-            if widget.styleSheet() and widget is not self.say_overlay:
+            if widget.styleSheet() and widget is not getattr(self, "say_overlay", None):
                 widget.setFont(self.font())
+        strips = [root] if root.objectName() == "control-strip" else []
+        for strip in strips + root.findChildren(QWidget, "control-strip"):
+            strip.setFont(self._base_font)
+            for widget in strip.findChildren(QWidget):
+                widget.setFont(self._base_font)
 
     def step_zoom(self, step: int) -> None:
         steps = sorted({*ZOOM_STEPS, self.zoom})

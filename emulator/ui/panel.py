@@ -13,27 +13,31 @@ from datetime import timedelta
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
     QCheckBox,
-    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 from emulator.engine.device import Device
@@ -45,10 +49,20 @@ from emulator.ui.crm_app import REFRESHING
 from emulator.ui.recording import duration_text
 from emulator.ui.records import display_value
 from emulator.ui.support import Coalescer, Context, hhmmss
-from emulator.ui.theme import STATES
+from emulator.ui.theme import NETWORK, STATES
 from emulator.ui.xray_style import MARK, mark_xray
 
-NETWORK_MODES = (("online", "Online"), ("offline", "Offline"), ("lie-fi", "Lie-fi (times out)"))
+XRAY_TIP = "The emulator's X-ray view: not part of the app"
+#: The network's segments: mode, label, what it means.
+NETWORK_MODES = (
+    ("online", "Online", "Connected: uploads go at once, the feed is read every 30 seconds"),
+    ("offline", "Offline", "No connection, and the iPad knows it: everything waits (AS-06)"),
+    (
+        "lie-fi",
+        "Lie-fi",
+        "The iPad thinks it is connected, but no answer comes: each request times out (emulated time)",
+    ),
+)
 #: One-shot faults (``Device.inject_fault``): label, and what a trainer shows with it.
 FAULTS = (
     (
@@ -209,32 +223,51 @@ def _count(n: int) -> str:
     return f"{n} record" if n == 1 else f"{n} records"
 
 
-class DevicePanel(QTabWidget):
-    """Controls and inside views of one device, as tabs.
+class DevicePanel(QWidget):
+    """The emulator's controls under one iPad, in one slim strip, and its X-ray drawer.
+
+    The strip: the network as a segmented Online / Offline / Lie-fi control, the app open or in
+    the background, a menu of one-shot faults, "⋯" for the rest (latency, loss, feed page, the
+    traditional-sync comparison, the X-ray switch, the lost-iPad report), and the X-ray drawer's
+    toggle. The drawer (queue, conflicts, waiting downloads, activity) is the X-ray view's: it
+    opens with a click and hides with the X-ray view.
+
+    Signals:
+        drawer_toggled(bool): the X-ray drawer opened (True) or closed.
 
     Attributes:
         device: the engine device it controls.
     """
+
+    drawer_toggled = Signal(bool)
 
     def __init__(self, device: Device, context: Context, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.device = device
         self.context = context
         self.setObjectName(f"panel-{device.id}")
-        self.setDocumentMode(True)
         self._log_buffer: list[Event] = []
-        self.addTab(self._build_controls(), "Device")
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 2, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self._build_strip())
+        self.drawer = QTabWidget()
+        self.drawer.setObjectName(f"xray-drawer-{device.id}")
+        self.drawer.setDocumentMode(True)
+        mark_xray(self.drawer)
         for page, title in (
             (self._build_queue(), "Queue"),
             (self._build_errors(), "Conflicts"),
             (self._build_waiting(), "Waiting"),
             (self._build_log(), "Activity"),
         ):
-            self.addTab(page, f"{MARK} {title}")
-            self.setTabToolTip(self.count() - 1, "The emulator's X-ray view: not part of the app")
+            self.drawer.addTab(page, f"{MARK} {title}")
+            self.drawer.setTabToolTip(self.drawer.count() - 1, XRAY_TIP)
+        self.drawer.hide()
+        column.addWidget(self.drawer, 1)
         self._refresh = Coalescer(self.refresh, self)
         self._flush = Coalescer(self._flush_log, self)
-        self.currentChanged.connect(lambda _i: self._fit_conflicts.request())
+        self.drawer.currentChanged.connect(lambda _i: self._fit_conflicts.request())
         context.bridge.happened.connect(self._on_event)
         for event in context.stage.events.events:
             if event.actor == device.actor:
@@ -243,21 +276,86 @@ class DevicePanel(QTabWidget):
         self.refresh()
 
     # building -------------------------------------------------------------------------------------
-    def _build_controls(self) -> QWidget:
+    def _build_strip(self) -> QWidget:
+        strip = QWidget()
+        strip.setObjectName("control-strip")
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(3)
+        self.network_group = QButtonGroup(self)
+        self.network_group.setExclusive(True)
+        self.network_buttons: dict[str, QToolButton] = {}
+        for mode, label, tip in NETWORK_MODES:
+            button = QToolButton()
+            button.setObjectName(f"network-{mode}")
+            button.setText(label)
+            button.setToolTip(tip)
+            button.setCheckable(True)
+            button.setAutoRaise(False)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # clicker keys keep reaching the player
+            colour = NETWORK[mode]
+            button.setStyleSheet(
+                f"QToolButton:checked {{ background: {colour.colour}; color: {colour.text_colour.name()};"
+                " font-weight: bold; border: 1px solid palette(dark); border-radius: 3px; padding: 2px 6px; }"
+            )
+            self.network_group.addButton(button)
+            self.network_buttons[mode] = button
+            row.addWidget(button)
+            button.clicked.connect(lambda _c=False, m=mode: self.set_network(m))
+        row.addSpacing(4)
+        self.foreground = QToolButton()
+        self.foreground.setObjectName("foreground")
+        self.foreground.setCheckable(True)
+        self.foreground.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.foreground.setToolTip("The app open on the iPad (checked), or in the background")
+        row.addWidget(self.foreground)
+        self.fault = QToolButton()
+        self.fault.setObjectName("fault")
+        self.fault.setText("⚡")
+        self.fault.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.fault.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        faults = QMenu(self.fault)
+        self.fault_actions: dict[str, QAction] = {}
+        for name, label, tip in FAULTS:
+            action = faults.addAction(f"On the next request: {label}")
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _c=False, f=name: self.inject_fault(f))
+            self.fault_actions[name] = action
+        faults.setToolTipsVisible(True)
+        self.fault.setMenu(faults)
+        row.addWidget(self.fault)
+        row.addStretch(1)
+        self.more = QToolButton()
+        self.more.setObjectName("more-controls")
+        self.more.setText("⋯")
+        self.more.setToolTip("More: latency, loss, feed page, comparison, X-ray, lost-iPad report")
+        self.more.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        more = QMenu(self.more)
+        holder = QWidgetAction(more)
+        holder.setDefaultWidget(self._build_more())
+        more.addAction(holder)
+        self.more.setMenu(more)
+        row.addWidget(self.more)
+        self.drawer_button = QToolButton()
+        self.drawer_button.setObjectName("xray-drawer-toggle")
+        self.drawer_button.setText("◎ ▸")
+        self.drawer_button.setCheckable(True)
+        self.drawer_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.drawer_button.setToolTip("Open the X-ray drawer: queue, conflicts, waiting downloads, activity")
+        mark_xray(self.drawer_button)
+        row.addWidget(self.drawer_button)
+        self.foreground.toggled.connect(self._foreground_toggled)
+        self.drawer_button.toggled.connect(self.open_drawer)
+        return strip
+
+    def _build_more(self) -> QWidget:
+        """The popover: what a trainer sets less often."""
         page = QWidget()
         form = QFormLayout(page)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         profile = self.device.profile
         who = QLabel(f"{profile.model}, iOS {profile.ios_version} · user {profile.user_id}")
-        who.setWordWrap(True)
         form.addRow(who)
-        net = QHBoxLayout()
-        self.network = QComboBox()
-        self.network.setObjectName("network")
-        for mode, label in NETWORK_MODES:
-            self.network.addItem(label, mode)
-        self.network.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.network.setMinimumContentsLength(7)
         self.latency = QSpinBox()
         self.latency.setObjectName("latency")
         self.latency.setRange(0, 120)
@@ -271,34 +369,8 @@ class DevicePanel(QTabWidget):
             "Share of requests lost on the way: each lost request times out, and the upload "
             "stays first in the queue and is retried with backoff (AS-06)."
         )
-        net.addWidget(self.network, 1)
-        form.addRow("Network", net)
-        quality = QHBoxLayout()  # a row of its own: narrow iPads stay whole
-        quality.addWidget(self.latency, 1)
-        quality.addWidget(self.loss, 1)
-        form.addRow("", quality)
-        fault = QHBoxLayout()
-        self.fault = QComboBox()
-        self.fault.setObjectName("fault")
-        for row, (name, label, tip) in enumerate(FAULTS):
-            self.fault.addItem(label, name)
-            self.fault.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
-        self.fault.setToolTip(FAULTS[0][2])
-        self.fault.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.fault.setMinimumContentsLength(7)  # narrow iPads: the choice elides, the list is whole
-        self.inject = QPushButton("Inject on next request")
-        self.inject.setObjectName("inject-fault")
-        self.inject.setToolTip(
-            "Arm this fault for the iPad's next request (upload, feed read or sync); "
-            "it happens once, then the network behaves again."
-        )
-        fault.addWidget(self.fault, 1)
-        fault.addWidget(self.inject)
-        form.addRow("Fault", fault)
-        self.armed = QLabel()
-        self.armed.setObjectName("armed-faults")
-        self.armed.setWordWrap(True)
-        form.addRow(self.armed)
+        form.addRow("Latency", self.latency)
+        form.addRow("Loss", self.loss)
         self.page_size = QSpinBox()
         self.page_size.setObjectName("feed-page-size")
         self.page_size.setRange(1, DEFAULT_PAGE_RECORDS)
@@ -306,13 +378,10 @@ class DevicePanel(QTabWidget):
         self.page_size.setValue(int(self.device.store.setting("feed_page_records", DEFAULT_PAGE_RECORDS)))
         self.page_size.setToolTip(
             "How many records one feed read may bring. Set it to 1 and save an order with lines "
-            "on another iPad of the same user: the order arrives in pieces and waits in the "
-            "Waiting tab until all its lines are here (AS-22)."
+            "on another iPad of the same user: the order arrives in pieces and waits until all "
+            "its lines are here (AS-22)."
         )
         form.addRow("Feed page", self.page_size)
-        self.foreground = QCheckBox("App in the foreground")
-        self.foreground.setObjectName("foreground")
-        self.foreground.setChecked(self.device.foreground)
         self.traditional = QCheckBox("Compare: traditional sync (emulator only)")
         self.traditional.setObjectName("traditional")
         self.traditional.setToolTip(
@@ -325,7 +394,6 @@ class DevicePanel(QTabWidget):
             "The emulator's explanations (sync states, queue, waiting merges). Off: the iPad shows "
             "exactly what a rep sees. View ▸ X-ray view switches every iPad (Ctrl+Shift+X)."
         )
-        form.addRow(self.foreground)
         form.addRow(self.traditional)
         form.addRow(self.xray)
         self.ineligible = QLabel()
@@ -343,15 +411,9 @@ class DevicePanel(QTabWidget):
         self.lost.setObjectName("loss-report")
         mark_xray(self.lost)
         form.addRow(self.lost)
-        self.network.activated.connect(lambda _i: self.set_network())
         self.latency.editingFinished.connect(self.set_network)
         self.loss.editingFinished.connect(self.set_network)
-        self.fault.currentIndexChanged.connect(
-            lambda i: self.fault.setToolTip(str(self.fault.itemData(i, Qt.ItemDataRole.ToolTipRole)))
-        )
-        self.inject.clicked.connect(lambda: self.inject_fault())
         self.page_size.editingFinished.connect(self.set_page_size)
-        self.foreground.toggled.connect(self._foreground_toggled)
         self.traditional.toggled.connect(self._traditional_toggled)
         self.xray.toggled.connect(self._xray_toggled)
         self.lost.clicked.connect(self.show_loss_report)
@@ -431,10 +493,8 @@ class DevicePanel(QTabWidget):
 
     # operations -----------------------------------------------------------------------------------
     def set_network(self, mode: str | None = None) -> None:
-        mode = mode or str(self.network.currentData())
-        index = self.network.findData(mode)
-        if index != self.network.currentIndex():
-            self.network.setCurrentIndex(index)
+        """Online, offline or lie-fi (``None``: as it is), with the popover's latency and loss."""
+        mode = mode or self.device.conditions.mode
         latency = timedelta(seconds=self.latency.value())
         loss = self.loss.value() / 100
         conditions = self.device.conditions
@@ -449,9 +509,8 @@ class DevicePanel(QTabWidget):
                 step["loss"] = loss
             self.record(step)
 
-    def inject_fault(self, fault: str | None = None) -> None:
+    def inject_fault(self, fault: str) -> None:
         """Arm a one-shot fault for the device's next request (reply lost, 503, timeout)."""
-        fault = fault or str(self.fault.currentData())
         if self.context.tasks.attempt(self, "Inject a fault", lambda: self.device.inject_fault(fault)):
             self.record({"fault": fault})
         self._show_armed()
@@ -470,13 +529,25 @@ class DevicePanel(QTabWidget):
         self.context.recording.record({"device": self.device.id, **step}, stage=self.context.stage)
 
     def _show_armed(self) -> None:
+        """The fault button says what is armed for the next request."""
         faults = list(self.device.conditions.faults)
-        self.armed.setText(
-            "⚡ Armed for the next request: " + ", then ".join(FAULT_TEXT.get(f, f) for f in faults)
+        self.fault.setText(f"⚡ {len(faults)}" if faults else "⚡")
+        self.fault.setToolTip(
+            "Armed for the next request: " + ", then ".join(FAULT_TEXT.get(f, f) for f in faults)
             if faults
-            else ""
+            else "Arm a one-shot fault for this iPad's next request"
         )
-        self.armed.setVisible(bool(faults))
+
+    def open_drawer(self, shown: bool = True) -> None:
+        """Open or close the X-ray drawer (queue, conflicts, waiting, activity)."""
+        shown = shown and self.context.stage.xray.shown(self.device.id)
+        self.drawer_button.blockSignals(True)
+        self.drawer_button.setChecked(shown)
+        self.drawer_button.blockSignals(False)
+        self.drawer_button.setText(f"◎ {'▾' if shown else '▸'}")
+        if shown != self.drawer.isVisible():
+            self.drawer.setVisible(shown)
+            self.drawer_toggled.emit(shown)
 
     def _foreground_toggled(self, on: bool) -> None:
         self.device.set_foreground(on)
@@ -534,19 +605,19 @@ class DevicePanel(QTabWidget):
     def refresh(self) -> None:
         device = self.device
         self.queue_view.refresh()
-        self.setTabText(1, f"{MARK} Queue ({len(self.queue_view.rows)})")
+        self.drawer.setTabText(0, f"{MARK} Queue ({len(self.queue_view.rows)})")
         self._refresh_errors()
         self._refresh_waiting()
         self._show_armed()
-        self.network.blockSignals(True)
-        self.network.setCurrentIndex(self.network.findData(device.conditions.mode))
-        self.network.blockSignals(False)
+        for mode, button in self.network_buttons.items():
+            button.setChecked(mode == device.conditions.mode)
         if not self.latency.hasFocus():
             self.latency.setValue(int(device.conditions.latency.total_seconds()))
         if not self.loss.hasFocus():
             self.loss.setValue(round(device.conditions.loss * 100))
         self.foreground.blockSignals(True)
         self.foreground.setChecked(device.foreground)
+        self.foreground.setText("App open" if device.foreground else "Background")
         self.foreground.blockSignals(False)
         self.traditional.blockSignals(True)
         self.traditional.setChecked(device.traditional)
@@ -554,22 +625,21 @@ class DevicePanel(QTabWidget):
         self._show_xray()
 
     def _show_xray(self) -> None:
-        """The X-ray tabs show with the X-ray view; the Device tab (the controls) always."""
+        """The X-ray drawer and its toggle show with the X-ray view; the controls always."""
         shown = self.context.stage.xray.shown(self.device.id)
         self.xray.blockSignals(True)
         self.xray.setChecked(shown)
         self.xray.blockSignals(False)
         self.lost.setVisible(shown)
-        for index in range(1, self.count()):
-            self.setTabVisible(index, shown)
-        if not shown and self.currentIndex() != 0:
-            self.setCurrentIndex(0)
+        self.drawer_button.setVisible(shown)
+        if not shown:
+            self.open_drawer(False)
 
     def _refresh_waiting(self) -> None:
         """Data downloaded but not merged, each with the reason the device gives (AS-21 to AS-23)."""
         device = self.device
         waiting = device.waiting()
-        self.setTabText(3, f"{MARK} Waiting ({len(waiting)})")
+        self.drawer.setTabText(2, f"{MARK} Waiting ({len(waiting)})")
         self.waiting.setRowCount(len(waiting))
         for row, (entry, why) in enumerate(waiting):
             records = entry.get("records", [])
@@ -592,7 +662,7 @@ class DevicePanel(QTabWidget):
 
     def _refresh_errors(self) -> None:
         errors = self.device.sync_errors()
-        self.setTabText(2, f"{MARK} Conflicts ({len(errors)})")
+        self.drawer.setTabText(1, f"{MARK} Conflicts ({len(errors)})")
         current = self.error_list.currentItem()
         keep = None if current is None else current.data(Qt.ItemDataRole.UserRole)
         self.error_list.blockSignals(True)

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from emulator.engine.device import SYNC_STATE_TEXT, Device
@@ -164,8 +164,69 @@ class RecordFilter(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
 
 
+class RecordCellDelegate(QStyledItemDelegate):
+    """An iPad list cell: the record's name on the first line, its details on the second.
+
+    With the X-ray view on, the record's sync state is drawn as an X-ray tag at the right of the
+    second line, so the name keeps the whole width. ``xray`` says whether to draw it.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.xray = True
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        widget = option.widget
+        style = widget.style() if widget is not None else None
+        if style is not None:
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        text_colour = palette.highlightedText().color() if selected else palette.text().color()
+        rect = QRectF(option.rect).adjusted(8, 3, -6, -3)
+        line = rect.height() / 2
+        painter.save()
+        title_font = QFont(option.font)
+        title_font.setBold(True)
+        painter.setFont(title_font)
+        painter.setPen(text_colour)
+        first = QRectF(rect.left(), rect.top(), rect.width(), line)
+        title = str(index.data() or "")
+        elided = QFontMetricsF(title_font).elidedText(title, Qt.TextElideMode.ElideRight, first.width())
+        painter.drawText(first, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided)
+        second = QRectF(rect.left(), rect.top() + line, rect.width(), line)
+        state = index.sibling(index.row(), 0).data(STATE_ROLE)
+        if self.xray and state in STATES:
+            metrics = QFontMetricsF(option.font)
+            tag_w = (
+                metrics.horizontalAdvance(f"{STATES[state].glyph} {STATES[state].short}")
+                + metrics.height()
+                + 24
+            )
+            tag = QRectF(second.right() - tag_w, second.top(), tag_w, second.height())
+            painter.setFont(option.font)
+            paint_xray_tag(painter, tag, STATES[state])
+            second.setRight(tag.left() - 4)
+        painter.setFont(option.font)
+        painter.setPen(palette.highlightedText().color() if selected else palette.placeholderText().color())
+        details = str(index.sibling(index.row(), 2).data() or "")
+        painter.drawText(
+            second,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            QFontMetricsF(option.font).elidedText(details, Qt.TextElideMode.ElideRight, second.width()),
+        )
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        height = QFontMetricsF(option.font).height()
+        return QSize(
+            int(QFontMetricsF(option.font).horizontalAdvance(str(index.data() or ""))) + 20,
+            int(height * 2 + 12),
+        )
+
+
 class XRayStateDelegate(QStyledItemDelegate):
-    """Paints the sync-state column as an X-ray tag: an X mark, the state's glyph and word."""
+    """Paints a sync-state column as an X-ray tag: the lens mark, the state's glyph and word."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         state = index.data(STATE_ROLE)

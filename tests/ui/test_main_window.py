@@ -150,9 +150,9 @@ def test_every_record_shows_its_sync_state_in_colour_and_words_in_the_xray_view(
     assert index.data() == "Synced"
     assert index.data(Qt.ItemDataRole.ToolTipRole).endswith("Synced")
     assert index.data(Qt.ItemDataRole.AccessibleTextRole) == "Synced"
-    assert not app.table.isColumnHidden(0)
+    assert app.cells.xray, "the list draws each record's X-ray tag"
     window.toggle_xray()
-    qtbot.waitUntil(lambda: app.table.isColumnHidden(0))
+    qtbot.waitUntil(lambda: not app.cells.xray)
 
 
 @pytest.mark.rule("AS-28")
@@ -176,12 +176,11 @@ def test_an_edit_on_one_ipad_shows_on_the_other_after_the_next_poll(window: Main
 def test_offline_saves_queue_in_order_and_drain_first_in_first_out(window: MainWindow, qtbot: QtBot) -> None:
     pro, _, _ = columns(window)
     panel, app = pro.panel, pro.frame.app
-    panel.network.setCurrentIndex(panel.network.findData("offline"))
-    panel.network.activated.emit(panel.network.currentIndex())
+    click(qtbot, panel.network_buttons["offline"])
     assert pro.device.conditions.mode == "offline"
     edit_phone(qtbot, app, HARPER, "+1 000 000 0001")
     edit_phone(qtbot, app, "V0A000000000003", "+1 000 000 0003")
-    qtbot.waitUntil(lambda: panel.tabText(1) == "X-RAY Queue (2)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "X-RAY Queue (2)")
     assert [row[1] for row in panel.queue_view.rows] == [
         "Save Account Harper, Eleanor",
         "Save Account Okafor, Chinedu",
@@ -194,7 +193,7 @@ def test_offline_saves_queue_in_order_and_drain_first_in_first_out(window: MainW
 
     panel.set_network("online")
     settle(qtbot, window.stage)
-    qtbot.waitUntil(lambda: panel.tabText(1) == "X-RAY Queue (0)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "X-RAY Queue (0)")
     uploaded = [
         e.record for e in window.stage.events.events if e.kind == "uploaded" and e.actor == pro.device.actor
     ]
@@ -223,7 +222,7 @@ def test_a_conflict_shows_the_sync_error_alert_then_undo_and_sync_take_the_onlin
     (card,) = app.errors_page.cards
     assert "Harper" in card.findChild(QLabel, "error-title").text()
     assert list(card.buttons) == ["undo"], "no Keep mine: Undo is the only way"
-    qtbot.waitUntil(lambda: air.panel.tabText(2) == "X-RAY Conflicts (1)")
+    qtbot.waitUntil(lambda: air.panel.drawer.tabText(1) == "X-RAY Conflicts (1)")
     assert air.panel.conflict_values() == [
         {"field": "Phone", "previous": before, "online": "+1 111 111 1111", "new": "+1 222 222 2222"}
     ]
@@ -254,7 +253,7 @@ def test_an_open_record_shows_update_waiting_and_updates_when_the_user_leaves(
     assert view.xray.isVisible() and "the record is open on screen" in view.xray.text()
     shown = view.findChild(QLabel, "value-phone__v")
     assert shown.text() != "+1 333 333 3333", "the open screen does not change under the user"
-    qtbot.waitUntil(lambda: air.panel.tabText(3) == "X-RAY Waiting (1)")
+    qtbot.waitUntil(lambda: air.panel.drawer.tabText(2) == "X-RAY Waiting (1)")
     assert air.panel.waiting.item(0, 3).text() == "the record is open on screen"
 
     click(qtbot, view.back)
@@ -348,12 +347,12 @@ def test_an_ipad_4_is_added_without_autosync_and_says_why(window: MainWindow, qt
 
     edit_phone(qtbot, column.frame.app, HARPER, "+1 555 000 0004")
     run(qtbot, window.stage.advance(timedelta(seconds=60)))
-    qtbot.waitUntil(lambda: panel.tabText(1) == "X-RAY Queue (1)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "X-RAY Queue (1)")
     assert "Waits for a sync" in panel.queue_view.rows[0][3]
     app = column.frame.app
     app.go_home()
     click(qtbot, app.home_page.widget.sync)
-    qtbot.waitUntil(lambda: panel.tabText(1) == "X-RAY Queue (0)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "X-RAY Queue (0)")
     qtbot.waitUntil(lambda: not window.context.tasks.running)
 
 

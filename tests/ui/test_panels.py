@@ -117,11 +117,11 @@ def test_edits_discarded_online_are_told_in_the_app(window: MainWindow, qtbot: Q
 def test_an_injected_fault_leads_to_a_retry(window: MainWindow, qtbot: QtBot, fault: str) -> None:
     pro, _, _ = columns(window)
     panel = pro.panel
-    panel.fault.setCurrentIndex(panel.fault.findData(fault))
-    assert panel.fault.toolTip(), "the fault says what it shows"
-    click(qtbot, panel.inject)
+    action = panel.fault_actions[fault]
+    assert action.toolTip(), "the fault says what it shows"
+    action.trigger()
     assert pro.device.conditions.faults == [fault]
-    assert panel.armed.isVisibleTo(panel) and "next request" in panel.armed.text()
+    assert panel.fault.text() == "⚡ 1" and "next request" in panel.fault.toolTip()
 
     edit_phone(qtbot, pro.frame.app, HARPER, "+1 503 503 0503")
     run(qtbot, window.stage.advance(timedelta(seconds=45)))
@@ -131,7 +131,7 @@ def test_an_injected_fault_leads_to_a_retry(window: MainWindow, qtbot: QtBot, fa
     assert kinds.index("retry_scheduled") < kinds.index("uploaded")
     assert pro.device.queue() == []
     assert sum(1 for e in window.stage.events.events if e.kind == "put_on_feed") == 1, "applied once"
-    qtbot.waitUntil(lambda: panel.armed.isHidden())
+    qtbot.waitUntil(lambda: panel.fault.text() == "⚡")
 
 
 def test_loss_is_set_from_the_panel(window: MainWindow, qtbot: QtBot) -> None:
@@ -163,7 +163,7 @@ def test_a_queue_row_expands_to_the_records_and_changed_fields(window: MainWindo
     edit_phone(qtbot, pro.frame.app, HARPER, "+1 222 000 0000")
     tree = pro.panel.queue_view
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2)
-    assert pro.panel.tabText(1) == "X-RAY Queue (2)"
+    assert pro.panel.drawer.tabText(0) == "X-RAY Queue (2)"
 
     top = tree.topLevelItem(0)
     assert top is not None and top.childCount() == 1 and not top.isExpanded()
@@ -233,8 +233,9 @@ def test_conflict_values_are_shown_in_full(window: MainWindow, qtbot: QtBot) -> 
     air.panel.set_network("online")
     run(qtbot, window.stage.settle())
     panel = air.panel
-    panel.setCurrentIndex(2)
-    qtbot.waitUntil(lambda: panel.tabText(2) == "X-RAY Conflicts (1)")
+    panel.open_drawer()
+    panel.drawer.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: panel.drawer.tabText(1) == "X-RAY Conflicts (1)")
     table = panel.conflicts
     mine = table.item(2, 0)
     assert mine is not None and mine.text() == long_value

@@ -20,7 +20,7 @@ from emulator.engine.events import Event
 from emulator.stage import Stage
 from emulator.ui.crm_app import CrmApp
 from emulator.ui.main_window import DeviceColumn, MainWindow
-from emulator.ui.xray_style import MARK, is_xray
+from emulator.ui.xray_style import MARK, PLATE, is_xray
 from tests.ui.conftest import run
 from tests.ui.test_main_window import HARPER, click, columns, edit_phone, open_record, tap_ok, to_list
 
@@ -242,6 +242,22 @@ def test_the_server_console_clears_client_errors_and_forces_a_full_refresh(
     assert last_sync(window, air.device).data["full"] is True
 
 
+def xray_film_in(widget: QWidget) -> bool:
+    """Whether the X-ray view's film colour is painted anywhere in ``widget``."""
+    image = widget.grab().toImage()
+    alpha = PLATE.alpha() / 255
+    film = [round(c * alpha + 255 * (1 - alpha)) for c in (PLATE.red(), PLATE.green(), PLATE.blue())]
+    found = 0
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            pixel = image.pixelColor(x, y)
+            if all(
+                abs(a - b) < 14 for a, b in zip((pixel.red(), pixel.green(), pixel.blue()), film, strict=True)
+            ):
+                found += 1
+    return found > 20
+
+
 def visible_in_bezel(column: DeviceColumn) -> list[QWidget]:
     bezel = column.frame.bezel
     return [w for w in bezel.findChildren(QWidget) if w.isVisibleTo(bezel)]
@@ -270,27 +286,24 @@ def test_with_xray_off_nothing_of_the_emulator_is_inside_any_bezel(window: MainW
     everyone = (pro, air, chloe)
     shown = [w for c in everyone for w in visible_in_bezel(c) if is_xray(w)]
     assert len(shown) >= 3, "with X-ray on, its notes are shown (so this test can fail)"
-    assert not chloe.frame.app.table.isColumnHidden(0)
+    assert chloe.frame.app.cells.xray
+    assert xray_film_in(chloe.frame.app.table.viewport()), "the X-ray tags are drawn"
 
     window.toggle_xray()
     for column in everyone:
-        qtbot.waitUntil(lambda c=column: c.frame.app.table.isColumnHidden(0))
+        qtbot.waitUntil(lambda c=column: not c.frame.app.cells.xray)
         widgets = visible_in_bezel(column)
         assert [w.objectName() for w in widgets if is_xray(w)] == [], column.device.id
         assert emulator_words(widgets) == [], column.device.id
-        assert [column.panel.isTabVisible(i) for i in range(column.panel.count())] == [
-            True,
-            False,
-            False,
-            False,
-            False,
-        ]
+        assert not column.panel.drawer_button.isVisible() and not column.panel.drawer.isVisible()
     assert air_view.children_tree.isColumnHidden(1)
+    to_list(chloe.frame.app, "account__v")
+    assert not xray_film_in(chloe.frame.app.table.viewport()), "no X-ray tag is drawn in the list"
     assert not window.xray_action.isChecked()
 
     window.toggle_xray("anna-s-ipad-air")  # back on for the Air alone
     qtbot.waitUntil(lambda: air_view.xray.isVisible())
-    assert pro.frame.app.table.isColumnHidden(0) and not air.frame.app.table.isColumnHidden(0)
+    assert not pro.frame.app.cells.xray and air.frame.app.cells.xray
 
 
 @pytest.mark.rule("AS-30")
