@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import tempfile
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+#: The tests' screens: a 1920x1080 monitor, and a 1366x768 projector to its right.
+SCREENS = [
+    {"name": "monitor", "x": 0, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96, "dpr": 1},
+    {"name": "projector", "x": 1920, "y": 0, "width": 1366, "height": 768, "logicalDpi": 96, "dpr": 1},
+]
+_screens = Path(tempfile.mkdtemp(prefix="autosync-screens-")) / "screens.json"
+_screens.write_text(json.dumps({"screens": SCREENS}), encoding="utf-8")
+os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={_screens}")
 
 T = TypeVar("T")
 

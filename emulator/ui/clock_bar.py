@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from PySide6.QtCore import QElapsedTimer, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
 from emulator.ui.recording import duration_text
@@ -64,6 +64,10 @@ class ClockBar(QWidget):
         self.poll.setValue(int(self.stage.poll_interval.total_seconds()))
         self.poll.setToolTip("How often every iPad checks its feed (AS-20)")
         row.addWidget(self.time, 1)
+        self.controls = QWidget()
+        self.controls.setObjectName("clock-controls")  # keeps its size in presenter mode
+        buttons = QHBoxLayout(self.controls)
+        buttons.setContentsMargins(0, 0, 0, 0)
         for widget in (
             self.run,
             self.speed_box,
@@ -73,7 +77,11 @@ class ClockBar(QWidget):
             self.plus_week,
             self.poll,
         ):
-            row.addWidget(widget)
+            widget.setFocusPolicy(
+                Qt.FocusPolicy.ClickFocus if widget is self.poll else Qt.FocusPolicy.NoFocus
+            )
+            buttons.addWidget(widget)
+        row.addWidget(self.controls)
         self._elapsed = QElapsedTimer()
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)

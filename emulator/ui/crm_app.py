@@ -20,12 +20,14 @@ from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QTabBar,
     QTableView,
@@ -120,7 +122,12 @@ class CrmApp(QWidget):
         self.edit_page = EditScreen(self)
         self.home_page = HomePage(device)
         self.errors_page = ErrorsPage(device)
-        for page in (self.list_page, self.view_page, self.edit_page, self.home_page, self.errors_page):
+        home = QScrollArea()  # on a short screen the Home page scrolls, as an iPad's does
+        home.setObjectName("home-scroller")
+        home.setWidgetResizable(True)
+        home.setFrameShape(QFrame.Shape.NoFrame)
+        home.setWidget(self.home_page)
+        for page in (self.list_page, self.view_page, self.edit_page, home, self.errors_page):
             self.stack.addWidget(page)
         self.home_xray = XRayNote("home-xray")
         self.home_page.xray_box.addWidget(self.home_xray)

@@ -197,4 +197,4 @@ class DeviceFrame(QWidget):
 
     def minimumSizeHint(self) -> QSize:
         em = self.fontMetrics().height()
-        return QSize(em * 20, em * 23)
+        return QSize(em * 20, em * 15)  # lower than this, the iPad's screens scroll

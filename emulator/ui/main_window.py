@@ -10,11 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QResizeEvent
+from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -34,7 +35,7 @@ from emulator.ui.clock_bar import SPEEDS, ClockBar
 from emulator.ui.device_view import DeviceFrame
 from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
 from emulator.ui.panel import DevicePanel
-from emulator.ui.scenario_player import SayOverlay, ScenarioPicker, ScenarioPlayer
+from emulator.ui.scenario_player import Narration, ScenarioPicker, ScenarioPlayer
 from emulator.ui.server_console import ServerConsole
 from emulator.ui.support import Context, StageBridge, ask_where_to_save, make_context, when
 from emulator.ui.timeline import Timeline
@@ -46,6 +47,23 @@ CONSOLE_WIDTH, CONSOLE_MIN_WIDTH = 560, 340
 
 
 QWIDGETSIZE_MAX = (1 << 24) - 1
+#: Widgets that keep the normal font size in presenter mode: the trainer's controls, not the
+#: audience's (the iPads and the emulated time need the room).
+TRAINER_CONTROLS = ("control-strip", "clock-controls")
+
+
+def set_dock_widget(dock: QDockWidget, widget: QWidget) -> None:
+    """Put ``widget`` in ``dock`` inside a scroll area: a dock's content never makes the window
+    larger than the screen, it scrolls instead."""
+    holder = QScrollArea()
+    holder.setObjectName(f"{dock.objectName()}-scroller")
+    holder.setWidgetResizable(True)
+    holder.setFrameShape(QFrame.Shape.NoFrame)
+    holder.setWidget(widget)
+    old = dock.widget()
+    dock.setWidget(holder)
+    if old is not None:
+        old.deleteLater()
 
 
 class DeviceColumn(QSplitter):
@@ -100,7 +118,9 @@ class MainWindow(QMainWindow):
         self.columns: dict[str, DeviceColumn] = {}
         self.zoom = 1.0
         self.presenter = False
-        self._console_before_presenter = False
+        self._before_presenter: tuple[QRect, QByteArray, bool] | None = None
+        self._within_screen = True
+        self._watching_screen = False
         self._console_fit: tuple[int, int] | None = None  # (window width, console width) to apply
         self._base_font = QFont(QApplication.font())
         self._closing = False
@@ -131,7 +151,7 @@ class MainWindow(QMainWindow):
         self.console = ServerConsole(self.context)
         self.console_dock = QDockWidget("Server console", self)
         self.console_dock.setObjectName("server-dock")
-        self.console_dock.setWidget(self.console)
+        set_dock_widget(self.console_dock, self.console)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.console_dock)
         self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
         self.timeline_dock = self._make_timeline_dock()
@@ -151,7 +171,7 @@ class MainWindow(QMainWindow):
         self.timeline = Timeline(self.context)
         dock = QDockWidget("Timeline", self)
         dock.setObjectName("timeline-dock")
-        dock.setWidget(self.timeline)
+        set_dock_widget(dock, self.timeline)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.hide()
         return dock
@@ -178,12 +198,10 @@ class MainWindow(QMainWindow):
         old_bar, self.clock_bar = self.clock_bar, ClockBar(self.context, running=clock_running)
         self.central_layout.replaceWidget(old_bar, self.clock_bar)
         old_bar.deleteLater()
-        old_console, self.console = self.console, ServerConsole(self.context)
-        self.console_dock.setWidget(self.console)
-        old_console.deleteLater()
-        old_timeline, self.timeline = self.timeline, Timeline(self.context)
-        self.timeline_dock.setWidget(self.timeline)
-        old_timeline.deleteLater()
+        self.console = ServerConsole(self.context)
+        set_dock_widget(self.console_dock, self.console)  # the old console goes with its holder
+        self.timeline = Timeline(self.context)
+        set_dock_widget(self.timeline_dock, self.timeline)
         for device in stage.devices.values():
             self._add_column(device)
         if self.zoom != 1.0:
@@ -200,6 +218,9 @@ class MainWindow(QMainWindow):
         if self.showing_scenario and scenario is not None:
             title += f" — scenario: {scenario.title}"
         self.setWindowTitle(title)
+        if hasattr(self, "player_dock"):
+            named = f"Scenario: {scenario.title}" if scenario is not None else "Scenario"
+            self.player_dock.setWindowTitle(named)
 
     def _on_stage_event(self, event: Any) -> None:
         """iPads that join or leave the stage shown (a scenario's ``join:`` step, another window);
@@ -457,11 +478,12 @@ class MainWindow(QMainWindow):
     # scenarios ------------------------------------------------------------------------------------
     def _build_scenario_menu(self) -> None:
         """The Scenario menu and the player dock (hidden until a scenario is opened)."""
-        self.say_overlay = SayOverlay(self.central)  # over the iPads, not the docks
-        self.scenario_player = ScenarioPlayer(self.say_overlay)
+        self.narration = Narration()  # a strip of its own above the iPads: it covers nothing
+        self.central_layout.insertWidget(1, self.narration)
+        self.scenario_player = ScenarioPlayer(self.narration)
         self.player_dock = QDockWidget("Scenario", self)
         self.player_dock.setObjectName("scenario-dock")
-        self.player_dock.setWidget(self.scenario_player)
+        set_dock_widget(self.player_dock, self.scenario_player)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.player_dock)
         self.player_dock.hide()
         menu = QMenu("&Scenario", self)
@@ -651,20 +673,21 @@ class MainWindow(QMainWindow):
         self.setFont(font)
         self._fix_fonts(self)
         self.clock_bar.rescale()
-        self.say_overlay.set_zoom(zoom)
+        self.narration.set_zoom(zoom)
 
     def _fix_fonts(self, root: QWidget) -> None:
         """Style-sheeted widgets stop inheriting the window font; hand it to them.
 
-        The narration overlay keeps its own, larger size (scaled by ``set_zoom``); the iPads'
+        The narration keeps its own, larger size (scaled by ``set_zoom``); the iPads'
         control strips keep the normal size: they are the trainer's, not the audience's, and the
         iPads need the width.
         """
         for widget in root.findChildren(QWidget):
-            if widget.styleSheet() and widget is not getattr(self, "say_overlay", None):
+            if widget.styleSheet() and widget is not getattr(self, "narration", None):
                 widget.setFont(self.font())
-        strips = [root] if root.objectName() == "control-strip" else []
-        for strip in strips + root.findChildren(QWidget, "control-strip"):
+        strips = [root] if root.objectName() in TRAINER_CONTROLS else []
+        strips += [w for name in TRAINER_CONTROLS for w in root.findChildren(QWidget, name)]
+        for strip in strips:
             strip.setFont(self._base_font)
             for widget in strip.findChildren(QWidget):
                 widget.setFont(self._base_font)
@@ -687,14 +710,60 @@ class MainWindow(QMainWindow):
         self._rebuild_device_menu()
 
     def toggle_presenter(self) -> None:
-        """Large fonts for a projector; the server console makes room for the iPads meanwhile."""
+        """Large fonts for a projector, and the room for them; leaving puts the layout back.
+
+        The server console steps aside and the scenario player becomes one line at the top, so
+        the iPads keep the width; the window stays within the screen. Leaving presenter mode
+        restores the window's size, its docks and where they were.
+        """
         self.presenter = not self.presenter
         if self.presenter:
-            self._console_before_presenter = self.console_dock.isVisible()
+            self._before_presenter = (self.geometry(), self.saveState(), self.isMaximized())
             self.console_dock.hide()
-        elif self._console_before_presenter:
-            self.console_dock.show()
-        self.set_zoom(PRESENTER_ZOOM if self.presenter else 1.0)
+            self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, self.player_dock)
+            self.scenario_player.set_compact(True)
+            self.set_zoom(PRESENTER_ZOOM)
+            row = self.scenario_player.sizeHint().height()
+            self.resizeDocks([self.player_dock], [row], Qt.Orientation.Vertical)
+        else:
+            self.set_zoom(1.0)
+            self.scenario_player.set_compact(False)
+            if self._before_presenter is not None:
+                geometry, state, maximized = self._before_presenter
+                self.restoreState(state)
+                if not maximized:
+                    self.setGeometry(geometry)
+            self._before_presenter = None
+        self.keep_within_screen()
+
+    def keep_within_screen(self) -> None:
+        """The window never grows past its screen's available area, whatever is open.
+
+        (Unless it was sized for a picture larger than the screen: ``fit_to(within_screen=False)``.)
+        """
+        screen = self.screen()
+        if screen is None or not self._within_screen:
+            return
+        room = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()  # the title bar
+        most = QSize(room.width() - extra_w, room.height() - extra_h)
+        self.setMaximumSize(most)
+        if self.width() > most.width() or self.height() > most.height():
+            self.resize(min(self.width(), most.width()), min(self.height(), most.height()))
+        frame = self.frameGeometry()
+        if not room.contains(frame):  # back onto the screen, whole
+            x = max(room.left(), min(frame.left(), room.right() - frame.width() + 1))
+            y = max(room.top(), min(frame.top(), room.bottom() - frame.height() + 1))
+            self.move(x, y)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        handle = self.windowHandle()
+        if handle is not None and not self._watching_screen:
+            handle.screenChanged.connect(lambda _s: self.keep_within_screen())
+            self._watching_screen = True
+        self.keep_within_screen()
 
     def _toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -713,10 +782,15 @@ class MainWindow(QMainWindow):
         The server console gets the width the iPads leave (up to 560 px); with too little left
         it starts hidden (View ▸ Server console, Ctrl+Shift+C, brings it back).
         """
+        self._within_screen = within_screen
+        if not within_screen:
+            self.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
         screen = self.screen()
         if within_screen and screen is not None:
             room = screen.availableGeometry()
-            width, height = min(width, room.width()), min(height, room.height())
+            extra_w = self.frameGeometry().width() - self.width()
+            extra_h = self.frameGeometry().height() - self.height()
+            width, height = min(width, room.width() - extra_w), min(height, room.height() - extra_h)
         margins = self.central_layout.contentsMargins()
         needed = self.row_host.minimumSizeHint().width() + margins.left() + margins.right() + 8
         spare = width - needed - self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)

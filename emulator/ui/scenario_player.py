@@ -16,9 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +39,7 @@ from emulator.scenarios.runner import ScenarioRunner, StepResult
 
 log = logging.getLogger(__name__)
 PASS, FAIL = "✓", "✗"
-SAY_POINT_SIZE = 22.0
+SAY_POINT_SIZE = 16.0
 NOTHING_OPEN = "No scenario open (Scenario ▸ Open scenario…)"
 
 
@@ -89,49 +91,35 @@ class ScenarioPicker(QDialog):
             self.chosen.emit(path)
 
 
-class SayOverlay(QLabel):
-    """The current ``say:`` line, large, across the bottom of the window it floats over."""
+class Narration(QLabel):
+    """The current ``say:`` line, large, in a strip of its own above the iPads.
 
-    def __init__(self, host: QWidget) -> None:
-        super().__init__(host)
-        self.setObjectName("say-overlay")
+    It takes its own place in the layout rather than floating: it never covers what the
+    audience should be looking at, and it stays on screen however the window is arranged.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("narration")
         self.setWordWrap(True)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setStyleSheet(
-            "QLabel#say-overlay { background: rgba(20, 24, 32, 215); color: white;"
-            " border-radius: 10px; padding: 14px 22px; }"
+            "QLabel#narration { background: rgb(20, 24, 32); color: white;"
+            " border-radius: 8px; padding: 8px 18px; }"
         )
         self.set_zoom(1.0)
-        host.installEventFilter(self)
         self.hide()
 
     def set_zoom(self, zoom: float) -> None:
-        """Large at any zoom: the window's zoom scales it further."""
+        """Large at any zoom; the window's zoom scales it further, by half as much (a narration
+        of three lines at presenter size would push the iPads off a projector)."""
         font = QFont(self.font())
-        font.setPointSizeF(SAY_POINT_SIZE * zoom)
+        font.setPointSizeF(SAY_POINT_SIZE * (1 + (zoom - 1) / 2))
         self.setFont(font)
-        self.place()
 
     def say(self, text: str | None) -> None:
         self.setText(text or "")
         self.setVisible(bool(text))
-        self.place()
-        self.raise_()
-
-    def place(self) -> None:
-        host = self.parentWidget()
-        if host is None:
-            return
-        width = int(host.width() * 0.8)
-        self.setFixedWidth(max(200, width))
-        self.adjustSize()
-        self.move((host.width() - self.width()) // 2, host.height() - self.height() - 24)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize and self.isVisible():
-            self.place()
-        return False
 
 
 class ScenarioPlayer(QWidget):
@@ -154,7 +142,7 @@ class ScenarioPlayer(QWidget):
     stage_opened = Signal(object)
     stage_closing = Signal(object)
 
-    def __init__(self, overlay: SayOverlay, parent: QWidget | None = None) -> None:
+    def __init__(self, overlay: Narration, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("scenario-player")
         self.overlay = overlay
@@ -166,6 +154,7 @@ class ScenarioPlayer(QWidget):
         self._task: asyncio.Future[Any] | None = None
 
         layout = QVBoxLayout(self)
+        self.column = layout
         self.title = QLabel(NOTHING_OPEN)
         self.title.setObjectName("scenario-title")
         self.title.setWordWrap(True)
@@ -178,6 +167,7 @@ class ScenarioPlayer(QWidget):
         self.progress.setWordWrap(True)
         layout.addWidget(self.progress)
         buttons = QHBoxLayout()
+        self.buttons = buttons
         self.play_button = QPushButton("Play")
         self.step_button = QPushButton("Step")
         self.restart_button = QPushButton("Restart")
@@ -193,6 +183,29 @@ class ScenarioPlayer(QWidget):
         self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.results.setWordWrap(True)
         layout.addWidget(self.results, 1)
+        self.checks = QLabel()
+        self.checks.setObjectName("scenario-checks")
+        self.checks.hide()
+        layout.addWidget(self.checks)
+        self.compact = False
+        self._refresh()
+
+    def set_compact(self, compact: bool) -> None:
+        """Presenter mode: one line (title, step, buttons, checks so far) for the top of the window."""
+        self.compact = compact
+        self.column.setDirection(
+            QBoxLayout.Direction.LeftToRight if compact else QBoxLayout.Direction.TopToBottom
+        )
+        self.column.setStretchFactor(self.progress, 1 if compact else 0)
+        self.title.setVisible(not compact)  # the dock's title says it then
+        self.progress.setSizePolicy(
+            QSizePolicy.Policy.Ignored if compact else QSizePolicy.Policy.Preferred,
+            QSizePolicy.Policy.Preferred,
+        )
+        self.results.setVisible(not compact)
+        self.checks.setVisible(compact)
+        self.title.setWordWrap(not compact)
+        self.progress.setWordWrap(not compact)
         self._refresh()
 
     # loading -------------------------------------------------------------------------------------
@@ -352,6 +365,12 @@ class ScenarioPlayer(QWidget):
             else:
                 text = f"Step {runner.position} of {total}. Next: {upcoming.describe() if upcoming else ''}"
             self.progress.setText(text)
+            checks = [c for r in runner.result.steps for c in r.checks]
+            failed = sum(1 for c in checks if not c.passed)
+            self.checks.setText(
+                f"{PASS} {len(checks) - failed} checks passed"
+                + (f", {FAIL} {failed} failed" if failed else "")
+            )
         loaded = runner is not None and not self.busy
         self.play_button.setText("Pause" if self.playing else "Play")
         self.play_button.setEnabled(self.playing or (loaded and runner is not None and not runner.finished))

@@ -55,22 +55,25 @@ def test_step_a_library_scenario_with_presenter_keys(window: Any, qtbot: QtBot) 
         qtbot.keyClick(window, key)
         qtbot.waitUntil(lambda n=n: player.runner.position == n and not player.busy, timeout=20_000)
         if story[n - 1].say:
-            assert window.say_overlay.text() == story[n - 1].say
-    assert window.say_overlay.isVisible()
-    assert window.say_overlay.font().pointSizeF() >= 20
+            assert window.narration.text() == story[n - 1].say
+    assert window.narration.isVisible()
+    assert window.narration.font().pointSizeF() >= 16
     results = [player.results.item(n).text() for n in range(player.results.count())]
     assert results[0].startswith("✓ harper on pro")
     assert any(r.startswith("✓ harper online") for r in results)
     assert "Step 3 of" in player.progress.text()
     window.toggle_presenter()  # the narration grows with the window, never shrinks to its font
-    assert window.say_overlay.font().pointSizeF() >= 30
+    assert window.narration.font().pointSizeF() >= 20
+    assert player.checks.isVisible() and player.checks.text().startswith("✓"), "one line at the top"
+    assert window.dockWidgetArea(window.player_dock) == Qt.DockWidgetArea.TopDockWidgetArea
     window.close_scenario()
     qtbot.waitUntil(lambda: player.runner is None and not player.busy, timeout=20_000)
     _open_as07(window, qtbot)  # the iPads shown anew at presenter size; the narration stays large
     player.step()
     qtbot.waitUntil(lambda: player.runner.position == 1 and not player.busy, timeout=20_000)
-    assert window.say_overlay.font().pointSizeF() >= 30
+    assert window.narration.font().pointSizeF() >= 20
     window.toggle_presenter()
+    assert window.dockWidgetArea(window.player_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
 
 
 def test_play_to_the_end_then_restart_and_a_failed_check_shows_a_cross(
@@ -89,7 +92,7 @@ def test_play_to_the_end_then_restart_and_a_failed_check_shows_a_cross(
     qtbot.waitUntil(lambda: player.runner.finished and not player.busy, timeout=20_000)
     assert not player.playing
     assert player.results.item(0).text().startswith("✗ queue on ipad: count 5; but it holds 0")
-    assert window.say_overlay.text() == "The end."
+    assert window.narration.text() == "The end."
     assert "FAILED" in player.progress.text()
     player.restart()
     qtbot.waitUntil(lambda: _idle(window) and player.runner.position == 0, timeout=20_000)
