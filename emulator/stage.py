@@ -141,6 +141,7 @@ class Stage:
         )
         device = self._make_device(profile)
         self.devices[device_id] = device
+        self.events.names[device.actor] = name
         instance = f"{self.rng.getrandbits(48):012x}" if self.embedded else os.urandom(6).hex()
         await device.start(instance)
         note = "" if profile.autosync_eligible else f" No Autosync: {profile.ineligibility}"

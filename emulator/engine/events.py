@@ -79,6 +79,14 @@ class EventLog:
         self._now = now
         self.events: list[Event] = []
         self._subscribers: list[Callable[[Event], None]] = []
+        self.names: dict[str, str] = {}  # actor -> what people call it ("Anna's iPad Pro")
+
+    def name_of(self, actor: str) -> str:
+        """An actor as people call it: the iPad's name, else its ID in plain words."""
+        if actor in self.names:
+            return self.names[actor]
+        kind, _, ident = actor.partition(":")
+        return f"another iPad ({ident})" if kind == "device" else actor
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``callback(event)`` for each new event; returns an unsubscribe function."""

@@ -43,6 +43,7 @@ class FeedPoller:
             cursor = int(store.setting("feed_cursor", 0))
             skip = int(store.setting("feed_skip", 0))
             page_records = int(store.setting("feed_page_records", DEFAULT_PAGE_RECORDS))
+            read: list[dict[str, Any]] = []
             while True:
                 try:
                     response = await device.client.get(
@@ -57,6 +58,8 @@ class FeedPoller:
                     response.raise_for_status()
                 except httpx.HTTPError as exc:
                     device.say("polled", f"Could not read the feed: {_why(exc)}.", ok=False)
+                    for part in read:  # pages read before the failure are staged: told too
+                        self._downloaded(part)
                     return downloaded
                 page = response.json()
                 if page["missed"] and not device.store.setting("feed_missed", False):
@@ -72,8 +75,7 @@ class FeedPoller:
                     store.set_setting("feed_cursor", cursor)
                     store.set_setting("feed_skip", skip)
                     store.set_setting("last_feed_read", page["server_time"])
-                for part in entries:
-                    self._downloaded(part)
+                read += entries
                 downloaded += len(entries)
                 if cut_short or len(entries) < PAGE:
                     break
@@ -83,6 +85,8 @@ class FeedPoller:
                 ok=True,
                 entries=downloaded,
             )
+            for part in read:  # told after the check that found them, in the order they came
+                self._downloaded(part)
             self.merge_waiting()
             return downloaded
         finally:
@@ -108,7 +112,8 @@ class FeedPoller:
         own = part["origin_device"] == device.id
         records = part.get("records", [])
         first = (records[0]["object"], records[0]["id"]) if records else None
-        whose = "this iPad's own upload" if own else f"a change from {part['origin_device']}"
+        origin = device.events.name_of(f"device:{part['origin_device']}")
+        whose = "this iPad's own upload" if own else f"a change from {origin}"
         total = part.get("total_records", len(records))
         got = part.get("first_record", 0) + len(records)
         of = "" if got == total and not part.get("first_record") else f", {got} of {total} so far"

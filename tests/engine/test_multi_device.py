@@ -475,3 +475,16 @@ def test_what_a_lost_ipad_would_take_with_it(world: World) -> None:
     ipad.set_network("online")
     world.settle()
     assert ipad.loss_report().at_risk == 0
+
+
+@pytest.mark.rule("AS-20")
+def test_a_poll_is_told_before_what_it_brought_and_names_the_ipad_it_came_from(world: World) -> None:
+    pro, air = two_ipads(world)
+    pro.save("account__v", account_of(pro)["id"], {"phone__v": "+1 555 0042"})
+    world.poll_all()
+    told = [e for e in world.events(device=air) if e.kind in ("polled", "downloaded")]
+    kinds = [e.kind for e in told]
+    assert kinds.index("polled") < kinds.index("downloaded"), "Checked the feed, then what it brought"
+    (downloaded,) = [e for e in told if e.kind == "downloaded"]
+    assert "a change from Anna iPad Pro" in downloaded.text
+    assert "anna-ipad-pro" not in downloaded.text
