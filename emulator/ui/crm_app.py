@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -44,7 +44,7 @@ from emulator.ui.app_overlays import AppAlert, SyncWindow
 from emulator.ui.errors_page import ErrorsPage
 from emulator.ui.home import APPLY_COLOURS, HomePage
 from emulator.ui.record_screens import EditScreen, ViewScreen
-from emulator.ui.records import ID_ROLE, RecordCellDelegate, RecordFilter, RecordListModel
+from emulator.ui.records import HIGHLIGHT_SECONDS, ID_ROLE, RecordCellDelegate, RecordFilter, RecordListModel
 from emulator.ui.support import Coalescer, Context
 from emulator.ui.theme import STATES
 from emulator.ui.xray_style import XRayNote, show_xray
@@ -567,10 +567,20 @@ class CrmApp(QWidget):
         ):
             # recorded from the device's word: a sync refused before it starts is not recorded
             self.record({"full_refresh": True} if event.data.get("full") else {"incremental_sync": True})
+        if mine and event.kind in ("uploaded", "duplicated", "merged"):
+            self._flash(event)
         if event.kind == "xray" or (event.kind in REFRESHING and (mine or event.kind == "network")):
             if event.kind == "sync_finished":
                 self._fill_tabs_later = True
             self._refresh.request()
+
+    def _flash(self, event: Event) -> None:
+        """X-ray: the rows an upload answer or a merge changed glow for a few seconds."""
+        ids = set(event.data.get("ids") or []) | set((event.data.get("id_map") or {}).values())
+        if event.record is not None:
+            ids.add(event.record[1])
+        self.model.flash(ids)
+        QTimer.singleShot(int(HIGHLIGHT_SECONDS * 1000) + 50, self.table.viewport().update)
 
     def _on_time(self, _moment: object = None) -> None:
         if self.page == "home" or self.device.blocking is not None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QPointF, QRect, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,6 +39,8 @@ from emulator.ui.scenario_player import Narration, ScenarioPicker, ScenarioPlaye
 from emulator.ui.server_console import ServerConsole
 from emulator.ui.support import Context, StageBridge, ask_where_to_save, make_context, when
 from emulator.ui.timeline import Timeline
+from emulator.ui.travel import SERVER, TravelOverlay, trips_for
+from emulator.ui.travel import SPEEDS as SPEEDS_OF_TRAVEL
 
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
 PRESENTER_ZOOM = 1.5
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
         self.row.setSpacing(12)
         self.row.addStretch(0)
         self.scroller.setWidget(self.row_host)
+        self.travel = TravelOverlay(self.scroller.viewport(), self._locate, self._band_nodes)
         layout.addWidget(self.scroller, 1)
         self.central = central
         self.setCentralWidget(central)
@@ -211,6 +214,8 @@ class MainWindow(QMainWindow):
         self._show_title()
         self.console.reload()
         self.xray_action.setChecked(stage.xray.on)
+        self.travel.clear()
+        self.travel.set_enabled(stage.xray.on)
 
     def _show_title(self) -> None:
         title = "Autosync Emulator" + ("" if self.stage.embedded else f" — {self.stage.server_url}")
@@ -228,6 +233,7 @@ class MainWindow(QMainWindow):
         if event.kind == "xray":
             self._show_xray_state()
             return
+        self.travel.add(trips_for(event, self._user_of))
         device_id = event.data.get("device")
         if event.kind == "device_added" and device_id in self.stage.devices and device_id not in self.columns:
             self._add_column(self.stage.devices[device_id])
@@ -235,6 +241,56 @@ class MainWindow(QMainWindow):
         elif event.kind == "device_removed" and device_id in self.columns:
             self._remove_column(device_id)
             self._rebuild_device_menu()
+
+    # changes travelling -------------------------------------------------------------------------------
+    def _user_of(self, device_id: str) -> str | None:
+        device = self.stage.devices.get(device_id)
+        return None if device is None else device.profile.user_id
+
+    def _band_height(self) -> int:
+        """The network band above the iPads, where changes travel (none while travel is off)."""
+        return int(self.fontMetrics().height() * 2) if self.travel.active else 0
+
+    def _show_band(self) -> None:
+        self.row.setContentsMargins(4, 4 + self._band_height(), 4, 4)
+
+    def _locate(self, place: str) -> QPointF | None:
+        """Where a place of :mod:`emulator.ui.travel` is, in the overlay's coordinates.
+
+        Everything sits in the network band above the iPads: the server in the middle, each
+        user's feed beside it, and each iPad right above its name. Tokens run along the band,
+        so a change never seems to pass through another iPad's screen.
+        """
+        viewport = self.scroller.viewport()
+        y = 4 + self._band_height() / 2
+        if place.startswith("device:"):
+            column = self.columns.get(place.removeprefix("device:"))
+            if column is None or not column.isVisible():
+                return None
+            caption = column.frame.caption
+            return QPointF(caption.mapTo(viewport, caption.rect().center()).x(), y)
+        centre = viewport.width() / 2
+        if place == SERVER:
+            return QPointF(centre, y)
+        users = sorted({d.profile.user_id for d in self.stage.devices.values()})
+        user = place.removeprefix("feed:")
+        if user not in users:
+            return None
+        step = self.fontMetrics().averageCharWidth() * 16
+        n = users.index(user)
+        side = 1 if n % 2 == 0 else -1  # alternately right and left of the server
+        return QPointF(centre + side * step * (n // 2 + 1), y)
+
+    def _band_nodes(self) -> list[str]:
+        users = sorted({d.profile.user_id for d in self.stage.devices.values()})
+        return [SERVER, *(f"feed:{user}" for user in users)]
+
+    def set_travel_speed(self, speed: str) -> None:
+        """Off, slow, normal or fast: how tokens show a change travelling (View menu)."""
+        self.travel.set_speed(speed)
+        for name, action in self.travel_actions.items():
+            action.setChecked(name == speed)
+        self._show_band()
 
     # devices --------------------------------------------------------------------------------------
     def _add_column(self, device: Device) -> DeviceColumn:
@@ -408,6 +464,13 @@ class MainWindow(QMainWindow):
         timeline.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         view.addAction(timeline)
         self._menu_actions.append((view.title(), timeline))
+        travel = view.addMenu("Changes &travelling")
+        self.travel_actions: dict[str, QAction] = {}
+        for pace in SPEEDS_OF_TRAVEL:
+            action = self._action(travel, pace.capitalize(), lambda s=pace: self.set_travel_speed(s))
+            action.setCheckable(True)
+            action.setChecked(pace == self.travel.speed)
+            self.travel_actions[pace] = action
         self.xray_action = self._action(view, "&X-ray view", lambda: self.toggle_xray(), "Ctrl+Shift+X")
         self.xray_action.setCheckable(True)
         self.xray_action.setToolTip(
@@ -674,6 +737,7 @@ class MainWindow(QMainWindow):
         self._fix_fonts(self)
         self.clock_bar.rescale()
         self.narration.set_zoom(zoom)
+        self._show_band()
 
     def _fix_fonts(self, root: QWidget) -> None:
         """Style-sheeted widgets stop inheriting the window font; hand it to them.
@@ -707,6 +771,8 @@ class MainWindow(QMainWindow):
 
     def _show_xray_state(self) -> None:
         self.xray_action.setChecked(self.stage.xray.on)
+        self.travel.set_enabled(self.stage.xray.on)
+        self._show_band()
         self._rebuild_device_menu()
 
     def toggle_presenter(self) -> None:
@@ -832,6 +898,8 @@ class MainWindow(QMainWindow):
             for column in self.columns.values():
                 column.restoreState(split)
         self.presenter = str(self.settings.value("window/presenter", "false")).lower() == "true"
+        travel = str(self.settings.value("view/travel", "normal"))
+        self.set_travel_speed(travel if travel in SPEEDS_OF_TRAVEL else "normal")
         if str(self.settings.value("view/xray", "true")).lower() == "false":
             self.stage.set_xray(False)
         self.xray_action.setChecked(self.stage.xray.on)
@@ -847,6 +915,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/zoom", self.zoom)
         self.settings.setValue("window/presenter", self.presenter)
         self.settings.setValue("view/xray", self.home_stage.xray.on)
+        self.settings.setValue("view/travel", self.travel.speed)
         if self.columns:
             self.settings.setValue("window/column-split", next(iter(self.columns.values())).saveState())
         self.settings.sync()

@@ -7,6 +7,8 @@ Model/view, not a widget per row: the rows are plain tuples built once per refre
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -18,16 +20,18 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from emulator.engine.device import SYNC_STATE_TEXT, Device
 from emulator.engine.schema import DeviceSchema
 from emulator.ui.theme import STATES
-from emulator.ui.xray_style import paint_xray_tag
+from emulator.ui.xray_style import EDGE, paint_xray_tag
 
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
+HIGHLIGHT_ROLE = Qt.ItemDataRole.UserRole + 3  # True while the row was just changed
+HIGHLIGHT_SECONDS = 4.0
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -90,6 +94,25 @@ class RecordListModel(HeaderedTableModel):
         self.device = device
         self.object_name = object_name
         self._rows: list[tuple[str, str, str, str]] = []  # id, state, title, subtitle
+        self._changed: dict[str, float] = {}  # record ID -> when its highlight ends (monotonic s)
+        self.now: Callable[[], float] = time.monotonic  # a UI effect's clock, not emulated time
+
+    def flash(self, record_ids: Iterable[str]) -> None:
+        """Highlight the rows of records an upload answer or a merge just changed, for a few seconds."""
+        until = self.now() + HIGHLIGHT_SECONDS
+        for rid in record_ids:
+            self._changed[rid] = until
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 2), [HIGHLIGHT_ROLE])
+
+    def highlighted(self, record_id: str) -> bool:
+        until = self._changed.get(record_id)
+        if until is None:
+            return False
+        if until < self.now():
+            del self._changed[record_id]
+            return False
+        return True
 
     def set_object(self, object_name: str) -> None:
         self.object_name = object_name
@@ -148,6 +171,8 @@ class RecordListModel(HeaderedTableModel):
             return state
         if role == ID_ROLE:
             return rid
+        if role == HIGHLIGHT_ROLE:
+            return self.highlighted(rid)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{title}: {SYNC_STATE_TEXT[state]}"
         if role == Qt.ItemDataRole.AccessibleTextRole and column == 0:
@@ -186,6 +211,12 @@ class RecordCellDelegate(QStyledItemDelegate):
         rect = QRectF(option.rect).adjusted(8, 3, -6, -3)
         line = rect.height() / 2
         painter.save()
+        if self.xray and index.data(HIGHLIGHT_ROLE):  # just changed: an X-ray glow behind the row
+            glow = QColor(EDGE)
+            glow.setAlpha(70)
+            painter.fillRect(option.rect, glow)
+            painter.setPen(QPen(EDGE, 2))
+            painter.drawLine(option.rect.topLeft(), option.rect.bottomLeft())
         title_font = QFont(option.font)
         title_font.setBold(True)
         painter.setFont(title_font)
