@@ -121,7 +121,7 @@ class CrmApp(QWidget):
         self.view_page = ViewScreen(self)
         self.edit_page = EditScreen(self)
         self.home_page = HomePage(device)
-        self.errors_page = ErrorsPage(device)
+        self.errors_page = ErrorsPage(device, context.stage.events)
         home = QScrollArea()  # on a short screen the Home page scrolls, as an iPad's does
         home.setObjectName("home-scroller")
         home.setWidgetResizable(True)

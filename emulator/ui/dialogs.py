@@ -5,7 +5,7 @@ Both are opened with ``open()`` (window-modal, never blocking the event loop).
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -103,29 +103,59 @@ class AddDeviceDialog(QDialog):
 
 
 class ShortcutSheet(QDialog):
-    """Every menu action with its shortcut (F1)."""
+    """Every menu action with its shortcut (F1), each shown whole; type to find one."""
 
     def __init__(self, actions: list[tuple[str, QAction]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.setObjectName("shortcut-sheet")
         layout = QVBoxLayout(self)
+        self.search = QLineEdit()
+        self.search.setObjectName("shortcut-search")
+        self.search.setPlaceholderText("Find a shortcut (an action, a key or a menu)")
+        self.search.setClearButtonEnabled(True)
+        layout.addWidget(self.search)
         rows = [(menu, a) for menu, a in actions if not a.shortcut().isEmpty()]
         table = QTableWidget(len(rows), 3)
+        self.table = table
         table.setObjectName("shortcuts")
         table.setHorizontalHeaderLabels(["Shortcut", "Action", "Menu"])
         table.verticalHeader().setVisible(False)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setStretchLastSection(True)
+        table.setWordWrap(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         for row, (menu, action) in enumerate(rows):
-            table.setItem(row, 0, QTableWidgetItem(action.shortcut().toString()))
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+            table.setItem(row, 0, QTableWidgetItem(keys))
             table.setItem(row, 1, QTableWidgetItem(action.text().replace("&", "")))
             table.setItem(row, 2, QTableWidgetItem(menu.replace("&", "")))
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        table.resizeColumnsToContents()
         layout.addWidget(table)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout.addWidget(close)
-        self.resize(560, 520)
+        self.search.textChanged.connect(self.filter_rows)
+        wanted = (
+            sum(table.columnWidth(c) for c in range(3)) + table.verticalScrollBar().sizeHint().width() + 40
+        )
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        width = min(wanted, screen.width() - 40) if screen is not None else wanted
+        height = min(560, screen.height() - 80) if screen is not None else 560
+        self.resize(max(width, 480), height)
+
+    def filter_rows(self, text: str) -> None:
+        """Show only the rows whose key, action or menu holds ``text``."""
+        needle = text.strip().casefold()
+        for row in range(self.table.rowCount()):
+            cells = [self.table.item(row, c) for c in range(3)]
+            words = " ".join(c.text() for c in cells if c is not None).casefold()
+            self.table.setRowHidden(row, bool(needle) and needle not in words)
+
+    def visible_actions(self) -> list[str]:
+        rows = range(self.table.rowCount())
+        return [self.table.item(r, 1).text() for r in rows if not self.table.isRowHidden(r)]  # type: ignore[union-attr]
 
 
 def _free_name(base: str, taken: set[str]) -> str:

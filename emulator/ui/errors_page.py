@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollA
 
 from emulator.engine.device import Device
 from emulator.engine.error_actions import LABELS, ErrorAction
+from emulator.engine.events import EventLog
 from emulator.engine.localstore import SyncErrorRow
+from emulator.ui.support import hhmmss
 from emulator.ui.xray_style import XRayNote
 
 REQUESTED = {
@@ -23,13 +25,38 @@ REQUESTED = {
 }
 
 
-def conflict_text(error: SyncErrorRow) -> str:
-    """X-ray: each conflicting field, what this iPad had, what it sent, what was online."""
+def who_won(events: EventLog, error: SyncErrorRow) -> str | None:
+    """Whose save got there first, and when: read from the event stream (AS-07).
+
+    The last save of the record online before this iPad's upload was refused: another iPad's
+    upload, or an online edit. None when the stream does not tell (the record changed before
+    the stage began, say).
+    """
+    stream = events.events
+    refused = next(
+        (
+            n
+            for n in range(len(stream) - 1, -1, -1)
+            if stream[n].kind == "rejected" and stream[n].data.get("transaction_id") == error.transaction_id
+        ),
+        len(stream),
+    )
+    for event in reversed(stream[:refused]):
+        if event.kind == "uploaded" and event.record is not None and event.record[1] == error.record_id:
+            return f"{events.name_of(event.actor)} at {hhmmss(event.time)}"
+        if event.kind == "online_change" and error.record_id in str(event.data.get("path", "")):
+            return f"an online edit at {hhmmss(event.time)}"
+    return None
+
+
+def conflict_text(error: SyncErrorRow, winner: str | None = None) -> str:
+    """X-ray: each conflicting field, what this iPad had, what it sent, what was online, who won."""
+    first = f"saved first by {winner}" if winner else "saved first elsewhere"
     parts = []
     for c in error.conflicts:
         parts.append(
             f"{c.get('label', c.get('field'))}: this iPad sent {c.get('new')!r} over {c.get('previous')!r}, "
-            f"but online it was already {c.get('online')!r} (saved first elsewhere)"
+            f"but online it was already {c.get('online')!r} ({first})"
         )
     return "; ".join(parts)
 
@@ -87,9 +114,10 @@ class ErrorsPage(QWidget):
     sync_clicked = Signal()
     act = Signal(int, str)
 
-    def __init__(self, device: Device, parent: QWidget | None = None) -> None:
+    def __init__(self, device: Device, events: EventLog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.device = device
+        self.events = events
         self.setObjectName("errors-page")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -132,7 +160,7 @@ class ErrorsPage(QWidget):
             column.addWidget(empty)
         for error in errors:
             card = ErrorCard(error, device.error_actions(error), self._actor(error.id))
-            card.details.say(conflict_text(error), shown=xray)
+            card.details.say(conflict_text(error, who_won(self.events, error)), shown=xray)
             column.addWidget(card)
             self.cards.append(card)
         column.addStretch(1)

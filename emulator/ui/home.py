@@ -43,7 +43,7 @@ def last_sync_text(widget: SyncWidget) -> str:
         return "Last sync: never"
     days = widget.days_since or 0
     ago = "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
-    return f"Last sync: {widget.last_sync.strftime('%a %d %b %Y %H:%M')} ({ago})"
+    return f"Last sync: {widget.last_sync.strftime('%a %d %b %Y %H:%M:%S')} ({ago})"
 
 
 class SyncIcon(QWidget):

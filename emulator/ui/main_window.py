@@ -10,8 +10,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QPointF, QRect, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QResizeEvent, QShowEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QRect, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QFont,
+    QFontMetricsF,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -66,6 +75,46 @@ def set_dock_widget(dock: QDockWidget, widget: QWidget) -> None:
     dock.setWidget(holder)
     if old is not None:
         old.deleteLater()
+
+
+class ClickerKeys(QObject):
+    """A presentation clicker's keys (Space, PageDown, ".") always step the scenario.
+
+    A field of the emulator's controls that has the keyboard (the poll interval, a latency)
+    would otherwise swallow them; only typing into an iPad's screen or a dialog keeps them.
+    """
+
+    KEYS = frozenset({Qt.Key.Key_Space, Qt.Key.Key_PageDown, Qt.Key.Key_Period})
+
+    def __init__(self, window: QMainWindow, step: QAction) -> None:
+        super().__init__(window)
+        self.window = window
+        self.step = step
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        if event.key() not in self.KEYS or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if not self.window.isActiveWindow() or not self.step.isEnabled():
+            return False
+        focus = QApplication.focusWidget()
+        if focus is None or not self.window.isAncestorOf(focus):
+            return False
+        typing = focus.window() is not self.window or _inside(focus, "crm-app")
+        if typing:
+            return False
+        self.step.trigger()
+        return True
+
+
+def _inside(widget: QWidget, name: str) -> bool:
+    parent: QWidget | None = widget
+    while parent is not None:
+        if parent.objectName() == name:
+            return True
+        parent = parent.parentWidget()
+    return False
 
 
 class DeviceColumn(QSplitter):
@@ -272,14 +321,22 @@ class MainWindow(QMainWindow):
         centre = viewport.width() / 2
         if place == SERVER:
             return QPointF(centre, y)
-        users = sorted({d.profile.user_id for d in self.stage.devices.values()})
         user = place.removeprefix("feed:")
-        if user not in users:
+        theirs = [
+            point.x()
+            for device in self.stage.devices.values()
+            if device.profile.user_id == user and (point := self._locate(device.actor)) is not None
+        ]
+        if not theirs:
             return None
-        step = self.fontMetrics().averageCharWidth() * 16
-        n = users.index(user)
-        side = 1 if n % 2 == 0 else -1  # alternately right and left of the server
-        return QPointF(centre + side * step * (n // 2 + 1), y)
+        x = (centre + sum(theirs) / len(theirs)) / 2  # between the server and them
+        bold = QFont(self.font())
+        bold.setBold(True)
+        metrics = QFontMetricsF(bold)
+        gap = (metrics.horizontalAdvance("Server") + metrics.horizontalAdvance(f"{user}'s feed")) / 2 + 40
+        if abs(x - centre) < gap:  # never on top of the server
+            x = centre + (gap if x >= centre else -gap)
+        return QPointF(x, y)
 
     def _band_nodes(self) -> list[str]:
         users = sorted({d.profile.user_id for d in self.stage.devices.values()})
@@ -569,6 +626,10 @@ class MainWindow(QMainWindow):
         step.setShortcuts([QKeySequence("Space"), QKeySequence("PgDown"), QKeySequence(".")])
         for action in self.scenario_actions.values():  # plain keys only while this window is active
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.clicker = ClickerKeys(self, step)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.clicker)
         player.state_changed.connect(self._scenario_state)
         player.stage_opened.connect(lambda stage: self.show_stage(stage))
         player.stage_closing.connect(

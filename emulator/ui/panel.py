@@ -46,6 +46,7 @@ from emulator.engine.feedpoller import DEFAULT_PAGE_RECORDS
 from emulator.engine.localstore import QueueItem
 from emulator.engine.merge import entry_ids
 from emulator.ui.crm_app import REFRESHING
+from emulator.ui.errors_page import who_won
 from emulator.ui.recording import duration_text
 from emulator.ui.records import display_value
 from emulator.ui.support import Coalescer, Context, hhmmss
@@ -687,7 +688,9 @@ class DevicePanel(QWidget):
             self.conflicts.setColumnCount(0)
             self.conflicts.hide()
             return
-        self.error_message.setText(f"<b>{escape(error.label)}</b><br>{escape(error.message)}")
+        winner = who_won(self.context.stage.events, error)
+        won = f"<br>Saved first by {escape(winner)}." if winner and error.conflicts else ""
+        self.error_message.setText(f"<b>{escape(error.label)}</b><br>{escape(error.message)}{won}")
         self.conflicts.setVisible(bool(error.conflicts))
         self.conflicts.setColumnCount(len(error.conflicts))
         self.conflicts.setHorizontalHeaderLabels(

@@ -84,7 +84,7 @@ class OnlineRecordsModel(HeaderedTableModel):
         keys = ("id", self.title_field, "ownerid__v", "modified_date__v", "modified_by__v")
         value = fields.get(keys[index.column()])
         if index.column() == 3 and value:
-            return str(value)[5:16].replace("T", " ")
+            return str(value)[5:19].replace("T", " ")
         return "" if value is None else str(value)
 
 
@@ -175,6 +175,9 @@ class ServerConsole(QTabWidget):
         self.records_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.records_view.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.records_view, 2)
+        heading = QLabel("The selected record's fields (click a row)")
+        heading.setObjectName("online-record-heading")
+        layout.addWidget(heading)
         self.record_detail = QPlainTextEdit()
         self.record_detail.setReadOnly(True)
         self.record_detail.setObjectName("online-record-detail")

@@ -190,7 +190,9 @@ class TimelineModel:
         if lane is None:
             kind = lane_kind(key)
             rank = (LANE_ORDER.index(kind) if kind in LANE_ORDER else len(LANE_ORDER), len(self.lanes))
-            default = {"server": "Server", "online": "Online (office)", "stage": "Stage"}.get(kind)
+            default = {"server": "Server", "online": "Online (office)", "stage": "Stage (iPads join)"}.get(
+                kind
+            )
             if default is None:
                 name = key.split(":", 1)[1] if ":" in key else key
                 default = f"{name[:1].upper()}{name[1:]}'s feed" if kind == "feed" else name

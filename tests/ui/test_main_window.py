@@ -222,6 +222,7 @@ def test_a_conflict_shows_the_sync_error_alert_then_undo_and_sync_take_the_onlin
     (card,) = app.errors_page.cards
     assert "Harper" in card.findChild(QLabel, "error-title").text()
     assert list(card.buttons) == ["undo"], "no Keep mine: Undo is the only way"
+    assert "saved first by Anna's iPad Pro at 09:00:00" in card.details.text(), "X-ray: whose save won, when"
     qtbot.waitUntil(lambda: air.panel.drawer.tabText(1) == "X-RAY Conflicts (1)")
     assert air.panel.conflict_values() == [
         {"field": "Phone", "previous": before, "online": "+1 111 111 1111", "new": "+1 222 222 2222"}
@@ -322,7 +323,7 @@ def test_the_sync_button_brings_an_online_edit_that_autosync_does_not(
     assert shown and all(title == "Syncing" for title, _d, _t in shown), "the sync window blocked the app"
     assert any(done == total > 0 for _t, done, total in shown), "it counted the records downloaded"
     assert app.sync_window.isHidden()
-    assert app.home_page.widget.last.text() == "Last sync: Thu 26 Nov 2026 09:00 (today)"
+    assert app.home_page.widget.last.text() == "Last sync: Thu 26 Nov 2026 09:00:00 (today)"
 
 
 @pytest.mark.rule("AS-29")
@@ -426,8 +427,18 @@ def test_the_poll_interval_setting_reaches_every_ipad(window: MainWindow) -> Non
 def test_f1_opens_the_shortcut_sheet_and_zoom_makes_fonts_larger(window: MainWindow, qtbot: QtBot) -> None:
     sheet = window.show_shortcuts()
     table = sheet.findChild(QTableWidget, "shortcuts")
-    keys = {table.item(r, 0).text() for r in range(table.rowCount())}
-    assert {"F1", "Ctrl+N", "Ctrl+=", "Ctrl+-", "Ctrl+T", "Ctrl+D"} <= keys
+    keys = {key for r in range(table.rowCount()) for key in table.item(r, 0).text().split(", ")}
+    assert {"F1", "Ctrl+N", "Ctrl+=", "Ctrl+-", "Ctrl+T", "Ctrl+D", "Ctrl+Shift+X"} <= keys
+    metrics = table.fontMetrics()
+    for row in range(table.rowCount()):  # every action's name whole, not cut off
+        text = table.item(row, 1).text()
+        assert metrics.horizontalAdvance(text) <= table.columnWidth(1), text
+    sheet.search.setText("x-ray")
+    assert sheet.visible_actions() == ["X-ray view"]
+    sheet.search.setText("ctrl+d")
+    assert sheet.visible_actions() == ["+1 day"]
+    sheet.search.clear()
+    assert len(sheet.visible_actions()) == table.rowCount()
     sheet.close()
     before = window.font().pointSizeF()
     window.toggle_presenter()

@@ -70,7 +70,7 @@ def test_each_sync_widget_state_shows_when_the_engine_is_in_it(window: MainWindo
     app, device = pro.frame.app, pro.device
     icon = app.home_page.widget.icon
     assert (widget_title(app), icon.state, icon.colour) == ("Up to date", "up_to_date", "green")
-    assert app.home_page.widget.last.text() == "Last sync: Thu 26 Nov 2026 09:00 (today)"
+    assert app.home_page.widget.last.text() == "Last sync: Thu 26 Nov 2026 09:00:00 (today)"
 
     pro.panel.set_network("offline")
     edit_phone(qtbot, app, HARPER, "+1 000 000 0001")

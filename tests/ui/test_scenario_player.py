@@ -205,3 +205,21 @@ def test_check_results_stay_readable_on_a_dark_palette(window: Any) -> None:
     light_item, dark_item = results.item(results.count() - 2), results.item(results.count() - 1)
     assert light_item.foreground().color() == QColor("#cf222e")
     assert dark_item.foreground().color().lightness() > 128  # light red on the dark list
+
+
+def test_clicker_keys_reach_the_player_even_from_a_control_that_takes_text(window: Any, qtbot: QtBot) -> None:
+    _open_as07(window, qtbot)
+    player = window.scenario_player
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    poll = window.clock_bar.poll
+    before = poll.value()
+    poll.setFocus()
+    qtbot.waitUntil(poll.hasFocus)
+    qtbot.keyClick(poll, Qt.Key.Key_Period)  # a clicker's "next" while the poll interval has focus
+    qtbot.waitUntil(lambda: player.runner.position == 1 and not player.busy, timeout=20_000)
+    qtbot.keyClick(poll, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: player.runner.position == 2 and not player.busy, timeout=20_000)
+    assert poll.value() == before, "the keys did not type into the box"
+    for button in (window.clock_bar.next_poll, window.clock_bar.plus30):
+        assert button.focusPolicy() == Qt.FocusPolicy.NoFocus, "a click leaves the keyboard where it was"

@@ -58,7 +58,7 @@ def test_a_lane_per_ipad_the_server_the_feed_and_the_stage(timeline: Timeline) -
         ("device:chloe", "Chloe's iPad"),
         ("server", "Server"),
         ("feed:anna", "Anna's feed"),
-        ("stage", "Stage"),
+        ("stage", "Stage (iPads join)"),
     ]
 
 

@@ -50,7 +50,9 @@ def painted(overlay: TravelOverlay, colour: str) -> bool:
     image = overlay.grab().toImage()
     want = QColor(colour)
     return any(
-        image.pixelColor(x, y) == want for y in range(0, image.height(), 2) for x in range(0, image.width(), 2)
+        image.pixelColor(x, y) == want
+        for y in range(0, image.height(), 2)
+        for x in range(0, image.width(), 2)
     )
 
 
