@@ -58,6 +58,7 @@ class XRayNote(QLabel):
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setStyleSheet(STYLE_SHEET)
         self.has_text = False
+        self.plain = ""  # what it says, as plain text
         self.hide()
 
     def say(self, text: str, *, shown: bool) -> None:
@@ -65,6 +66,7 @@ class XRayNote(QLabel):
         from html import escape
 
         self.has_text = bool(text)
+        self.plain = text
         self.setText(f"<b style='color:{EDGE.name()}'>{MARK}</b> · {escape(text)}")
         self.setToolTip("The emulator's X-ray view: not part of the Vault CRM app (View ▸ X-ray view)")
         self.setVisible(shown and self.has_text)
