@@ -1,22 +1,27 @@
 """The README's screenshots, made by the app itself: the stage, one moment in the rep's view and in
 the X-ray view, the sync error alert, a sync in progress, a deferred merge, a scenario, the timeline.
 
-    QT_QPA_PLATFORM=offscreen python tools/make_screenshots.py [OUT_DIR]
+    python tools/make_screenshots.py [OUT_DIR]
 
-Each picture is a fresh stage (same seed, same steps, same picture), driven through the same
-widgets and engine calls a user's clicks make, then ``MainWindow.save_screenshot``.
+Each picture is a fresh stage (same seed, same steps, same picture) on a 1366x768 projector in
+presenter mode (Qt's offscreen platform, given a screen of that size), driven through the same
+widgets and engine calls a user's clicks make, then grabbed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from emulator.app import _let_qt_paint, parse_args, start_stage
@@ -54,8 +59,8 @@ async def a_busy_moment(window: MainWindow) -> None:
     await _let_qt_paint()
     air.frame.app.alert.ok.click()  # OK on the sync error: the Errors tab
     pro.frame.app.show_object("account__v")
-    air.panel.setCurrentIndex(2)
-    chloe.panel.setCurrentIndex(1)
+    chloe.panel.open_drawer()  # the X-ray drawer: the queue, first in first out
+    chloe.panel.drawer.setCurrentIndex(0)
 
 
 async def rep_view(window: MainWindow) -> None:
@@ -104,7 +109,7 @@ async def deferred_merge(window: MainWindow) -> None:
     pro.device.save("account__v", HARPER, {"phone__v": "+1 617-555-3333"})
     await stage.settle()
     await stage.advance(timedelta(seconds=30))
-    air.panel.setCurrentIndex(3)
+    # the X-ray note on the Air's screen says why the update waits; the drawer stays shut
 
 
 async def scenario(window: MainWindow) -> None:
@@ -118,11 +123,13 @@ async def scenario(window: MainWindow) -> None:
         await stepped
     await _let_qt_paint()
     window.column(1).frame.app.alert.ok.click()  # OK: the Errors tab
-    window.column(1).panel.setCurrentIndex(2)
+    window.column(1).panel.open_drawer()
+    window.column(1).panel.drawer.setCurrentIndex(1)
 
 
 async def timeline(window: MainWindow) -> QWidget:
     """The timeline of the AS-07 scenario played to its end, the sync error clicked open."""
+    window.toggle_presenter()  # the timeline is read at a desk: normal size
     window.timeline_dock.show()
     opened = window.open_scenario(library_dir() / "as07_first_save_wins.yaml")
     assert opened is not None
@@ -133,8 +140,20 @@ async def timeline(window: MainWindow) -> QWidget:
     window.timeline.fit()
     error = next(m for m in window.timeline.model.marks if m.event.kind == "rejected")
     window.timeline.select(error)
-    window.timeline.resize(1900, 620)
-    return window.timeline
+    window.resizeDocks([window.timeline_dock], [560], Qt.Orientation.Vertical)
+    await _let_qt_paint()
+    return window.timeline_dock
+
+
+async def travelling(window: MainWindow) -> None:
+    """A save on the Pro on its way: the answer back, then the feed entry (AS-03, AS-16)."""
+    for n in range(3):
+        window.column(n).frame.app.show_object("account__v")
+    window.column(0).device.save("account__v", HARPER, {"phone__v": "+1 617-555-0101"})
+    await window.stage.settle()
+    await _let_qt_paint()
+    window.travel.tick(1000)  # the upload has arrived; the server's answer is on its way back
+    window.travel.tick(450)
 
 
 SHOTS: dict[str, Step] = {
@@ -144,6 +163,7 @@ SHOTS: dict[str, Step] = {
     "sync-error": sync_error,
     "sync-in-progress": sync_in_progress,
     "deferred-merge": deferred_merge,
+    "travelling": travelling,
     "scenario": scenario,
     "timeline": timeline,
 }
@@ -152,10 +172,13 @@ SHOTS: dict[str, Step] = {
 async def shoot(name: str, step: Step, out: Path) -> None:
     stage = await start_stage(parse_args(["--seed", "0"]))
     window = MainWindow(stage, settings=None, clock_running=False)
-    window.fit_to(1900, 1040, within_screen=False)
     window.show()
+    window.fit_to(*PROJECTOR)
+    window.toggle_presenter()
     await _let_qt_paint()
     shown = await step(window) or window  # a step may picture one part of the window
+    if step is not travelling:
+        window.travel.clear()  # a still picture shows no token left over from the animation
     await stage.settle()
     await _let_qt_paint(10)
     path = out / f"{name}.png"
@@ -170,11 +193,18 @@ async def main_async(out: Path) -> None:
         await shoot(name, step, out)
 
 
+PROJECTOR = (1366, 768)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    screens = Path(tempfile.mkdtemp(prefix="screens-")) / "screens.json"
+    width, height = PROJECTOR
+    screens.write_text(json.dumps({"screens": [{"name": "projector", "width": width, "height": height}]}))
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={screens}"
     import qasync
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

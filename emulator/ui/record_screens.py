@@ -165,7 +165,7 @@ class ViewScreen(QWidget):
         if waiting:
             text += (
                 f" A newer version was downloaded and waits: {waiting[0]}. It merges when you "
-                "leave this screen (AS-23, AS-25)."
+                "leave this screen."
             )
         return text
 

@@ -336,7 +336,8 @@ class Timeline(QWidget):
         related = [
             e for e in self.model.events if event.record and e.record == event.record and e.kind in MARKS
         ]
-        self.details.setHtml(describe(event, related))
+        lanes = self.model.lanes
+        self.details.setHtml(describe(event, related, lambda a: lanes[a].label if a in lanes else a))
         self.selected.emit(event)
 
     def select(self, mark: Mark) -> None:

@@ -13,7 +13,7 @@ details pane's text (:func:`describe`), but paints nothing (see :mod:`emulator.u
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -299,8 +299,11 @@ class TimelineModel:
 # the details pane's text --------------------------------------------------------------------------
 
 
-def describe(event: Event, related: Iterable[Event] = ()) -> str:
-    """The details pane's HTML for one event (and what else happened to its record)."""
+def describe(event: Event, related: Iterable[Event] = (), name: Callable[[str], str] = str) -> str:
+    """The details pane's HTML for one event (and what else happened to its record).
+
+    ``name(actor)`` is what people call an actor (the iPad's name); the actor's ID follows it.
+    """
 
     def esc(text: str) -> str:
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -309,7 +312,7 @@ def describe(event: Event, related: Iterable[Event] = ()) -> str:
     data = json.dumps(event.data, indent=2, sort_keys=True, default=str) if event.data else "—"
     rows = [
         ("Time", event.time.strftime("%a %d %b %Y, %H:%M:%S")),
-        ("Actor", event.actor),
+        ("Who", _who(event.actor, name)),
         ("Kind", event.kind),
         ("Record", record),
         ("Event", f"#{event.seq}"),
@@ -321,8 +324,13 @@ def describe(event: Event, related: Iterable[Event] = ()) -> str:
     if others:
         html += "<p><b>The same record in the stream</b></p><ul>"
         html += "".join(
-            f"<li>{hhmmss(e.time)} {esc(e.actor)} <i>{esc(e.kind)}</i>: {esc(e.text)}</li>"
+            f"<li>{hhmmss(e.time)} {esc(name(e.actor))} <i>{esc(e.kind)}</i>: {esc(e.text)}</li>"
             for e in others[-12:]
         )
         html += "</ul>"
     return html
+
+
+def _who(actor: str, name: Callable[[str], str]) -> str:
+    called = name(actor)
+    return actor if called == actor else f"{called} ({actor})"

@@ -127,7 +127,7 @@ def test_clicking_a_mark_shows_its_event(timeline: Timeline, qtbot: QtBot) -> No
     text = timeline.details.toPlainText()
     for part in (
         "Sync error",
-        "device:air",
+        "Anna's iPad Air (device:air)",
         "rejected",
         "account__v V0A000000000003",
         "conflict",
