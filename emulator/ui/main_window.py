@@ -226,7 +226,14 @@ class MainWindow(QMainWindow):
         set_dock_widget(dock, self.timeline)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.hide()
+        dock.visibilityChanged.connect(self._timeline_shown)
         return dock
+
+    def _timeline_shown(self, shown: bool) -> None:
+        """Opened, the timeline takes a third of the height at most: the iPads keep the rest."""
+        if shown and not self._closing:
+            share = self.height() // 3
+            self.resizeDocks([self.timeline_dock], [max(share, 120)], Qt.Orientation.Vertical)
 
     # which stage is shown ------------------------------------------------------------------------
     @property

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QDialog,
@@ -120,6 +120,16 @@ class Narration(QLabel):
     def say(self, text: str | None) -> None:
         self.setText(text or "")
         self.setVisible(bool(text))
+        self._keep_whole()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._keep_whole()
+
+    def _keep_whole(self) -> None:
+        """Never squeezed below the height its words need at its width."""
+        needed = self.heightForWidth(self.width()) if self.width() > 0 else -1
+        self.setMinimumHeight(max(needed, 0))
 
 
 class ScenarioPlayer(QWidget):
