@@ -1,8 +1,10 @@
 """Clocks the server reads its time from.
 
 The server never calls ``datetime.now()`` itself: every created/modified date, feed-entry age and
-seven-day expiry reads a :class:`Clock`. In-process, the stage hands over its emulated clock;
-standalone, the server keeps a :class:`ManualClock` that an admin call can move forward.
+seven-day expiry reads a :class:`Clock`. In-process, the stage hands over its emulated clock.
+Standalone, the clock lives in the database (:class:`StoredClock`), so that every server process
+on that database reads the same time and an admin's jump is seen by all of them; it stands still
+until advanced, or runs with real time, as the server was started.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from server_stub.store import Store
 
 #: The moment every emulated world starts at unless told otherwise (a Thursday morning).
 DEFAULT_START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -56,25 +61,43 @@ def parse_iso(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class RunningClock:
-    """A clock that runs with real time from ``start``, plus whatever it was advanced by.
+class StoredClock:
+    """The standalone server's clock, kept in the database (one row).
 
-    Used by the standalone server in a training room, where people expect time to pass; it only
-    reads time (``time.monotonic``), it never waits on it.
+    The row says what the emulated time was at a wall-clock moment and whether it runs from
+    there with real time (a training room, where people expect time to pass) or stands still
+    until an admin advances it. It only reads wall time (``time.time``, the same in every
+    process), it never waits on it.
     """
 
-    def __init__(self, start: datetime, monotonic: Callable[[], float] = time.monotonic) -> None:
-        if start.tzinfo is None:
-            raise ValueError("the clock's start time must be timezone-aware")
-        self._start = start.astimezone(UTC)
-        self._monotonic = monotonic
-        self._origin = monotonic()
-        self._offset = timedelta(0)
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
 
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=self._monotonic() - self._origin) + self._offset
+    def now(self, store: Store) -> datetime:
+        row = store.clock()
+        if row is None:
+            return DEFAULT_START
+        base = parse_iso(row.emulated_at)
+        return base + timedelta(seconds=self._wall() - row.wall_at) if row.running else base
 
-    def advance(self, delta: timedelta) -> None:
+    def advance(self, store: Store, delta: timedelta) -> datetime:
+        """Jump forward by ``delta`` (the caller holds the write lock); returns the new time."""
         if delta < timedelta(0):
             raise ValueError("the clock cannot go backwards")
-        self._offset += delta
+        row = store.clock()
+        moment = self.now(store) + delta
+        store.set_clock(precise_iso(moment), self._wall(), bool(row.running) if row else False)
+        return moment
+
+    def start(self, store: Store, *, start: datetime | None, running: bool) -> datetime:
+        """At server start: a new database's clock starts at ``start``; an existing one goes on
+        from where it is (never backwards), running or standing still as asked."""
+        row = store.clock()
+        moment = (start or DEFAULT_START) if row is None else self.now(store)
+        store.set_clock(precise_iso(moment), self._wall(), running)
+        return moment
+
+
+def precise_iso(moment: datetime) -> str:
+    """ISO 8601 with microseconds, for the stored clock (the API shows whole seconds)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

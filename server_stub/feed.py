@@ -46,6 +46,7 @@ def put_on_feed(
     """Add one entry to ``user_id``'s feed (AS-16) and return it."""
     purge_expired(store, user_id, now)
     entry = FeedEntryRow(
+        seq=store.next_feed_seq(),
         user_id=user_id,
         added_at=iso(now),
         transaction_id=transaction_id,
@@ -62,7 +63,10 @@ def put_on_feed(
 
 
 def purge_expired(store: Store, user_id: str, now: datetime) -> int:
-    """Remove entries older than the retention period (AS-18); return how many went."""
+    """Remove entries older than the retention period (AS-18); return how many went.
+
+    Only looks unless something expired: then it takes the write lock and removes it.
+    """
     cutoff = iso(now - RETENTION)
     session = store.session
     newest_expired = session.scalar(
@@ -72,6 +76,7 @@ def purge_expired(store: Store, user_id: str, now: datetime) -> int:
     )
     if newest_expired is None:
         return 0
+    store.lock_writes()
     result = session.execute(
         delete(FeedEntryRow).where(FeedEntryRow.user_id == user_id, FeedEntryRow.seq <= newest_expired)
     )
@@ -85,13 +90,14 @@ def purge_expired(store: Store, user_id: str, now: datetime) -> int:
 
 def latest_seq(store: Store) -> int:
     """The highest sequence number ever used on any feed (0 if none)."""
-    return int(store.session.scalar(select(func.max(FeedEntryRow.seq))) or 0)
+    return store.last_feed_seq()
 
 
 def read_feed(store: Store, user_id: str, *, after: int, limit: int, now: datetime) -> FeedPage:
     """Entries of ``user_id``'s feed after the cursor ``after`` (AS-15), oldest first."""
     purge_expired(store, user_id, now)
     session = store.session
+    latest = latest_seq(store)  # read first: an entry committed meanwhile is read next time
     entries = list(
         session.scalars(
             select(FeedEntryRow)
@@ -105,7 +111,7 @@ def read_feed(store: Store, user_id: str, *, after: int, limit: int, now: dateti
     oldest = session.scalar(select(func.min(FeedEntryRow.added_at)).where(FeedEntryRow.user_id == user_id))
     return FeedPage(
         entries=entries,
-        latest_seq=latest_seq(store),
+        latest_seq=max(latest, entries[-1].seq if entries else 0),
         purged_through=purged,
         missed=after < purged,
         oldest_added_at=oldest,

@@ -1,18 +1,68 @@
-"""Request and response bodies of the HTTP API (pydantic models, so OpenAPI comes for free)."""
+"""Request and response bodies of the HTTP API (pydantic models, so OpenAPI comes for free).
+
+Request bodies are strict: no unknown keys, and no coercion (``false`` is not the integer 0,
+``"5"`` is not a number). Text anywhere in a request is real text: a lone UTF-16 surrogate
+(``"\\ud800"`` in JSON), which no answer could carry, is refused before anything runs.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+)
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-FieldName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
-Scalar = str | int | float | bool | None
+from server_stub.schema import LONE_SURROGATE, MAX_LONG_TEXT
+
+ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
+NAME_PATTERN = r"^[a-z0-9_]+$"
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+
+
+def _real_text(value: str) -> str:
+    if LONE_SURROGATE.search(value):
+        raise ValueError("text must not hold a lone surrogate")
+    return value
+
+
+def _scalar(value: object) -> str | int | float | bool | None:
+    """One field value as a client sends it: null, a boolean, a number or real text."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_LONG_TEXT:
+            raise ValueError(f"text must be at most {MAX_LONG_TEXT} characters")
+        return _real_text(value)
+    raise ValueError("a field value must be text, a number, true, false or null")
+
+
+#: A field value a client sends (text at most the longest text field's length, no lone surrogate).
+Scalar = Annotated[
+    str | int | float | bool | None,
+    PlainValidator(_scalar),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_LONG_TEXT},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class FieldChange(Strict):
@@ -234,13 +284,13 @@ class MetadataChange(Strict):
     object: FieldName
     field: FieldName
     value: FieldName | None = None
-    label: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=120), AfterValidator(_real_text)]
 
 
 class ContentPublish(Strict):
     kind: Literal["clm", "approved_email"]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_real_text)]
+    description: Annotated[str, StringConstraints(max_length=1000), AfterValidator(_real_text)] = ""
 
 
 class ValidationRuleOut(BaseModel):
@@ -270,3 +320,25 @@ class AlignmentOut(BaseModel):
 
 class MetadataOut(BaseModel):
     metadata_version: int
+
+
+class DeviceOut(BaseModel):
+    """A device that has talked to the server, as it last reported itself (the room)."""
+
+    user_id: str
+    device_id: str
+    model: str | None = Field(description="The iPad model the device reported, if it did.")
+    queue_length: int | None = Field(
+        description="How many uploads were waiting in its queue when it last said (None: never said)."
+    )
+    last_seen_at: str = Field(description="Server time of its last request of any kind.")
+    last_upload_at: str | None = Field(description="Server time of its last upload.")
+    last_poll_at: str | None = Field(description="Server time of its last feed read.")
+    last_sync_at: str | None = Field(description="Server time of its last incremental sync.")
+
+
+class RoomOut(BaseModel):
+    """Every device that has talked to the server, by user and device ID."""
+
+    server_time: str
+    devices: list[DeviceOut]

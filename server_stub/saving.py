@@ -6,19 +6,30 @@ edits), AS-13 (validation rules), AS-14 (IDs, auto-numbers, formulas, dates, tri
 AS-16 and AS-17 (the saved records and their masters go on the user's feed).
 
 The work is done in two phases. First everything is computed in memory with the device's
-temporary IDs: nothing is written, so a sync error leaves the database as it was. Only when the
-whole transaction passes are IDs and auto-numbers allocated and the records written. The answer
-is remembered under the transaction ID in the same database transaction, so a retried upload
-gets the same answer and changes nothing.
+temporary IDs: nothing is written, so a sync error leaves the database as it was. Before any save
+logic runs, every record the transaction edits or refers to must be one the user may see
+(:mod:`server_stub.access`); one they may not is an ``access`` sync error worded the same whether
+the record exists or not. Only when the whole transaction passes are IDs and auto-numbers
+allocated and the records written; the feed gets the user's saves and only those masters and
+submitted originals the user may see.
+
+The answer is remembered under the user's own transaction ID (an idempotency key, with Stripe's
+semantics) in the same database transaction: the same ID with the same body gets the same answer
+and changes nothing; the same ID with another body is refused (409) and changes nothing; another
+user's IDs are not this user's business (an ID is only ever looked up among the user's own).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from server_stub.access import Access, Member
 from server_stub.clock import iso
 from server_stub.feed import put_on_feed
 from server_stub.logic import FORMULAS, TRIGGERS, VALIDATION_RULES, SaveContext
@@ -31,18 +42,32 @@ from server_stub.schema import (
     ObjectDef,
     Schema,
 )
-from server_stub.store import Record, Store, UserRow
-from server_stub.visibility import Visibility
+from server_stub.store import Record, Store
 
 DISABLED_RULES_KEY = "disabled_validation_rules"
+#: What a server ID looks like (three characters of the object, twelve digits): never a temporary one.
+SERVER_ID = re.compile(r"^[A-Z0-9]{3}\d{12}$")
+
+
+class User(Protocol):
+    """Whoever a save is for: a signed-in :class:`Member` or, online, a stored user."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def territories(self) -> Iterable[str]: ...
 
 
 class PayloadError(ValueError):
     """The upload is malformed for this schema (HTTP 422); the message names the problem."""
 
 
-class ForeignTransactionError(ValueError):
-    """The transaction ID was already used by another user (HTTP 409)."""
+class KeyReused(ValueError):
+    """The transaction ID was used before with another body (HTTP 409); nothing is changed."""
 
 
 class SyncError(Exception):
@@ -94,15 +119,26 @@ def disabled_rules(store: Store) -> set[str]:
     return set(store.setting(DISABLED_RULES_KEY, []))
 
 
+def request_digest(request: UploadRequest) -> str:
+    """A fingerprint of an upload's body: equal for a retry, different for any other upload."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def process_upload(
-    schema: Schema, store: Store, user: UserRow, request: UploadRequest, now: datetime
+    schema: Schema, store: Store, user: Member, request: UploadRequest, now: datetime
 ) -> dict[str, Any]:
-    """Process (or replay) one upload and return the JSON answer for the device."""
-    seen = store.processed(request.transaction_id)
+    """Process (or replay) one upload and return the JSON answer for the device.
+
+    The caller holds the write lock (:meth:`Store.lock_writes`).
+    """
+    digest = request_digest(request)
+    seen = store.processed(user.id, request.transaction_id)
     if seen is not None:
-        if seen.user_id != user.id:
-            raise ForeignTransactionError(
-                f"transaction ID {request.transaction_id!r} was already used by another user"
+        if seen.digest != digest:
+            raise KeyReused(
+                f"idempotency key reused: transaction {request.transaction_id} was already "
+                "processed with a different body; send a new transaction ID"
             )
         return {**seen.response, "replayed": True}
     processor = _Transaction(schema, store, user, request, now)
@@ -119,7 +155,7 @@ def process_upload(
             "id_map": {},
             "error": exc.payload,
         }
-    store.remember(request.transaction_id, user.id, iso(now), answer)
+    store.remember(user.id, request.transaction_id, digest, iso(now), answer)
     return {**answer, "replayed": False}
 
 
@@ -135,7 +171,7 @@ class _Transaction:
         self,
         schema: Schema,
         store: Store,
-        user: UserRow,
+        user: User,
         request: UploadRequest,
         now: datetime,
         online_actor: str | None = None,
@@ -151,7 +187,8 @@ class _Transaction:
         if len(self.sent_ids) != len(request.items):
             raise PayloadError("a transaction names the same record twice")
         self.pending: dict[str, Pending] = {}
-        self.access = Visibility(schema, store, user, now)
+        member = Member(user.id, user.name, tuple(user.territories))
+        self.access = Access(schema, store, member, now)
         self.ctx = SaveContext(now=now, lookup=self._lookup)
 
     # phase one: decide, in memory ---------------------------------------------------------------
@@ -160,6 +197,7 @@ class _Transaction:
         self._check_objects()
         for item in self.items:
             self.pending[item.id] = self._prepare(item, family)
+        self._authorize_references()
         outcome = Outcome()
         if self.online_actor is not None:
             pass
@@ -218,24 +256,24 @@ class _Transaction:
 
     def _prepare(self, item: UploadItem, family: Family | None) -> Pending:
         obj = self._object(item.object)
-        online = self.store.get(obj.name, item.id)
         if item.op == "create":
-            if self.store.get_any(item.id) is not None:
-                raise PayloadError(f"{item.id} already exists online; a create needs a new ID")
+            if SERVER_ID.match(item.id):
+                raise PayloadError(f"{item.id}: a create is sent under a temporary ID, not a server ID")
             record: Record = {name: f.default for name, f in obj.fields.items() if f.default is not None}
             for name, value in item.fields.items():
                 record[name] = self._coerce(obj, name, value)
             return Pending("create", obj, item.id, record, None)
+        online = self.store.get(obj.name, item.id)
+        if self.online_actor is None and (online is None or not self.access.may_see(obj.name, online)):
+            gone = self.store.deleted(obj.name, item.id)
+            if online is None and gone is not None and self.access.may_see(obj.name, gone):
+                raise SyncError(
+                    "not_found", f"This {obj.label.lower()} no longer exists online.", obj.name, item.id
+                )
+            raise SyncError("access", _no_access(obj.label), obj.name, item.id)
         if online is None:
             raise SyncError(
-                "not_found",
-                f"This {obj.label.lower()} no longer exists online.",
-                obj.name,
-                item.id,
-            )
-        if self.online_actor is None and not self._may_edit(obj, online):
-            raise SyncError(
-                "access", f"You do not have access to this {obj.label.lower()}.", obj.name, item.id
+                "not_found", f"This {obj.label.lower()} no longer exists online.", obj.name, item.id
             )
         record = dict(online)
         if item.op == "update":
@@ -243,19 +281,35 @@ class _Transaction:
                 record[name] = self._coerce(obj, name, change.new)
         return Pending(item.op, obj, item.id, record, online)
 
-    def _may_edit(self, obj: ObjectDef, online: Record) -> bool:
-        """Edit access: the where clause without its date window (VMOC limits download only)."""
-        for cond in obj.where:
-            if cond.kind == "owner" and online.get("ownerid__v") != self.user.id:
-                return False
-            if cond.kind == "territory" and online.get(cond.field or "") not in (self.user.territories):
-                return False
-            if cond.kind == "via":
-                target = obj.fields[cond.field or ""].target or ""
-                parent = self.store.get(target, str(online.get(cond.field or "")))
-                if parent is None or not self._may_edit(self.schema.objects[target], parent):
-                    return False
-        return True
+    def _authorize_references(self) -> None:
+        """Every record the transaction refers to must be one the user may see (access.py).
+
+        Checked before any save logic runs, so a refused transaction has read nothing on the
+        user's behalf; the message is the same whether the record exists or not.
+        """
+        if self.online_actor is not None:
+            return
+        for pending in self.pending.values():
+            self._check_references(pending)
+
+    def _check_references(self, pending: Pending) -> None:
+        obj, record = pending.obj, pending.record
+        for fdef in obj.fields.values():
+            value = record.get(fdef.name)
+            if fdef.type not in REFERENCE_TYPES or value is None or value in self.pending:
+                continue
+            if pending.online is not None and pending.online.get(fdef.name) == value:
+                continue  # unchanged: the record the user may edit already points there
+            target = fdef.target or ""
+            if self.access.reference(target, value) is None:
+                label = self.schema.objects[target].label.lower()
+                raise SyncError(
+                    "access",
+                    f"{obj.label}: the {label} {value} does not exist or you do not have access to it.",
+                    obj.name,
+                    pending.sent_id,
+                    rule="reference",
+                )
 
     def _online_root(self, family: Family) -> Record | None:
         for item in self.items:
@@ -399,17 +453,20 @@ class _Transaction:
                         rule="required",
                     )
                 value = record.get(fdef.name)
-                if fdef.type in REFERENCE_TYPES and value is not None:
+                if fdef.type in REFERENCE_TYPES and value is not None and value not in self.pending:
                     target = fdef.target or ""
-                    if value not in self.pending and self.store.get(target, value) is None:
+                    if self.store.get(target, value) is None:
                         label = self.schema.objects[target].label
                         raise SyncError(
-                            "validation",
-                            f"{obj.label}: the {label.lower()} {value} does not exist online.",
+                            "validation" if self.online_actor else "access",
+                            f"{obj.label}: the {label.lower()} {value} does not exist"
+                            + ("." if self.online_actor else " or you do not have access to it."),
                             obj.name,
                             pending.sent_id,
                             rule="reference",
                         )
+            if self.online_actor is None:
+                self._check_references(pending)  # what triggers and duplicates now point at
             for rule in obj.validation_rules:
                 if rule in disabled or VALIDATION_RULES[rule](record, self.ctx):
                     continue
@@ -474,12 +531,16 @@ class _Transaction:
                 transaction_id=self.request.transaction_id,
                 origin_device=self.request.device_id,
                 reason="upload",
-                records=_unique(saved + masters + outcome.extra_feed),
+                records=_unique(saved + self._visible(masters + outcome.extra_feed)),
                 deleted=deleted,
             )
         answer["id_map"] = id_map
         answer["message"] = outcome.message or _saved_message(outcome.records)
         return answer
+
+    def _visible(self, records: list[tuple[str, Record]]) -> list[tuple[str, Record]]:
+        """Only what the user may see goes on their feed besides their own saves."""
+        return [(name, r) for name, r in records if self.access.may_see(name, r)]
 
     def _new_id(self, obj: ObjectDef) -> str:
         return f"{obj.id_prefix}{self.store.next_number('id:' + obj.id_prefix):012d}"
@@ -575,7 +636,7 @@ class _Transaction:
         assert family is not None
         root = self._online_root(family)
         assert root is not None
-        records = self._with_children(family.root, root)
+        records = self._visible(self._with_children(family.root, root))
         put_on_feed(
             self.store,
             self.user.id,
@@ -585,6 +646,10 @@ class _Transaction:
             reason="submitted_version",
             records=records,
         )
+
+
+def _no_access(label: str) -> str:
+    return f"You do not have access to this {label.lower()}, or it does not exist online."
 
 
 def _unique(records: Iterable[tuple[str, Record]]) -> list[tuple[str, Record]]:
@@ -609,7 +674,7 @@ def _saved_message(records: list[Pending]) -> str:
 def save_online(
     schema: Schema,
     store: Store,
-    owner: UserRow,
+    owner: User,
     items: list[UploadItem],
     now: datetime,
     actor: str,

@@ -9,6 +9,7 @@ of the loaded schema with :meth:`Schema.with_changes`, so the original file stay
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -46,6 +47,8 @@ SYSTEM_FIELDS = (
 SUBMITTED = "submitted__v"
 MAX_TEXT = 255
 MAX_LONG_TEXT = 32_000
+#: A lone UTF-16 surrogate: a Python str can hold one, UTF-8 and a JSON answer cannot.
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class SchemaError(ValueError):
@@ -80,6 +83,14 @@ class FieldDef:
     rollup_via: str | None = None
     rollup_function: str | None = None
     rollup_field: str | None = None
+    max_length: int | None = None  # text: the schema's limit (default MAX_TEXT / MAX_LONG_TEXT)
+    allow_nul: bool = False  # text: whether the NUL character may be stored
+
+    @property
+    def text_limit(self) -> int:
+        if self.max_length is not None:
+            return self.max_length
+        return MAX_LONG_TEXT if self.type == "long_text" else MAX_TEXT
 
     @property
     def writable(self) -> bool:
@@ -95,9 +106,13 @@ class FieldDef:
         if kind in {"text", "long_text"} or kind in REFERENCE_TYPES:
             if not isinstance(value, str):
                 raise FieldValueError(f"{where} must be text, not {type(value).__name__}")
-            limit = MAX_LONG_TEXT if kind == "long_text" else MAX_TEXT
+            limit = self.text_limit if kind in {"text", "long_text"} else MAX_TEXT
             if len(value) > limit:
                 raise FieldValueError(f"{where} is longer than {limit} characters")
+            if LONE_SURROGATE.search(value):
+                raise FieldValueError(f"{where} holds a lone surrogate, which is not text")
+            if "\x00" in value and not (self.allow_nul and kind in {"text", "long_text"}):
+                raise FieldValueError(f"{where} holds a NUL character")
             return value
         if kind == "number":
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -335,7 +350,15 @@ def _field(obj_name: str, name: str, raw: object) -> FieldDef:
         rollup_via=raw.get("via"),
         rollup_function=raw.get("function"),
         rollup_field=raw.get("field"),
+        max_length=raw.get("max_length"),
+        allow_nul=bool(raw.get("allow_nul", False)),
     )
+    if fdef.max_length is not None and (
+        kind not in {"text", "long_text"}
+        or not isinstance(fdef.max_length, int)
+        or not 1 <= fdef.max_length <= MAX_LONG_TEXT
+    ):
+        raise SchemaError(f"{where}: max_length is for text fields, 1 to {MAX_LONG_TEXT}")
     if kind == "picklist":
         fdef = replace(fdef, values=_picklist(where, raw.get("values")))
         if fdef.default is not None and fdef.default not in {v.value for v in fdef.values}:

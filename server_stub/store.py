@@ -1,16 +1,37 @@
 """The online database: SQLAlchemy tables and the small repository the save logic uses.
 
 Records of every object live in one table as JSON documents (the schema says what fields
-mean); feed entries, processed transaction IDs, counters and settings have tables of their own.
-Timestamps are stored as ISO 8601 text with a ``Z`` suffix, which sorts in time order on any
-database. One :class:`Store` wraps one SQLAlchemy session, i.e. one database transaction.
+mean); feed entries, idempotency keys, counters, settings, the emulated clock and the devices
+that have talked to the server have tables of their own. Timestamps are stored as ISO 8601 text
+with a ``Z`` suffix, which sorts in time order on any database. One :class:`Store` wraps one
+SQLAlchemy session, i.e. one database transaction.
+
+Everything the server knows lives here, none of it in a process: several server processes on one
+PostgreSQL database answer any request alike. Transactions that write online data take one
+database-wide write lock first (:meth:`Store.lock_writes`), so they run one after another: the
+save logic reads what it decides on and writes it with nobody in between, and every number it
+draws (IDs, auto-numbers, the change sequence, feed sequence numbers) is committed in the order
+it was drawn, so a reader never sees number 12 before number 11.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Engine, Integer, String, create_engine, event, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Engine,
+    Float,
+    Integer,
+    String,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
@@ -51,7 +72,8 @@ class CounterRow(Base):
 
 class FeedEntryRow(Base):
     __tablename__ = "feed_entries"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: Drawn from the ``feed_seq`` counter under the write lock: never reused, committed in order.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     user_id: Mapped[str] = mapped_column(String(64), index=True)
     added_at: Mapped[str] = mapped_column(String(32), index=True)
     transaction_id: Mapped[str] = mapped_column(String(128))
@@ -66,12 +88,40 @@ class FeedStateRow(Base):
     purged_through: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ProcessedTransactionRow(Base):
-    __tablename__ = "processed_transactions"
+class IdempotencyRow(Base):
+    """A processed upload: its key is the user's own (Stripe's semantics), with its body's digest."""
+
+    __tablename__ = "idempotency_keys"
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     transaction_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
     processed_at: Mapped[str] = mapped_column(String(32))
     response: Mapped[Record] = mapped_column(JSON)
+
+
+class DeviceRow(Base):
+    """A device that has talked to the server (the room), as it last reported itself."""
+
+    __tablename__ = "devices"
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    queue_length: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_seen_at: Mapped[str] = mapped_column(String(32))
+    last_upload_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_poll_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_sync_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class ClockRow(Base):
+    """The standalone server's emulated clock: where it stood at a wall-clock moment, and whether
+    it runs with real time from there (see :mod:`server_stub.clock`)."""
+
+    __tablename__ = "server_clock"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    emulated_at: Mapped[str] = mapped_column(String(40))
+    wall_at: Mapped[float] = mapped_column(Float)
+    running: Mapped[bool] = mapped_column(Boolean)
 
 
 class SettingRow(Base):
@@ -110,8 +160,16 @@ def make_engine(url: str) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
     return engine
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the tables a database lacks (one process does this before any other starts)."""
+    Base.metadata.create_all(engine)
+
+
+#: The key of PostgreSQL's advisory lock that serialises writing transactions.
+WRITE_LOCK_KEY = 0x4155544F  # "AUTO"
 
 
 class Store:
@@ -119,6 +177,29 @@ class Store:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.dialect = session.get_bind().dialect.name
+        self._locked = False
+
+    def lock_writes(self) -> None:
+        """Take the database-wide write lock until this transaction ends (see the module's doc).
+
+        On PostgreSQL an advisory transaction lock; SQLite has one writer at a time anyway, and
+        the server (one process on SQLite) runs each request's database work to its end.
+        """
+        if self._locked:
+            return
+        if self.dialect == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        self._locked = True
+
+    def relax_durability(self) -> None:
+        """Let this transaction commit without waiting for its WAL flush (PostgreSQL only).
+
+        For transactions whose only write is bookkeeping a crash may lose (a device's last
+        poll time); the data itself is never written this way.
+        """
+        if self.dialect == "postgresql" and not self._locked:
+            self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
     # users -------------------------------------------------------------------------------------
     def user_by_token(self, token: str) -> UserRow | None:
@@ -135,6 +216,13 @@ class Store:
         """The live online record, or None if absent, deleted or of another object."""
         row = self.session.get(RecordRow, record_id)
         if row is None or row.deleted or row.object != object_name:
+            return None
+        return dict(row.data)
+
+    def deleted(self, object_name: str, record_id: str) -> Record | None:
+        """The last version of a record of ``object_name`` that was deleted online, or None."""
+        row = self.session.get(RecordRow, record_id)
+        if row is None or not row.deleted or row.object != object_name:
             return None
         return dict(row.data)
 
@@ -208,16 +296,72 @@ class Store:
         else:
             row.value = value
 
-    # processed transactions ---------------------------------------------------------------------
-    def processed(self, transaction_id: str) -> ProcessedTransactionRow | None:
-        return self.session.get(ProcessedTransactionRow, transaction_id)
+    def next_feed_seq(self) -> int:
+        """The next feed sequence number; a database from before the counter continues after
+        the highest number it ever used."""
+        if self.session.get(CounterRow, "feed_seq") is None:
+            highest = max(
+                self.session.scalar(select(func.max(FeedEntryRow.seq))) or 0,
+                self.session.scalar(select(func.max(FeedStateRow.purged_through))) or 0,
+            )
+            self.session.add(CounterRow(name="feed_seq", value=int(highest)))
+            self.session.flush()
+        return self.next_number("feed_seq")
 
-    def remember(self, transaction_id: str, user_id: str, at: str, response: Record) -> None:
+    def last_feed_seq(self) -> int:
+        row = self.session.get(CounterRow, "feed_seq")
+        if row is not None:
+            return row.value
+        return int(self.session.scalar(select(func.max(FeedEntryRow.seq))) or 0)
+
+    # idempotency keys ---------------------------------------------------------------------------
+    def processed(self, user_id: str, transaction_id: str) -> IdempotencyRow | None:
+        return self.session.get(IdempotencyRow, (user_id, transaction_id))
+
+    def remember(self, user_id: str, transaction_id: str, digest: str, at: str, response: Record) -> None:
         self.session.add(
-            ProcessedTransactionRow(
-                transaction_id=transaction_id, user_id=user_id, processed_at=at, response=response
+            IdempotencyRow(
+                user_id=user_id,
+                transaction_id=transaction_id,
+                digest=digest,
+                processed_at=at,
+                response=response,
             )
         )
+
+    def processed_count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(IdempotencyRow)) or 0)
+
+    # the room -----------------------------------------------------------------------------------
+    def report_device(self, user_id: str, device_id: str, at: str, **values: Any) -> None:
+        """Remember that a device talked to the server at ``at`` (an upsert, no lock needed).
+
+        ``values`` are the columns this request tells (model, queue_length, last_upload_at ...);
+        None values are left as they were.
+        """
+        known = {k: v for k, v in values.items() if v is not None}
+        row = {"user_id": user_id, "device_id": device_id, "last_seen_at": at, **known}
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = dialect_insert(DeviceRow).values(**row)
+        statement = statement.on_conflict_do_update(
+            index_elements=["user_id", "device_id"],
+            set_={k: statement.excluded[k] for k in row if k not in {"user_id", "device_id"}},
+        )
+        self.session.execute(statement)
+
+    def devices(self) -> list[DeviceRow]:
+        return list(self.session.scalars(select(DeviceRow).order_by(DeviceRow.user_id, DeviceRow.device_id)))
+
+    # the clock ----------------------------------------------------------------------------------
+    def clock(self) -> ClockRow | None:
+        return self.session.get(ClockRow, 1)
+
+    def set_clock(self, emulated_at: str, wall_at: float, running: bool) -> None:
+        row = self.session.get(ClockRow, 1)
+        if row is None:
+            self.session.add(ClockRow(id=1, emulated_at=emulated_at, wall_at=wall_at, running=running))
+        else:
+            row.emulated_at, row.wall_at, row.running = emulated_at, wall_at, running
 
     # datasets ----------------------------------------------------------------------------------
     def datasets(self) -> list[DatasetRow]:

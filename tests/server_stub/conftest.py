@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from server_stub.app import create_app
 from server_stub.clock import ManualClock
 from tests.conftest import LoopRunner
+from tests.postgres import private_postgres
 
 ADMIN = "admin-test-token"
 ANNA, BEN, CHLOE = "anna-dev-token", "ben-dev-token", "chloe-dev-token"
@@ -41,9 +42,18 @@ class Api:
         self._loop.run(self._stack.aclose())
         self._loop.close()
 
-    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self._loop.run(self.client.request(method, path, headers=headers, **kwargs))
+    def request(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        sent = {"Authorization": f"Bearer {token}"} if token else {}
+        return self._loop.run(
+            self.client.request(method, path, headers={**sent, **(headers or {})}, **kwargs)
+        )
 
     def ok(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         response = self.request(method, path, token, **kwargs)
@@ -81,6 +91,13 @@ class Api:
 
     def advance(self, **kwargs: float) -> None:
         self.clock.advance(timedelta(**kwargs))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The session's private PostgreSQL cluster (tests/postgres.py), started on first use."""
+    with private_postgres() as url:
+        yield url
 
 
 @pytest.fixture

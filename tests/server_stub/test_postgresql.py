@@ -11,7 +11,6 @@ import pytest
 
 from server_stub.app import create_app
 from server_stub.clock import ManualClock
-from tests.postgres import private_postgres
 from tests.server_stub import test_feed, test_saving, test_sync
 from tests.server_stub.conftest import ADMIN, Api
 
@@ -30,12 +29,6 @@ CASES: list[Callable[[Api], None]] = [
     test_sync.test_territory_alignment_moves_accounts_between_users,
     test_sync.test_metadata_and_content_changes_arrive_by_incremental_sync,
 ]
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with private_postgres() as url:
-        yield url
 
 
 @pytest.fixture

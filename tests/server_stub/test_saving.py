@@ -312,19 +312,6 @@ def test_retried_transaction_id_gets_the_original_answer_and_changes_nothing(api
     assert api.feed("anna", ANNA)["latest_seq"] == seq
 
 
-def test_a_transaction_id_of_another_user_is_refused(api: Api) -> None:
-    account = anna_account(api)
-    items = [create("call2__v", "tmp-r", account__v=account["id"], call_date__v="2026-11-20")]
-    api.upload(ANNA, items, txn="shared-id")
-    response = api.request(
-        "POST",
-        "/api/v1/transactions",
-        BEN,
-        json={"transaction_id": "shared-id", "device_id": "x", "items": items},
-    )
-    assert response.status_code == 409 and "another user" in response.json()["detail"]
-
-
 @pytest.mark.rule("AS-05")
 def test_a_transaction_mixing_families_is_refused_as_malformed(api: Api) -> None:
     account = anna_account(api)

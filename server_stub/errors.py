@@ -1,0 +1,45 @@
+"""The errors the HTTP API answers with, and how every answer is rendered safely.
+
+::
+
+    Exception
+    ├── ApiError                  answered as {"detail": ...} with its own status
+    └── ValueError
+        ├── saving.PayloadError   422: the upload does not fit the schema
+        ├── saving.KeyReused      409: an idempotency key sent again with another body
+        ├── schema.FieldValueError 422: a value does not fit its field
+        └── schema.SchemaError    422: a metadata change does not fit the schema
+
+Every message may quote what a client sent (a path, a key); :func:`safe_text` makes it
+printable JSON whatever was sent, so an error answer can never fail to render.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+#: A lone UTF-16 surrogate (valid in a Python str, never in UTF-8 or in a JSON answer).
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class ApiError(Exception):
+    """An error answered as ``{"detail": message}`` with the given status."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def safe_text(text: str, limit: int = 500) -> str:
+    """``text`` cut to ``limit`` characters, lone surrogates and NULs replaced."""
+    text = LONE_SURROGATE.sub("\ufffd", text).replace("\x00", "\ufffd")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_json(content: Any) -> bytes:
+    """Compact UTF-8 JSON; raises ValueError for what JSON cannot carry (NaN, lone surrogates)."""
+    text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8")
