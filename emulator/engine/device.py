@@ -179,8 +179,14 @@ class Device:
         self.client = httpx.AsyncClient(
             transport=ConditionedTransport(transport, self.conditions, clock, rng),
             base_url=base_url,
-            headers={"Authorization": f"Bearer {profile.token}"},
+            headers={
+                "Authorization": f"Bearer {profile.token}",
+                # who is talking, for the server's list of the room's devices
+                "X-Autosync-Device": profile.device_id,
+                "X-Autosync-Model": profile.model,
+            },
             timeout=httpx.Timeout(60.0),
+            event_hooks={"request": [self._report_queue]},
         )
         self.rng = rng
         self.foreground = True
@@ -268,6 +274,10 @@ class Device:
         else:
             self.uploader.resume()
             self._first_use_check()
+
+    async def _report_queue(self, request: httpx.Request) -> None:
+        """Every request tells the server how many uploads wait in the queue as it is sent."""
+        request.headers["X-Autosync-Queue"] = str(len(self.store.queue()))
 
     async def close(self) -> None:
         """Stop timers and tasks, close the HTTP client and the file. Committed data stays."""
