@@ -598,7 +598,7 @@ class Room:
             unanswered = len(device.queue)
             missing = sorted(set(device.answered) - set(numbers))
             extra = len(numbers) - len(set(numbers))
-            out_of_order = sum(1 for a, b in itertools.pairwise(numbers) if b <= a)
+            out_of_order = sum(1 for a, b in itertools.pairwise(numbers) if b < a)
             lost += unanswered + len(missing)
             duplicated += extra
             reordered += out_of_order
@@ -616,7 +616,7 @@ class Room:
                     reordered += len(numbers)
                     continue
                 twice = len(numbers) - len(set(numbers))
-                backwards = sum(1 for a, b in itertools.pairwise(numbers) if b <= a)
+                backwards = sum(1 for a, b in itertools.pairwise(numbers) if b < a)
                 duplicated += twice
                 reordered += backwards
                 if twice or backwards:
