@@ -30,6 +30,7 @@ import itertools
 import json
 import os
 import random
+import resource
 import secrets
 import signal
 import sys
@@ -270,6 +271,12 @@ def group_cpu_seconds(pgid: int) -> float:
     return total
 
 
+def own_cpu() -> float:
+    """CPU seconds this driver process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU jiffies of the whole machine so far, from /proc/stat."""
     try:
@@ -487,6 +494,7 @@ class Room:
             start = time.monotonic() + 0.5
             cpu_before = server.group_cpu() if server else 0.0
             busy_before = machine_busy()
+            driver_before = own_cpu()
             tasks = [asyncio.create_task(self.watch_backlog(start))]
             for device, client in zip(self.devices, clients, strict=True):
                 tasks.append(asyncio.create_task(self.saver(device, start)))
@@ -498,6 +506,7 @@ class Room:
             for device in self.devices:
                 device.wake.set()
             saving_busy = machine_busy()
+            driver_cpu = own_cpu() - driver_before
             uploaders = [t for i, t in enumerate(tasks) if i % 3 == 2]  # watch, (saver, uploader, poller)*
             _finished, pending = (
                 await asyncio.wait(uploaders, timeout=o.drain) if uploaders else (set(), set())
@@ -527,6 +536,7 @@ class Room:
                 online=online,
                 room=room,
                 server_cpu=cpu,
+                driver_cpu=driver_cpu,
                 busy=(saving_busy[0] - busy_before[0], saving_busy[1] - busy_before[1]),
                 busy_all=(busy_after[0] - busy_before[0], busy_after[1] - busy_before[1]),
                 server=server,
@@ -583,6 +593,7 @@ class Room:
         room: int,
         server_cpu: float | None,
         busy: tuple[float, float],
+        driver_cpu: float = 0.0,
         busy_all: tuple[float, float],
         server: ServerProcess | None,
     ) -> dict[str, Any]:
@@ -668,6 +679,7 @@ class Room:
             "server_cpu_ms_per_request": None
             if server_cpu is None
             else round(server_cpu * 1000 / max(requests_upload + requests_poll, 1), 2),
+            "driver_cpu_s_while_saving": round(driver_cpu, 2),
             "machine_busy_pct": round(100 * busy[0] / busy[1] * (os.cpu_count() or 1), 0)
             if busy[1]
             else None,
@@ -744,7 +756,8 @@ def describe(result: dict[str, Any]) -> str:
             f"  server: started {result['server_starts']} time(s), killed {result['server_kills']}, "
             f"died {result['server_deaths']}; CPU {result['server_cpu_s']} s "
             f"({result['server_cpu_ms_per_request']} ms per request); machine busy "
-            f"{result['machine_busy_pct']}% of {os.cpu_count()} cores while saving"
+            f"{result['machine_busy_pct']}% of {os.cpu_count()} cores while saving, "
+            f"{result['driver_cpu_s_while_saving']} s of it the driver's"
         )
     lines.append(f"  room: {result['room']} of {result['devices']} devices listed by the server")
     lines.append(

@@ -159,7 +159,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # No pre-ping: it would cost a round trip on every checkout, twice a request. A connection
+        # the database dropped fails one request (a 5xx a device retries) and is replaced.
+        engine = create_engine(url, pool_size=10, max_overflow=10)
     return engine
 
 
