@@ -203,6 +203,7 @@ class Device:
         self._closed = False
         self._schema: DeviceSchema | None = None
         self._held: list[tuple[tuple[Any, ...], dict[str, Any]]] | None = None
+        self._traditional: bool | None = None
 
     # identity and state -------------------------------------------------------------------------
     @property
@@ -226,7 +227,9 @@ class Device:
     @property
     def traditional(self) -> bool:
         """AS-29 / AS-32: traditional sync (forced on ineligible devices, or chosen)."""
-        return not self.profile.autosync_eligible or bool(self.store.setting("traditional", False))
+        if self._traditional is None:  # read once from the file, then kept with every change
+            self._traditional = bool(self.store.setting("traditional", False))
+        return not self.profile.autosync_eligible or self._traditional
 
     @property
     def autosync_active(self) -> bool:
@@ -263,9 +266,9 @@ class Device:
         """Open the device: first run syncs everything; a reopened one resumes its queue."""
         if self.store.setting("instance") is None:
             self.store.set_setting("instance", instance_id)
-        for item in self.store.queue():
-            if item.state == "uploading":  # the app died mid-upload: same ID, idempotent retry
-                self.store.update_queue_item(item.seq, state="queued")
+        head = self.store.head()
+        if head is not None and head.state == "uploading":  # the app died mid-upload: same ID, retried
+            self.store.update_queue_item(head.seq, state="queued")
         self._arm_poll_timer()
         self._arm_day_timer()
         if self.store.setting("last_sync_cursor") is None:
@@ -277,7 +280,12 @@ class Device:
 
     async def _report_queue(self, request: httpx.Request) -> None:
         """Every request tells the server how many uploads wait in the queue as it is sent."""
-        request.headers["X-Autosync-Queue"] = str(len(self.store.queue()))
+        request.headers["X-Autosync-Queue"] = str(self.store.queue_length())
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed: its file is shut, so a view that redraws late must not read it."""
+        return self._closed
 
     async def close(self) -> None:
         """Stop timers and tasks, close the HTTP client and the file. Committed data stays."""
@@ -418,6 +426,7 @@ class Device:
         if not traditional and not self.profile.autosync_eligible:
             raise ActionRefused(self.profile.ineligibility or "Autosync is not available")
         self.store.set_setting("traditional", traditional)
+        self._traditional = traditional
         mode = "traditional sync" if traditional else "Autosync"
         self.say(
             "mode",
@@ -677,7 +686,7 @@ class Device:
     # sync errors (the Errors tab, AS-34) ------------------------------------------------------------
     def error_actions(self, error: SyncErrorRow) -> tuple[ErrorAction, ...]:
         """What the Errors tab offers for ``error``: Undo, Undelete, or only Clear."""
-        pending = {rid for item in self.store.queue() for rid in item.record_ids()}
+        pending = self.store.queued_record_ids()
         return error_actions(error.record_ids(), is_delete=error.is_delete, pending_ids=pending)
 
     def act_on_error(self, error_id: int, action: ErrorAction) -> None:
@@ -736,10 +745,7 @@ class Device:
         settings = self.store.setting("user_settings", {})
         return sync_widget(
             now=self.clock.now(),
-            pending=[
-                PendingUpload(str(item.items[0]["object"]), parse_iso(item.queued_at))
-                for item in self.queue()
-            ],
+            pending=[PendingUpload(obj, parse_iso(at)) for obj, at in self.store.queue_summary()],
             errors=len(self.store.errors()),
             progress=self.syncer.progress,
             last_sync=parse_iso(last) if last else None,
@@ -752,13 +758,13 @@ class Device:
         for entry in self.store.staged():
             for rid in entry_ids(entry.entry):
                 states[rid] = "update_waiting"
-        can_upload = self.autosync_active
-        for item in self.store.queue():
-            state: SyncState = (
-                "uploading" if item.state == "uploading" else "queued" if can_upload else "saved_locally"
-            )
-            for rid in item.record_ids():
-                states[rid] = state
+        waiting: SyncState = "queued" if self.autosync_active else "saved_locally"
+        for rid in self.store.queued_record_ids():
+            states[rid] = waiting
+        head = self.store.head()
+        if head is not None and head.state == "uploading":  # only the head is ever on the wire
+            for rid in head.record_ids():
+                states[rid] = "uploading"
         for error in self.store.errors():
             for rid in error.record_ids():
                 states[rid] = "sync_error"

@@ -129,13 +129,12 @@ class FeedPoller:
     def merge_waiting(self) -> None:
         """Merge every staged entry that is safe to merge now, oldest first."""
         device = self.device
-        staged = device.store.staged()
-        if not staged:
+        if not device.store.has_staged():
             return
+        staged = device.store.staged()
         open_ids = device.displayed_ids()
-        queue = device.store.queue()
-        pending = {rid for item in queue for rid in item.record_ids()}
-        unanswered = {item.transaction_id for item in queue}
+        pending = device.store.queued_record_ids()
+        unanswered = device.store.queued_transactions()
         errors = {rid for e in device.store.errors() for rid in e.record_ids()}
         blocked: set[str] = set()
         for row in staged:

@@ -139,7 +139,7 @@ class IncrementalSync:
     async def _upload(self, timed: bool) -> bool:
         """Send the queue first (AS-35), counting records as they leave it."""
         device = self.device
-        total = len(device.store.queue())
+        total = device.store.queue_length()
         self._progress(phase="Uploading", to_upload=total)
 
         async def sent(count: int) -> None:
@@ -192,7 +192,7 @@ class IncrementalSync:
         errors = store.errors()
         carried = [e for e in errors if e.requested == "undo" or (got.full and e.requested == "undelete")]
         kept = [e for e in errors if e not in carried]
-        keep = {rid for item in store.queue() for rid in item.record_ids()}
+        keep = store.queued_record_ids()
         keep |= {rid for e in kept for rid in e.record_ids()}
         visible = {rid for ids in answer["visible_ids"].values() for rid in ids}
         incoming = [r for r in got.records if r["id"] not in keep]

@@ -1,23 +1,34 @@
-"""A virtual iPad's local database: one SQLite file (WAL, ``synchronous=FULL``) per device.
+"""A virtual iPad's local database: one SQLite file (WAL, ``synchronous=NORMAL``) per device.
 
 It holds the device's records, its upload queue (FIFO by sequence number), its sync errors, the
 feed data downloaded but not merged yet, and small settings (feed cursor, last incremental sync,
-schema, data sets). Every change happens in :meth:`LocalStore.transaction`: committed (and so
-durable) before the caller reports anything, or not at all.
+schema, data sets). Every change happens in :meth:`LocalStore.transaction`: committed before the
+caller reports anything, or not at all.
+
+Durability: in WAL mode with ``synchronous=NORMAL`` a committed transaction survives the app
+being killed (kill -9) at any moment; what the operating system had not yet written to the disk
+when the machine itself lost power may be lost (the last transactions, never a torn one). That is
+the iPad's own trade-off too, and it saves an fsync per commit.
+
+Two small index tables keep the costs linear: ``queue_refs`` (which queue items touch which
+records, so an upload's answer reads only the items that edit its records) and ``temp_refs``
+(which records refer to a temporary ID, so replacing it by the server's ID reads only those).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, create_engine, delete, event, select
+from sqlalchemy import JSON, Boolean, Integer, String, create_engine, delete, event, func, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 Record = dict[str, Any]
+TEMP_PREFIX = "tmp-"
 
 
 class Base(DeclarativeBase):
@@ -41,12 +52,30 @@ class QueueItem(Base):
     label: Mapped[str] = mapped_column(String(300))
     items: Mapped[list[Record]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="queued")
+    root_object: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     next_attempt_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     def record_ids(self) -> list[str]:
         return [str(item["id"]) for item in self.items]
+
+
+class QueueRef(Base):
+    """A queue item touches a record: edits it (``item``) or refers to it from a field."""
+
+    __tablename__ = "queue_refs"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    item: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TempRef(Base):
+    """A local record refers to a temporary ID (a record created here, not yet uploaded)."""
+
+    __tablename__ = "temp_refs"
+    temp_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class SyncErrorRow(Base):
@@ -114,12 +143,13 @@ class LocalStore:
             cursor = dbapi_connection.cursor()
             if path is not None:
                 cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
         self._session: Session | None = None
+        self._index_old_queue()
 
     def _add_missing_columns(self) -> None:
         """A file written by an older version gains the columns added since (all nullable)."""
@@ -149,11 +179,41 @@ class LocalStore:
             finally:
                 self._session = None
 
+    def _index_old_queue(self) -> None:
+        """A file from before the index tables: index its queue once."""
+        with self.transaction() as s:
+            if s.scalars(select(QueueRef.seq).limit(1)).first() is not None:
+                return
+            for item in s.scalars(select(QueueItem)):
+                item.root_object = str(item.items[0].get("object", "")) if item.items else ""
+                self._index_item(s, item)
+
+    @staticmethod
+    def _index_item(session: Session, item: QueueItem) -> None:
+        refs: dict[str, bool] = {}
+        for edit in item.items:
+            refs[str(edit["id"])] = True
+            for value in _values_of(edit):
+                if isinstance(value, str) and value.startswith(TEMP_PREFIX):
+                    refs.setdefault(value, False)
+        for rid, is_item in refs.items():
+            session.add(QueueRef(seq=item.seq, record_id=rid, item=is_item))
+
     # records ------------------------------------------------------------------------------------
     def get(self, record_id: str) -> tuple[str, Record] | None:
         with self.transaction() as s:
             row = s.get(LocalRecord, record_id)
             return None if row is None else (row.object, dict(row.data))
+
+    def get_many(self, record_ids: Iterable[str]) -> dict[str, tuple[str, Record]]:
+        """Several records at once: ID -> (object, record), for those that exist."""
+        ids = list(set(record_ids))
+        found: dict[str, tuple[str, Record]] = {}
+        with self.transaction() as s:
+            for start in range(0, len(ids), 500):
+                rows = s.scalars(select(LocalRecord).where(LocalRecord.id.in_(ids[start : start + 500])))
+                found.update({r.id: (r.object, dict(r.data)) for r in rows})
+        return found
 
     def record(self, record_id: str) -> Record | None:
         found = self.get(record_id)
@@ -178,6 +238,15 @@ class LocalStore:
             else:
                 row.object = object_name
                 row.data = dict(record)
+            temps = {
+                v for k, v in record.items() if k != "id" and isinstance(v, str) and v.startswith(TEMP_PREFIX)
+            }
+            if temps:
+                s.execute(
+                    sqlite_insert(TempRef)
+                    .values([{"temp_id": t, "record_id": record["id"]} for t in temps])
+                    .on_conflict_do_nothing()
+                )
 
     def mark_stale(self, record_id: str) -> None:
         """Forget which online version the local copy is (its edits were not taken online).
@@ -194,7 +263,10 @@ class LocalStore:
             s.execute(delete(LocalRecord).where(LocalRecord.id == record_id))
 
     def rename(self, old: str, new: str) -> None:
-        """Replace a temporary ID by the server's everywhere it is referenced (AS-14)."""
+        """Replace a temporary ID by the server's everywhere it is referenced (AS-14).
+
+        Only the records and queue items the index tables name are read.
+        """
         with self.transaction() as s:
             row = s.get(LocalRecord, old)
             if row is not None:
@@ -203,11 +275,16 @@ class LocalStore:
                 s.delete(row)
                 s.flush()
                 s.add(LocalRecord(id=new, object=row.object, data=data))
-            for other in s.scalars(select(LocalRecord)):
+            s.execute(update(TempRef).where(TempRef.record_id == old).values(record_id=new))
+            referrers = list(s.scalars(select(TempRef.record_id).where(TempRef.temp_id == old)))
+            for other in s.scalars(select(LocalRecord).where(LocalRecord.id.in_(referrers))):
                 if old in other.data.values():
                     other.data = {k: (new if v == old else v) for k, v in other.data.items()}
-            for item in s.scalars(select(QueueItem)):
+            s.execute(delete(TempRef).where(TempRef.temp_id == old))
+            seqs = list(s.scalars(select(QueueRef.seq).where(QueueRef.record_id == old)))
+            for item in s.scalars(select(QueueItem).where(QueueItem.seq.in_(seqs))):
                 item.items = [_rename_item(i, old, new) for i in item.items]
+            s.execute(update(QueueRef).where(QueueRef.record_id == old).values(record_id=new))
             for error in s.scalars(select(SyncErrorRow)):
                 error.items = [_rename_item(i, old, new) for i in error.items]
                 if error.record_id == old:
@@ -223,9 +300,11 @@ class LocalStore:
                 items=items,
                 state="queued",
                 attempts=0,
+                root_object=str(items[0].get("object", "")) if items else "",
             )
             s.add(item)
             s.flush()
+            self._index_item(s, item)
             return item
 
     def queue(self) -> list[QueueItem]:
@@ -235,6 +314,39 @@ class LocalStore:
     def head(self) -> QueueItem | None:
         with self.transaction() as s:
             return s.scalars(select(QueueItem).order_by(QueueItem.seq).limit(1)).first()
+
+    def queue_head(self, count: int) -> list[QueueItem]:
+        """The first ``count`` queue items (what fits on a screen)."""
+        with self.transaction() as s:
+            return list(s.scalars(select(QueueItem).order_by(QueueItem.seq).limit(count)))
+
+    def queue_length(self) -> int:
+        with self.transaction() as s:
+            return int(s.scalar(select(func.count()).select_from(QueueItem)) or 0)
+
+    def queue_summary(self) -> list[tuple[str, str]]:
+        """Each queue item's record object and when it was queued, head first (no items read)."""
+        with self.transaction() as s:
+            rows = s.execute(select(QueueItem.root_object, QueueItem.queued_at).order_by(QueueItem.seq))
+            return [(str(obj or ""), str(at)) for obj, at in rows]
+
+    def queued_record_ids(self) -> set[str]:
+        """Every record a queue item edits (pending uploads, AS-26)."""
+        with self.transaction() as s:
+            return set(s.scalars(select(QueueRef.record_id).where(QueueRef.item.is_(True))))
+
+    def queued_transactions(self) -> set[str]:
+        with self.transaction() as s:
+            return set(s.scalars(select(QueueItem.transaction_id)))
+
+    def queue_items_editing(self, record_ids: Iterable[str]) -> list[QueueItem]:
+        """The queue items that edit any of ``record_ids``, head first."""
+        ids = list(record_ids)
+        if not ids:
+            return []
+        with self.transaction() as s:
+            seqs = select(QueueRef.seq).where(QueueRef.record_id.in_(ids), QueueRef.item.is_(True))
+            return list(s.scalars(select(QueueItem).where(QueueItem.seq.in_(seqs)).order_by(QueueItem.seq)))
 
     def update_queue_item(self, seq: int, **values: Any) -> None:
         with self.transaction() as s:
@@ -246,6 +358,7 @@ class LocalStore:
     def dequeue(self, seq: int) -> None:
         with self.transaction() as s:
             s.execute(delete(QueueItem).where(QueueItem.seq == seq))
+            s.execute(delete(QueueRef).where(QueueRef.seq == seq))
 
     # sync errors --------------------------------------------------------------------------------
     def add_error(self, **values: Any) -> SyncErrorRow:
@@ -290,6 +403,10 @@ class LocalStore:
             row.entry = entry
             return entry
 
+    def has_staged(self) -> bool:
+        with self.transaction() as s:
+            return s.scalars(select(StagedEntry.seq).limit(1)).first() is not None
+
     def staged(self) -> list[StagedEntry]:
         with self.transaction() as s:
             return list(s.scalars(select(StagedEntry).order_by(StagedEntry.seq)))
@@ -328,6 +445,14 @@ class LocalStore:
             value = int(self.setting(key, 0)) + 1
             self.set_setting(key, value)
             return value
+
+
+def _values_of(item: Record) -> Iterator[Any]:
+    """Every value an upload item carries (its fields, and its changes' old and new values)."""
+    yield from (item.get("fields") or {}).values()
+    for change in (item.get("changes") or {}).values():
+        if isinstance(change, dict):
+            yield from change.values()
 
 
 def _rename_item(item: Record, old: str, new: str) -> Record:

@@ -10,6 +10,7 @@ transaction that applies the server's answer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,7 @@ class Uploader:
                 sent += 1
                 if on_sent is not None:
                     await on_sent(sent)
+                await asyncio.sleep(0)  # the window stays alive while a long queue drains
         finally:
             self.draining = False
 
@@ -252,9 +254,16 @@ class Uploader:
                 store.mark_stale(item["id"])
 
     def _apply_records(self, answer: dict[str, Any]) -> None:
-        """AS-14: server IDs replace temporary ones; returned fields are applied."""
+        """AS-14: server IDs replace temporary ones; returned fields are applied.
+
+        Later queued edits of the same records are laid over the answer (the user's newer
+        values stay on screen); only the queue items that edit these records are read.
+        """
         store = self.device.store
-        later = [item for queued in store.queue() for item in queued.items]
+        answered = {str(r["id"]) for r in answer["records"]} | {
+            str(r["temp_id"]) for r in answer["records"] if r.get("temp_id")
+        }
+        later = [item for queued in store.queue_items_editing(answered) for item in queued.items]
         for record in answer["records"]:
             temp = record.get("temp_id")
             if temp and temp.startswith("tmp-"):

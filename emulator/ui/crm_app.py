@@ -45,7 +45,7 @@ from emulator.ui.errors_page import ErrorsPage
 from emulator.ui.home import APPLY_COLOURS, HomePage
 from emulator.ui.record_screens import EditScreen, ViewScreen
 from emulator.ui.records import HIGHLIGHT_SECONDS, ID_ROLE, RecordCellDelegate, RecordFilter, RecordListModel
-from emulator.ui.support import Coalescer, Context
+from emulator.ui.support import REDRAW_MS, Coalescer, Context
 from emulator.ui.theme import STATES
 from emulator.ui.xray_style import XRayNote, show_xray
 
@@ -106,7 +106,7 @@ class CrmApp(QWidget):
         self.setObjectName("crm-app")
         self.object_name = MAIN_TABS[0]
         self.session: EditSession | None = None
-        self._refresh = Coalescer(self.refresh, self)
+        self._refresh = Coalescer(self.refresh, self, every_ms=REDRAW_MS)
         self._tick = Coalescer(self._on_tick, self)
         self._alerting: Notice | None = None
 
@@ -285,12 +285,10 @@ class CrmApp(QWidget):
 
         device = self.device
         parts = []
-        queue = device.queue()
-        if queue:
-            head = queue[0]
-            parts.append(
-                f"Upload queue: {len(queue)}; first {head.label} ({queue_state(device, head).lower()})"
-            )
+        head = device.store.head()
+        if head is not None:
+            length = device.store.queue_length()
+            parts.append(f"Upload queue: {length}; first {head.label} ({queue_state(device, head).lower()})")
         else:
             parts.append("Upload queue: empty")
         waiting = device.waiting()
@@ -494,6 +492,7 @@ class CrmApp(QWidget):
         self.record({"dismiss": True})
         if notice.kind == "sync_error":
             self.show_errors()
+        self._show_next_alert()  # the next message at once, as the app does
         self._refresh.request()
 
     # syncing ---------------------------------------------------------------------------------------
@@ -530,7 +529,7 @@ class CrmApp(QWidget):
 
         def always() -> None:
             context.recording.took_time(context.stage)
-            self._refresh.request()
+            self._refresh.now()
 
         if step is not None:
             self.record(step)
@@ -572,6 +571,10 @@ class CrmApp(QWidget):
         if event.kind == "xray" or (event.kind in REFRESHING and (mine or event.kind == "network")):
             if event.kind == "sync_finished":
                 self._fill_tabs_later = True
+            if event.kind == "sync_progress" and mine:
+                self._show_blocking()  # every count, as it comes: the window is a few labels
+            if event.kind == "alert" and mine:
+                self._show_next_alert()  # a modal comes up at once, as in the app
             self._refresh.request()
 
     def _flash(self, event: Event) -> None:
@@ -594,6 +597,8 @@ class CrmApp(QWidget):
     _fill_tabs_later = False
 
     def refresh(self) -> None:
+        if self.device.is_closed:  # a redraw that comes after its iPad left the stage
+            return
         self._follow_screen()
         if self._fill_tabs_later:
             self._fill_tabs_later = False

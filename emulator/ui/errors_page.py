@@ -8,6 +8,7 @@ conflicting values (what this iPad sent, what is online) are the emulator's X-ra
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
@@ -141,6 +142,7 @@ class ErrorsPage(QWidget):
         self.scroller.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(self.scroller, 1)
         self.cards: list[ErrorCard] = []
+        self._shown: tuple[Any, ...] | None = None  # what the cards show, to rebuild only on a change
         self.home.clicked.connect(self.back)
         self.sync.clicked.connect(self.sync_clicked)
 
@@ -148,21 +150,30 @@ class ErrorsPage(QWidget):
         return lambda action: self.act.emit(error_id, action)
 
     def refresh(self, *, xray: bool) -> None:
+        """Rebuild the cards when what they show changed (a card under the finger stays put)."""
         device = self.device
+        self.sync.setEnabled(device.blocking is None)
+        errors = device.sync_errors()
+        cards = [
+            (error, device.error_actions(error), conflict_text(error, who_won(self.events, error)))
+            for error in errors
+        ]
+        shown = (xray, tuple((e.id, e.requested, e.label, e.message, tuple(a), t) for e, a, t in cards))
+        if shown == self._shown:
+            return
+        self._shown = shown
         body = QWidget()
         column = QVBoxLayout(body)
         self.cards = []
-        errors = device.sync_errors()
         if not errors:
             empty = QLabel("No sync errors.")
             empty.setObjectName("no-errors")
             empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
             column.addWidget(empty)
-        for error in errors:
-            card = ErrorCard(error, device.error_actions(error), self._actor(error.id))
-            card.details.say(conflict_text(error, who_won(self.events, error)), shown=xray)
+        for error, actions, text in cards:
+            card = ErrorCard(error, actions, self._actor(error.id))
+            card.details.say(text, shown=xray)
             column.addWidget(card)
             self.cards.append(card)
         column.addStretch(1)
         self.scroller.setWidget(body)
-        self.sync.setEnabled(device.blocking is None)

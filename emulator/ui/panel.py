@@ -49,11 +49,13 @@ from emulator.ui.crm_app import REFRESHING
 from emulator.ui.errors_page import who_won
 from emulator.ui.recording import duration_text
 from emulator.ui.records import display_value
-from emulator.ui.support import Coalescer, Context, hhmmss
+from emulator.ui.support import REDRAW_MS, Coalescer, Context, hhmmss
 from emulator.ui.theme import NETWORK, STATES
 from emulator.ui.xray_style import MARK, mark_xray
 
 XRAY_TIP = "The emulator's X-ray view: not part of the app"
+#: The queue tree shows this many items from the head, and says how many more wait behind them.
+SHOWN_QUEUE = 100
 #: The network's segments: mode, label, what it means.
 NETWORK_MODES = (
     ("online", "Online", "Connected: uploads go at once, the feed is read every 30 seconds"),
@@ -127,6 +129,8 @@ class QueueTree(QTreeWidget):
         super().__init__(parent)
         self.device = device
         self.rows: list[tuple[str, ...]] = []
+        self.total = 0
+        self._local: dict[str, tuple[str, dict[str, Any]]] = {}  # the shown items' records
         self.setObjectName("queue")
         self.setColumnCount(len(self.HEADERS))
         self.setHeaderLabels(list(self.HEADERS))
@@ -149,7 +153,9 @@ class QueueTree(QTreeWidget):
         self.setUpdatesEnabled(False)
         try:
             self.clear()
-            for position, item in enumerate(self.device.queue(), start=1):
+            queue = self.device.store.queue_head(SHOWN_QUEUE)
+            self._local = self.device.store.get_many(rid for item in queue for rid in item.record_ids())
+            for position, item in enumerate(queue, start=1):
                 row = (
                     str(position),
                     item.label,
@@ -173,6 +179,10 @@ class QueueTree(QTreeWidget):
         finally:
             self.setUpdatesEnabled(True)
         self.setColumnHidden(3, not any(row[4] for row in self.rows))
+        more = self.device.store.queue_length() - len(queue)
+        if more > 0:
+            self.addTopLevelItem(QTreeWidgetItem(["", f"… and {more} more behind them", "", ""]))
+        self.total = len(queue) + max(more, 0)
 
     def expanded_transactions(self) -> set[str]:
         tops = [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
@@ -189,7 +199,8 @@ class QueueTree(QTreeWidget):
             label = schema.label(object_name)
         except KeyError:
             label = object_name
-        local = device.record(rid)
+        found = self._local.get(rid)
+        local = found[1] if found is not None else None
         title = rid
         if local is not None:
             try:
@@ -266,8 +277,8 @@ class DevicePanel(QWidget):
             self.drawer.setTabToolTip(self.drawer.count() - 1, XRAY_TIP)
         self.drawer.hide()
         column.addWidget(self.drawer, 1)
-        self._refresh = Coalescer(self.refresh, self)
-        self._flush = Coalescer(self._flush_log, self)
+        self._refresh = Coalescer(self.refresh, self, every_ms=REDRAW_MS)
+        self._flush = Coalescer(self._flush_log, self, every_ms=REDRAW_MS)
         self.drawer.currentChanged.connect(lambda _i: self._fit_conflicts.request())
         context.bridge.happened.connect(self._on_event)
         for event in context.stage.events.events:
@@ -605,8 +616,10 @@ class DevicePanel(QWidget):
 
     def refresh(self) -> None:
         device = self.device
+        if device.is_closed:  # a redraw that comes after its iPad left the stage
+            return
         self.queue_view.refresh()
-        self.drawer.setTabText(0, f"{MARK} Queue ({len(self.queue_view.rows)})")
+        self.drawer.setTabText(0, f"{MARK} Queue ({self.queue_view.total})")
         self._refresh_errors()
         self._refresh_waiting()
         self._show_armed()

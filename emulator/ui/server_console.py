@@ -36,6 +36,8 @@ from emulator.engine.events import Event
 from emulator.ui.records import HeaderedTableModel, Index
 from emulator.ui.support import Coalescer, Context
 
+#: The console re-reads the server at most this often while changes keep coming.
+CONSOLE_EVERY_MS = 1000
 #: Server-side events after which the console re-reads the server.
 SERVER_CHANGES = frozenset({"uploaded", "duplicated", "discarded_online", "put_on_feed", "online_change"})
 
@@ -150,7 +152,7 @@ class ServerConsole(QTabWidget):
         self.addTab(self._build_operations(), "Online operations")
         self.addTab(self._build_rules(), "Validation rules")
         self.addTab(self._build_admin(), "Users' iPads")
-        self._reload = Coalescer(self.reload, self)
+        self._reload = Coalescer(self.reload, self, every_ms=CONSOLE_EVERY_MS)
         context.bridge.happened.connect(self._on_event)
         context.bridge.time_changed.connect(self._times_moved)  # a bound slot: disconnected on deletion
 

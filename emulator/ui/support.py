@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from emulator.engine.device import ActionRefused
@@ -64,19 +64,43 @@ class StageBridge(QObject):
             self._unsubscribe_clock()
 
 
-class Coalescer(QObject):
-    """Calls ``callback`` once, soon (zero-delay single shot), however often it is requested."""
+#: The least time between two redraws of a busy view (a burst of events), in milliseconds.
+REDRAW_MS = 150
 
-    def __init__(self, callback: Callable[[], None], parent: QObject) -> None:
+
+class Coalescer(QObject):
+    """Calls ``callback`` once, soon, however often it is requested.
+
+    With ``every_ms``, it also waits that long after its last call before the next one: a view
+    that reads the whole queue redraws a few times a second while a thousand uploads go by,
+    not a thousand times (the window stays responsive; the last state is always drawn).
+    """
+
+    def __init__(self, callback: Callable[[], None], parent: QObject, every_ms: int = 0) -> None:
         super().__init__(parent)
+        self._callback = callback
+        self._every = every_ms
+        self._since = QElapsedTimer()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(callback)
+        self._timer.timeout.connect(self._run)
 
     def request(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        if self._timer.isActive():
+            return
+        wait = 0
+        if self._every and self._since.isValid():
+            wait = max(0, self._every - int(self._since.elapsed()))
+        self._timer.start(wait)
+
+    def now(self) -> None:
+        """Call it at once (the end of something the user did), dropping a pending call."""
+        self._timer.stop()
+        self._run()
+
+    def _run(self) -> None:
+        self._since.start()
+        self._callback()
 
 
 @dataclass
@@ -166,16 +190,16 @@ class Tasks:
         try:
             result = await coro
         except ActionRefused as exc:
-            self.messages.refused(parent, title, str(exc))
+            self._tell(parent, title, "refused", str(exc))
             return None
         except (ValueError, httpx.HTTPError, RuntimeError) as exc:
-            self.messages.problem(parent, title, str(exc) or type(exc).__name__)
+            self._tell(parent, title, "problem", str(exc) or type(exc).__name__)
             return None
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the window must outlive any bug; show it, log it
             log.exception("%s failed", title)
-            self.messages.problem(parent, title, f"{type(exc).__name__}: {exc}")
+            self._tell(parent, title, "problem", f"{type(exc).__name__}: {exc}")
             return None
         finally:
             if always is not None and _alive(parent):
@@ -183,6 +207,15 @@ class Tasks:
         if done is not None and _alive(parent):
             done(result)
         return result
+
+    def _tell(self, parent: QWidget | None, title: str, kind: str, text: str) -> None:
+        """Show a refusal or a problem, unless the task's window closed under it (nobody to tell)."""
+        if not _alive(parent):
+            log.debug("%s ended after its window closed: %s", title, text)
+        elif kind == "refused":
+            self.messages.refused(parent, title, text)
+        else:
+            self.messages.problem(parent, title, text)
 
     def refusing(self, parent: QWidget | None, title: str, action: Callable[[], Any]) -> Any:
         """Run a synchronous engine action; an :class:`ActionRefused` becomes a dialog."""

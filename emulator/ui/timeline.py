@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from emulator.engine.events import Event
-from emulator.ui.support import Coalescer, Context, ask_where_to_save
+from emulator.ui.support import REDRAW_MS, Coalescer, Context, ask_where_to_save
 from emulator.ui.timeline_model import (
     AXIS_H,
     END_MARGIN,
@@ -261,7 +261,7 @@ class Timeline(QWidget):
         self.details.setObjectName("timeline-details")
         self.details.setPlaceholderText("Click a mark to see its event.")
         self.details.setMinimumWidth(280)
-        self._redraw = Coalescer(self.canvas.refresh, self)
+        self._redraw = Coalescer(self.canvas.refresh, self, every_ms=REDRAW_MS)
 
         self.toolbar = QToolBar("Timeline")
         self.toolbar.setObjectName("timeline-toolbar")
