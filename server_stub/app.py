@@ -187,7 +187,7 @@ class ServerState:
         """Tables, the sample world in an empty database, random tokens in place of the sample
         users' development tokens (when asked), and the stored clock. Done once, by one process."""
         assert self.engine is not None
-        create_tables(self.engine)
+        create_tables(self.engine, self.schema.child_references())
         with self.transaction(write=True) as store:
             if not store.users() and self.sample is not None:
                 seed.seed(self.schema, store, self._sample(), self.now(store))

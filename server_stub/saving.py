@@ -38,6 +38,7 @@ from server_stub.schema import (
     REFERENCE_TYPES,
     SUBMITTED,
     Family,
+    FieldDef,
     FieldValueError,
     ObjectDef,
     Schema,
@@ -616,18 +617,20 @@ class _Transaction:
         )
 
     def _recompute_rollups(self, obj: ObjectDef, record: Record) -> bool:
-        changed = False
+        """Count and sum the record's children in the database (one query per child relation)."""
+        by_relation: dict[tuple[str, str], list[FieldDef]] = {}
         for fdef in obj.fields.values():
-            if fdef.type != "rollup":
-                continue
-            children = self.store.children(fdef.rollup_child or "", fdef.rollup_via or "", record["id"])
-            if fdef.rollup_function == "count":
-                value: float = len(children)
-            else:
-                value = round(sum(c.get(fdef.rollup_field or "") or 0 for c in children), 2)
-            if record.get(fdef.name) != value:
-                record[fdef.name] = value
-                changed = True
+            if fdef.type == "rollup":
+                by_relation.setdefault((fdef.rollup_child or "", fdef.rollup_via or ""), []).append(fdef)
+        changed = False
+        for (child, via), fdefs in by_relation.items():
+            summed = [None if f.rollup_function == "count" else f.rollup_field or "" for f in fdefs]
+            values = self.store.rollups(child, via, record["id"], summed)
+            for fdef, total in zip(fdefs, values, strict=True):
+                value = total if fdef.rollup_function == "count" else round(total, 2)
+                if record.get(fdef.name) != value:
+                    record[fdef.name] = value
+                    changed = True
         return changed
 
     def _feed_submitted_version(self) -> None:

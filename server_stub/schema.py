@@ -238,6 +238,24 @@ class Schema:
                 out.append((obj.name, master.name))
         return out
 
+    def child_references(self) -> list[tuple[str, str]]:
+        """(child object, reference field) pairs the save logic follows from a parent to its
+        children: every master-detail field (cascades, AS-11 duplicates) and every field a
+        roll-up counts or sums over. The server indexes each (see :func:`store.create_tables`)."""
+        pairs = {
+            (obj.name, f.name)
+            for obj in self.objects.values()
+            for f in obj.fields.values()
+            if f.type == "master_detail"
+        }
+        pairs |= {
+            (f.rollup_child, f.rollup_via)
+            for obj in self.objects.values()
+            for f in obj.fields.values()
+            if f.type == "rollup" and f.rollup_child and f.rollup_via
+        }
+        return sorted(pairs)
+
     def with_changes(self, changes: list[dict[str, Any]]) -> Schema:
         """Apply published metadata changes (see :func:`apply_metadata_change`) in order."""
         schema = self

@@ -6,6 +6,14 @@ that have talked to the server have tables of their own. Timestamps are stored a
 with a ``Z`` suffix, which sorts in time order on any database. One :class:`Store` wraps one
 SQLAlchemy session, i.e. one database transaction.
 
+Records are found by their references without reading the table: for every (object, reference
+field) pair the save logic follows from a parent to its children (cascades, AS-11 duplicates,
+roll-ups), :func:`create_tables` creates a partial index on the field's value inside the JSON
+document (``json_extract`` on SQLite, ``->>`` on PostgreSQL) over the object's live records, and
+:meth:`Store.children` and :meth:`Store.rollups` query it, so a save costs the same whatever the
+size of the child table. Object and field names go into that SQL as literals (the planner
+matches an index by its expression), so only names like ``call2__v`` are accepted.
+
 Everything the server knows lives here, none of it in a process: several server processes on one
 PostgreSQL database answer any request alike. Transactions that write online data take one
 database-wide write lock first (:meth:`Store.lock_writes`), so they run one after another: the
@@ -16,24 +24,33 @@ it was drawn, so a reader never sees number 12 before number 11.
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Engine,
     Float,
+    Index,
     Integer,
     String,
+    TextClause,
     create_engine,
     event,
     func,
+    literal_column,
     select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateIndex
 
 Record = dict[str, Any]
 #: Every stored record carries the server's change number it was last written at, so devices
@@ -72,10 +89,16 @@ class CounterRow(Base):
 
 class FeedEntryRow(Base):
     __tablename__ = "feed_entries"
+    __table_args__ = (
+        # a user's entries after a cursor, and the user's oldest and expired entries, without
+        # reading the rest of their seven days of entries (every query of the feed is one user's)
+        Index("ix_feed_entries_user_seq", "user_id", "seq"),
+        Index("ix_feed_entries_user_added", "user_id", "added_at"),
+    )
     #: Drawn from the ``feed_seq`` counter under the write lock: never reused, committed in order.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    user_id: Mapped[str] = mapped_column(String(64), index=True)
-    added_at: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[str] = mapped_column(String(32))
     transaction_id: Mapped[str] = mapped_column(String(128))
     origin_device: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(String(32))
@@ -165,13 +188,81 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def create_tables(engine: Engine) -> None:
-    """Create the tables a database lacks (one process does this before any other starts)."""
+def create_tables(engine: Engine, references: Iterable[tuple[str, str]] = ()) -> None:
+    """Create the tables and indexes a database lacks (one process does this before any other
+    starts), with a reference index for each (child object, reference field) pair given.
+
+    A database made by an older version gets the indexes it lacks, built from what it holds.
+    """
+    pairs = sorted(set(references))
+    if len({reference_index_name(*pair) for pair in pairs}) != len(pairs):
+        raise ValueError("two reference pairs give the same index name")
     Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            for index in table.indexes:
+                connection.execute(CreateIndex(index, if_not_exists=True))
+        for object_name, field in pairs:
+            connection.exec_driver_sql(reference_index_ddl(connection.dialect.name, object_name, field))
+
+
+#: The names that may be written into SQL as literals: an object's or a field's.
+SQL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _sql_name(name: str) -> str:
+    if not SQL_NAME.match(name):
+        raise ValueError(f"{name!r} is not an object or field name")
+    return name
+
+
+def _field_text(dialect: str, field: str, column: str = "records.data") -> str:
+    """SQL for the value of a top-level field of a record's JSON document, as text or a number."""
+    if dialect == "postgresql":
+        return f"({column} ->> '{_sql_name(field)}')"
+    return f"json_extract({column}, '$.{_sql_name(field)}')"
+
+
+def _live_of(dialect: str, object_name: str, table: str = "records.") -> str:
+    """SQL for "a live record of the object", word for word as the reference indexes hold it."""
+    deleted = f"NOT {table}deleted" if dialect == "postgresql" else f"{table}deleted = 0"
+    return f"{table}object = '{_sql_name(object_name)}' AND {deleted}"
+
+
+def reference_index_name(object_name: str, field: str) -> str:
+    """The name of the reference index of a pair (at most PostgreSQL's 63 characters)."""
+    name = f"ix_ref_{_sql_name(object_name)}_{_sql_name(field)}"
+    if len(name) <= 63:  # PostgreSQL's limit
+        return name
+    digest = hashlib.sha1(f"{object_name}.{field}".encode()).hexdigest()[:10]
+    return f"{name[:52]}_{digest}"
+
+
+def reference_index_ddl(dialect: str, object_name: str, field: str) -> str:
+    """The partial index of a reference field's values over an object's live records."""
+    return (
+        f"CREATE INDEX IF NOT EXISTS {reference_index_name(object_name, field)} "
+        f"ON records ({_field_text(dialect, field, 'data')}) WHERE {_live_of(dialect, object_name, '')}"
+    )
 
 
 #: The key of PostgreSQL's advisory lock that serialises writing transactions.
 WRITE_LOCK_KEY = 0x4155544F  # "AUTO"
+
+
+_Condition = ColumnElement[bool] | TextClause
+
+
+def _number(value: object) -> int | float:
+    """An aggregate as a JSON number: None (no rows) is 0, a whole NUMERIC an int."""
+    if value is None:
+        return 0
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
+    if isinstance(value, int | float):
+        return value
+    raise TypeError(f"not a number: {value!r}")
 
 
 class Store:
@@ -262,12 +353,48 @@ class Store:
             query = query.where(RecordRow.object == object_name)
         return list(self.session.scalars(query))
 
+    def _children_of(self, child_object: str, via_field: str, parent_id: str) -> list[_Condition]:
+        """The conditions of :meth:`children`, as the reference index of the pair matches them."""
+        return [
+            literal_column(_field_text(self.dialect, via_field)) == parent_id,
+            text(_live_of(self.dialect, child_object)),
+        ]
+
     def children(self, child_object: str, via_field: str, parent_id: str) -> list[Record]:
-        """Live records of ``child_object`` whose ``via_field`` points at ``parent_id``."""
-        rows = self.session.scalars(
-            select(RecordRow).where(RecordRow.object == child_object, RecordRow.deleted.is_(False))
+        """Live records of ``child_object`` whose ``via_field`` points at ``parent_id``, by ID.
+
+        One query on the pair's reference index (see :func:`create_tables`): only the children
+        are read, however many other records the object has.
+        """
+        query = (
+            select(RecordRow)
+            .where(*self._children_of(child_object, via_field, parent_id))
+            .order_by(RecordRow.id)
         )
-        return [dict(r.data) for r in rows if r.data.get(via_field) == parent_id]
+        return [dict(r.data) for r in self.session.scalars(query)]
+
+    def rollups(
+        self, child_object: str, via_field: str, parent_id: str, fields: Sequence[str | None]
+    ) -> list[int | float]:
+        """Roll-ups over the live children of ``parent_id`` (as :meth:`children` finds them), in
+        one query: for each of ``fields`` the count of children (None) or the sum of that number
+        field, a missing value counting 0. A sum of whole numbers is an int, as in Python."""
+        columns: list[ColumnElement[Any]] = []
+        for field in fields:
+            if field is None:
+                columns.append(func.count())
+            elif self.dialect == "postgresql":  # NUMERIC keeps 5 and 5.0 apart, as JSON does
+                columns.append(
+                    func.sum(literal_column(f"CAST({_field_text(self.dialect, field)} AS NUMERIC)"))
+                )
+            else:
+                columns.append(func.sum(literal_column(_field_text(self.dialect, field))))
+        query = (
+            select(*columns)
+            .select_from(RecordRow)
+            .where(*self._children_of(child_object, via_field, parent_id))
+        )
+        return [_number(value) for value in self.session.execute(query).one()]
 
     # counters ----------------------------------------------------------------------------------
     def next_number(self, name: str) -> int:
