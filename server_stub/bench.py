@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy import Engine, event, insert, select
+from sqlalchemy import Engine, event, insert, select, update
 
 from server_stub.app import ServerState, create_app
 from server_stub.clock import ManualClock, iso
@@ -186,9 +186,7 @@ def fill_calls(state: ServerState, count: int, *, accounts: Sequence[str] | None
             ("id:V2D", first_child + count - 1),
             ("change_seq", first_change + 2 * count - 1),
         ):
-            counter = store.session.get(CounterRow, name)
-            assert counter is not None
-            counter.value = value
+            store.session.execute(update(CounterRow).where(CounterRow.name == name).values(value=value))
         for row in account_rows:
             row.data = {
                 **row.data,

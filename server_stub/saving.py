@@ -314,8 +314,8 @@ class _Transaction:
 
     def _online_root(self, family: Family) -> Record | None:
         for item in self.items:
-            if item.object == family.root:
-                return self.store.get(family.root, item.id)
+            if item.object == family.root:  # a root created now is not online yet
+                return None if item.op == "create" else self.store.get(family.root, item.id)
         for item in self.items:
             master = self.schema.objects[item.object].master_field
             pending = self.pending[item.id]
@@ -508,7 +508,7 @@ class _Transaction:
             if pending.op == "delete":
                 deleted += self._delete_cascade(pending.obj.name, record["id"], stamp)
             else:
-                self.store.put(pending.obj.name, record)
+                self.store.put(pending.obj.name, record, new=pending.op == "create")
             touched.append((pending.obj, record, pending.online))
         masters = self._update_masters(touched, stamp, {rid for _, rid in deleted})
         saved: list[tuple[str, Record]] = []

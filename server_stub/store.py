@@ -43,9 +43,11 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     literal_column,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -85,6 +87,9 @@ class CounterRow(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+_COUNTERS = Base.metadata.tables["counters"]
 
 
 class FeedEntryRow(Base):
@@ -272,6 +277,10 @@ class Store:
         self.session = session
         self.dialect = session.get_bind().dialect.name
         self._locked = False
+        #: Rows read in this transaction. The session holds them only weakly: without this, a
+        #: record read again (an account a save refers to, checks, triggers and rolls up) would
+        #: be fetched again each time.
+        self._rows: dict[str, RecordRow] = {}
 
     def lock_writes(self) -> None:
         """Take the database-wide write lock until this transaction ends (see the module's doc).
@@ -305,33 +314,44 @@ class Store:
         return list(self.session.scalars(select(UserRow).order_by(UserRow.id)))
 
     # records -----------------------------------------------------------------------------------
+    def _row(self, record_id: str) -> RecordRow | None:
+        row = self.session.get(RecordRow, record_id)
+        if row is not None:
+            self._rows[record_id] = row
+        return row
+
     def get(self, object_name: str, record_id: str) -> Record | None:
         """The live online record, or None if absent, deleted or of another object."""
-        row = self.session.get(RecordRow, record_id)
+        row = self._row(record_id)
         if row is None or row.deleted or row.object != object_name:
             return None
         return dict(row.data)
 
     def deleted(self, object_name: str, record_id: str) -> Record | None:
         """The last version of a record of ``object_name`` that was deleted online, or None."""
-        row = self.session.get(RecordRow, record_id)
+        row = self._row(record_id)
         if row is None or not row.deleted or row.object != object_name:
             return None
         return dict(row.data)
 
     def get_any(self, record_id: str) -> tuple[str, Record] | None:
-        row = self.session.get(RecordRow, record_id)
+        row = self._row(record_id)
         if row is None or row.deleted:
             return None
         return row.object, dict(row.data)
 
-    def put(self, object_name: str, record: Record) -> None:
-        """Insert or replace a record (its ``id`` field is the key)."""
+    def put(self, object_name: str, record: Record, *, new: bool = False) -> None:
+        """Insert or replace a record (its ``id`` field is the key).
+
+        ``new``: the record was just given its ID, so it is inserted without looking for it
+        (a record of that ID already stored would fail the transaction, not be replaced).
+        """
         change = self.next_change()
-        row = self.session.get(RecordRow, record["id"])
+        row = None if new else self._row(record["id"])
         if row is None:
             row = RecordRow(id=record["id"], object=object_name)
             self.session.add(row)
+            self._rows[row.id] = row
         row.owner = record.get("ownerid__v")
         row.modified_at = record["modified_date__v"]
         row.change_seq = change
@@ -341,7 +361,7 @@ class Store:
 
     def delete(self, record_id: str, modified_at: str) -> None:
         change = self.next_change()
-        row = self.session.get(RecordRow, record_id)
+        row = self._row(record_id)
         if row is not None:
             row.deleted = True
             row.modified_at = modified_at
@@ -397,21 +417,37 @@ class Store:
         return [_number(value) for value in self.session.execute(query).one()]
 
     # counters ----------------------------------------------------------------------------------
+    # Counters are read and drawn with Core statements, never as ORM objects: a number is drawn
+    # by one UPDATE ... RETURNING (the row stays locked to the end of the transaction), and no
+    # stale copy of a counter can sit in the session.
+    def _draw(self, name: str) -> int | None:
+        """The counter's next number, or None if it does not exist yet."""
+        query = (
+            update(_COUNTERS)
+            .where(_COUNTERS.c.name == name)
+            .values(value=_COUNTERS.c.value + 1)
+            .returning(_COUNTERS.c.value)
+        )
+        value = self.session.execute(query).scalar()
+        return None if value is None else int(value)
+
+    def _counter(self, name: str) -> int | None:
+        value = self.session.execute(select(_COUNTERS.c.value).where(_COUNTERS.c.name == name)).scalar()
+        return None if value is None else int(value)
+
     def next_number(self, name: str) -> int:
-        row = self.session.get(CounterRow, name)
-        if row is None:
-            row = CounterRow(name=name, value=0)
-            self.session.add(row)
-        row.value += 1
-        return row.value
+        value = self._draw(name)
+        if value is None:
+            value = 1
+            self.session.execute(insert(_COUNTERS).values(name=name, value=value))
+        return value
 
     def next_change(self) -> int:
         """The next number of the online change sequence incremental sync reads from."""
         return self.next_number("change_seq")
 
     def last_change(self) -> int:
-        row = self.session.get(CounterRow, "change_seq")
-        return 0 if row is None else row.value
+        return self._counter("change_seq") or 0
 
     # settings ----------------------------------------------------------------------------------
     def setting(self, key: str, default: Any) -> Any:
@@ -428,19 +464,20 @@ class Store:
     def next_feed_seq(self) -> int:
         """The next feed sequence number; a database from before the counter continues after
         the highest number it ever used."""
-        if self.session.get(CounterRow, "feed_seq") is None:
+        value = self._draw("feed_seq")
+        if value is None:
             highest = max(
                 self.session.scalar(select(func.max(FeedEntryRow.seq))) or 0,
                 self.session.scalar(select(func.max(FeedStateRow.purged_through))) or 0,
             )
-            self.session.add(CounterRow(name="feed_seq", value=int(highest)))
-            self.session.flush()
-        return self.next_number("feed_seq")
+            value = int(highest) + 1
+            self.session.execute(insert(_COUNTERS).values(name="feed_seq", value=value))
+        return value
 
     def last_feed_seq(self) -> int:
-        row = self.session.get(CounterRow, "feed_seq")
-        if row is not None:
-            return row.value
+        value = self._counter("feed_seq")
+        if value is not None:
+            return value
         return int(self.session.scalar(select(func.max(FeedEntryRow.seq))) or 0)
 
     # idempotency keys ---------------------------------------------------------------------------

@@ -379,3 +379,19 @@ def test_names_written_into_sql_must_be_object_or_field_names(api: Api) -> None:
         store.children("call2__v' OR 1=1 --", "account__v", "x")
     long = reference_index_name("medical_inquiry_fulfillment_response__v", "medical_inquiry_fulfillment__v")
     assert len(long) <= 63
+
+
+def test_an_upload_reads_each_record_once_and_draws_each_number_in_one_statement(api: Api) -> None:
+    account = anna_account(api)
+    new_call(api, account)  # statement caches warm
+    statements = captured(engine_of(api), lambda: new_call(api, account))
+    reads = [str(p) for s, p in statements if s.startswith("SELECT") and "WHERE records.id = ?" in s]
+    assert len(reads) == len(set(reads)) == 1, (
+        f"the account, once (the new records are not looked for): {reads}"
+    )
+    draws = [s for s, _ in statements if "counters" in s]
+    assert all(s.startswith("UPDATE counters") and "RETURNING" in s for s in draws), draws
+    assert len(draws) == 7, (
+        "two IDs, an auto-number, three changes (call, discussion, account), a feed number"
+    )
+    assert len(statements) <= 20, "\n".join(s for s, _ in statements)
