@@ -596,14 +596,11 @@ def _admin_routes(state: ServerState) -> APIRouter:
         with state.transaction() as store:
             if object_name is not None and object_name not in state.schema_for(store).objects:
                 raise ApiError(404, f"there is no object called {object_name}")
-            rows = store.records(object_name)
+            rows, total = store.records_page(object_name, offset, limit)
             return json_answer(
                 {
-                    "records": [
-                        {"object": r.object, "id": r.id, "fields": r.data}
-                        for r in rows[offset : offset + limit]
-                    ],
-                    "total": len(rows),
+                    "records": [{"object": r.object, "id": r.id, "fields": r.data} for r in rows],
+                    "total": total,
                 }
             )
 

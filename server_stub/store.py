@@ -373,6 +373,15 @@ class Store:
             query = query.where(RecordRow.object == object_name)
         return list(self.session.scalars(query))
 
+    def records_page(self, object_name: str | None, offset: int, limit: int) -> tuple[list[RecordRow], int]:
+        """One page of :meth:`records` (by ID) and how many there are in all, without the rest."""
+        where: list[ColumnElement[bool]] = [RecordRow.deleted.is_(False)]
+        if object_name is not None:
+            where.append(RecordRow.object == object_name)
+        total = self.session.scalar(select(func.count()).select_from(RecordRow).where(*where)) or 0
+        page = select(RecordRow).where(*where).order_by(RecordRow.id).offset(offset).limit(limit)
+        return list(self.session.scalars(page)), int(total)
+
     def _children_of(self, child_object: str, via_field: str, parent_id: str) -> list[_Condition]:
         """The conditions of :meth:`children`, as the reference index of the pair matches them."""
         return [
