@@ -92,7 +92,12 @@ class Open(ScreenAction):
     """Open a record on the view screen (an update for it waits while it is open, AS-21)."""
 
     kind: ClassVar[str] = "open"
-    example: ClassVar[str] = "- {device: pro, open: harper}"
+    example: ClassVar[str] = """
+    - device: pro
+      open: harper
+      expect:
+        - {device: pro, screen: view}
+    """
     record: Annotated[RecordRef, Subject(Ref(), "the record")]
 
 
@@ -106,6 +111,8 @@ class Edit(ScreenAction):
       edit: harper
       set: {phone__v: "+1 617-555-0100"}
       then: save
+      expect:
+        - {record: harper, at: online, fields: {phone__v: "+1 617-555-0100"}}
     """
     record: Annotated[RecordRef, Subject(Ref(), "the record")]
     fields: Annotated[Mapping[str, Scalar], Key(FieldValues(), _SET, key="set")] = field(default_factory=dict)
@@ -124,6 +131,8 @@ class New(ScreenAction):
       as: visit
       set: {account__v: "@harper", call_date__v: today}
       then: save
+      expect:
+        - {record: visit, at: online, fields: {account__v: "@harper", call_date__v: today}}
     """
     object: Annotated[str, Subject(ObjectName(), "the object")]
     fields: Annotated[Mapping[str, Scalar], Key(FieldValues(), _SET, key="set")] = field(default_factory=dict)
@@ -140,7 +149,10 @@ class SetFields(ScreenAction):
     example: ClassVar[str] = """
     - {device: pro, edit: harper}
     - {device: pro, set: {phone__v: "+1 617-555-0100"}}
-    - {device: pro, save: }
+    - device: pro
+      save:
+      expect:
+        - {record: harper, at: online, fields: {phone__v: "+1 617-555-0100"}}
     """
     fields: Annotated[Mapping[str, Scalar], Subject(FieldValues(), _SET)]
     children: Annotated[tuple[Child, ...], Key(Children(), _CHILDREN)] = ()
@@ -153,8 +165,13 @@ class Save(ScreenAction):
 
     kind: ClassVar[str] = "save"
     example: ClassVar[str] = """
-    - {device: pro, edit: harper}
-    - {device: pro, save: }
+    - {device: pro, network: offline}
+    - {device: pro, edit: harper, set: {phone__v: "+1 617-555-0100"}}
+    - device: pro
+      save:
+      expect:
+        - {queue: pro, count: 1}
+        - {record: harper, at: pro, state: saved_locally}
     """
 
 
@@ -166,8 +183,12 @@ class Submit(ScreenAction):
     example: ClassVar[str] = """
     - device: pro
       new: call2__v
+      as: visit
       set: {account__v: "@harper", call_date__v: today}
-    - {device: pro, submit: }
+    - device: pro
+      submit:
+      expect:
+        - {record: visit, at: online, fields: {status__v: submitted__v}}
     """
 
 
@@ -177,8 +198,12 @@ class Cancel(ScreenAction):
 
     kind: ClassVar[str] = "cancel"
     example: ClassVar[str] = """
-    - {device: pro, edit: harper}
-    - {device: pro, cancel: }
+    - {device: pro, edit: harper, set: {phone__v: "+1 617-555-0100"}}
+    - device: pro
+      cancel:
+      expect:
+        - {queue: pro, count: 0}
+        - {record: harper, at: pro, fields: {phone__v: "+1 617-555-0142"}}
     """
 
 
@@ -189,7 +214,10 @@ class Leave(ScreenAction):
     kind: ClassVar[str] = "leave"
     example: ClassVar[str] = """
     - {device: pro, open: harper}
-    - {device: pro, leave: }
+    - device: pro
+      leave:
+      expect:
+        - {device: pro, screen: list}
     """
 
 
@@ -204,7 +232,10 @@ class Delete(ScreenAction):
       as: visit
       set: {account__v: "@harper", call_date__v: today}
       then: save
-    - {device: pro, delete: visit}
+    - device: pro
+      delete: visit
+      expect:
+        - {record: visit, at: online, exists: false}
     """
     record: Annotated[RecordRef, Subject(Ref(), "the record")]
 
@@ -214,7 +245,13 @@ class Poll(SyncAction):
     """Read the feed now, without waiting for the 30-second poll (AS-16)."""
 
     kind: ClassVar[str] = "poll"
-    example: ClassVar[str] = "- {device: air, poll: }"
+    example: ClassVar[str] = """
+    - {device: pro, edit: harper, set: {phone__v: "+1 617-555-0100"}, then: save}
+    - device: air
+      poll:
+      expect:
+        - {record: harper, at: air, fields: {phone__v: "+1 617-555-0100"}}
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,7 +259,14 @@ class IncrementalSync(SyncAction):
     """Tap Sync: upload what is queued, then download what is new online (AS-35)."""
 
     kind: ClassVar[str] = "incremental_sync"
-    example: ClassVar[str] = "- {device: pro, incremental_sync: }"
+    example: ClassVar[str] = """
+    - online_edit: harper
+      set: {phone__v: "+1 617-555-0800"}
+    - device: pro
+      incremental_sync:
+      expect:
+        - {record: harper, at: pro, fields: {phone__v: "+1 617-555-0800"}}
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,7 +274,12 @@ class FullRefresh(SyncAction):
     """Options ▸ Database ▸ Full Database Refresh: upload first, then download everything (AS-37)."""
 
     kind: ClassVar[str] = "full_refresh"
-    example: ClassVar[str] = "- {device: pro, full_refresh: }"
+    example: ClassVar[str] = """
+    - device: pro
+      full_refresh:
+      expect:
+        - {event: sync_finished, at: pro, text: Full database refresh finished}
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,8 +290,13 @@ class ApplyUpdate(SyncAction):
     example: ClassVar[str] = """
     - sync_settings: {user: anna, refresh_mode: on}
     - {device: pro, incremental_sync: }
-    - {advance: 1d}
-    - {device: pro, apply_update: }
+    - advance: 1d
+      expect:
+        - {refresh: pro, state: ready}
+    - device: pro
+      apply_update:
+      expect:
+        - {refresh: pro, state: idle}
     """
 
 
@@ -253,7 +307,10 @@ class Dismiss(SyncAction):
     kind: ClassVar[str] = "dismiss"
     example: ClassVar[str] = """
     - {device: pro, edit: harper, set: {last_name__v: ""}, then: save}
-    - {device: pro, dismiss: }
+    - device: pro
+      dismiss:
+      expect:
+        - {notice: pro, kind: sync_error, unread: 0}
     """
 
 
@@ -264,7 +321,11 @@ class Resolve(SyncAction):
     kind: ClassVar[str] = "resolve"
     example: ClassVar[str] = """
     - {device: pro, edit: harper, set: {last_name__v: ""}, then: save}
-    - {device: pro, resolve: harper, how: undo}
+    - device: pro
+      resolve: harper
+      how: undo
+      expect:
+        - {sync_errors: pro, record: harper, requested: undo}
     """
     record: Annotated[RecordRef, Subject(Ref(), "the record with the sync error")]
     how: Annotated[
@@ -283,8 +344,15 @@ class Network(ControlAction):
 
     kind: ClassVar[str] = "network"
     example: ClassVar[str] = """
-    - {device: air, network: offline}
-    - {device: air, network: online, latency: 2s}
+    - device: air
+      network: offline
+      expect:
+        - {device: air, network: offline}
+    - device: air
+      network: online
+      latency: 2s
+      expect:
+        - {device: air, network: online}
     """
     mode: Annotated[NetworkMode, Subject(Choice(NETWORK_MODES), "the network")]
     latency: Annotated[
@@ -300,7 +368,16 @@ class App(ControlAction):
     kind: ClassVar[str] = "app"
     example: ClassVar[str] = """
     - {device: pro, app: background}
-    - {device: pro, app: foreground}
+    - device: pro
+      edit: harper
+      set: {phone__v: "+1 617-555-0100"}
+      then: save
+      expect:
+        - {queue: pro, count: 1}
+    - device: pro
+      app: foreground
+      expect:
+        - {queue: pro, count: 0}
     """
     state: Annotated[
         Literal["foreground", "background"], Subject(Choice(("foreground", "background")), "where")
@@ -312,7 +389,12 @@ class SyncMode(ControlAction):
     """Switch the iPad between Autosync and traditional sync, to compare (AS-32)."""
 
     kind: ClassVar[str] = "sync_mode"
-    example: ClassVar[str] = "- {device: air, sync_mode: traditional}"
+    example: ClassVar[str] = """
+    - device: air
+      sync_mode: traditional
+      expect:
+        - {device: air, traditional: true, autosync_active: false}
+    """
     mode: Annotated[
         Literal["autosync", "traditional"], Subject(Choice(("autosync", "traditional")), "the sync mode")
     ]
@@ -323,7 +405,19 @@ class Fault(ControlAction):
     """Make the iPad's next request fail: its reply lost after the server committed, a 5xx, a timeout."""
 
     kind: ClassVar[str] = "fault"
-    example: ClassVar[str] = "- {device: pro, fault: reply_lost}"
+    example: ClassVar[str] = """
+    - {device: pro, fault: reply_lost}
+    - device: pro
+      edit: harper
+      set: {phone__v: "+1 617-555-0100"}
+      then: save
+      expect:
+        - {queue: pro, count: 1, head_state: waiting}
+    - advance: 1m
+      expect:
+        - {queue: pro, count: 0}
+        - {record: harper, at: online, fields: {phone__v: "+1 617-555-0100"}}
+    """
     fault: Annotated[FaultKind, Subject(Choice(FAULTS), "the fault")]
 
 
@@ -332,7 +426,21 @@ class FeedPageSize(ControlAction):
     """How many records one feed read may bring (a small page splits transactions, AS-22)."""
 
     kind: ClassVar[str] = "feed_page_size"
-    example: ClassVar[str] = "- {device: air, feed_page_size: 2}"
+    example: ClassVar[str] = """
+    - {device: air, feed_page_size: 2}
+    - device: pro
+      new: order__v
+      as: order
+      set: {account__v: "@harper", order_date__v: today}
+      children:
+        - {add: order_line__v, set: {product__v: labrinone__c, quantity__v: 1, list_price__v: 120.0}}
+        - {add: order_line__v, set: {product__v: verbacept__c, quantity__v: 2, list_price__v: 95.0}}
+        - {add: order_line__v, set: {product__v: labrinone__c, quantity__v: 3, list_price__v: 110.0}}
+      then: save
+    - advance: 30s
+      expect:
+        - {waiting: air, record: order, reason: not all of its records have arrived}
+    """
     records: Annotated[int, Subject(Whole(1), "records per feed page")]
 
 
@@ -341,7 +449,16 @@ class PollInterval(ControlAction):
     """How often the iPad polls its feed (30 seconds unless told)."""
 
     kind: ClassVar[str] = "poll_interval"
-    example: ClassVar[str] = "- {device: air, poll_interval: 5m}"
+    example: ClassVar[str] = """
+    - {device: air, poll_interval: 5m}
+    - {device: pro, edit: harper, set: {phone__v: "+1 617-555-0100"}, then: save}
+    - advance: 1m
+      expect:
+        - {record: harper, at: air, fields: {phone__v: "+1 617-555-0142"}}
+    - advance: 5m
+      expect:
+        - {record: harper, at: air, fields: {phone__v: "+1 617-555-0100"}}
+    """
     interval: Annotated[timedelta, Subject(Duration(), "the time between polls")]
 
 
@@ -350,7 +467,13 @@ class Restart(ControlAction):
     """Close the app and open it again from its file: nothing saved is lost (data safety)."""
 
     kind: ClassVar[str] = "restart"
-    example: ClassVar[str] = "- {device: pro, restart: }"
+    example: ClassVar[str] = """
+    - {device: pro, edit: harper, set: {phone__v: "+1 617-555-0100"}, then: save}
+    - device: pro
+      restart:
+      expect:
+        - {record: harper, at: pro, fields: {phone__v: "+1 617-555-0100"}, state: synced}
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,7 +481,12 @@ class Join(ControlAction):
     """A device with ``later: true`` joins the stage here (it downloads its user's data)."""
 
     kind: ClassVar[str] = "join"
-    example: ClassVar[str] = "- {device: bens, join: }"
+    example: ClassVar[str] = """
+    - device: bens
+      join:
+      expect:
+        - {record: harper, at: bens, fields: {last_name__v: Harper}}
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -370,6 +498,9 @@ class OnlineEdit(OnlineAction):
     - online_edit: harper
       set: {phone__v: "+1 617-555-0800"}
       actor: integration
+      expect:
+        - {record: harper, at: online, fields: {phone__v: "+1 617-555-0800"}}
+        - {record: harper, at: pro, fields: {phone__v: "+1 617-555-0142"}}
     """
     record: Annotated[RecordRef, Subject(Ref(), "the record")]
     fields: Annotated[
@@ -389,6 +520,8 @@ class OnlineCreate(OnlineAction):
       owner: anna
       as: booked
       set: {account__v: "@harper", call_date__v: today+1}
+      expect:
+        - {record: booked, at: online, fields: {call_date__v: today+1}}
     """
     object: Annotated[str, Subject(ObjectName(), "the object")]
     fields: Annotated[
@@ -410,7 +543,11 @@ class TerritoryAlignment(OnlineAction):
     """A territory alignment runs online: accounts move to a territory, or a user gets territories."""
 
     kind: ClassVar[str] = "territory_alignment"
-    example: ClassVar[str] = "- territory_alignment: {accounts: [harper], territory: T-WC}"
+    example: ClassVar[str] = """
+    - territory_alignment: {accounts: [harper], territory: T-WC}
+      expect:
+        - {record: harper, at: online, fields: {territory__v: T-WC}}
+    """
     payload: ClassVar[bool] = True
     one_of: ClassVar[tuple[tuple[str, ...], str] | None] = (
         ("accounts", "user"),
@@ -442,6 +579,10 @@ class MetadataChange(OnlineAction):
     kind: ClassVar[str] = "metadata_change"
     example: ClassVar[str] = """
     - metadata_change: {kind: relabel_field, object: account__v, field: phone__v, label: Office phone}
+    - device: pro
+      incremental_sync:
+      expect:
+        - {device: pro, metadata_version: 1}
     """
     payload: ClassVar[bool] = True
     change: Annotated[
@@ -459,7 +600,13 @@ class PublishContent(OnlineAction):
     """New content is published online (CLM or Approved Email); it arrives by incremental sync (AS-27)."""
 
     kind: ClassVar[str] = "publish_content"
-    example: ClassVar[str] = "- publish_content: {kind: clm, name: Verbacept Starter Kit}"
+    example: ClassVar[str] = """
+    - publish_content: {kind: clm, name: Verbacept Starter Kit}
+    - device: pro
+      incremental_sync:
+      expect:
+        - {dataset: clm_content, item: Verbacept Starter Kit}
+    """
     payload: ClassVar[bool] = True
     content: Annotated[
         Literal["clm", "approved_email"],
@@ -474,7 +621,13 @@ class RefreshDataset(OnlineAction):
     """A new load of a data set arrives online (it reaches the iPads by incremental sync)."""
 
     kind: ClassVar[str] = "refresh_dataset"
-    example: ClassVar[str] = "- {refresh_dataset: formulary}"
+    example: ClassVar[str] = """
+    - refresh_dataset: nitro
+    - device: pro
+      incremental_sync:
+      expect:
+        - {dataset: nitro, version: 2}
+    """
     name: Annotated[str, Subject(Text(), "the data set")]
 
 
@@ -483,7 +636,19 @@ class ValidationRule(OnlineAction):
     """An admin switches a validation rule on or off."""
 
     kind: ClassVar[str] = "validation_rule"
-    example: ClassVar[str] = "- {validation_rule: call_sample_quantity, enabled: false}"
+    example: ClassVar[str] = """
+    - {validation_rule: call_sample_quantity_range, enabled: false}
+    - device: pro
+      new: call2__v
+      as: visit
+      set: {account__v: "@harper", call_date__v: today}
+      children:
+        - {add: call2_sample__v, set: {product__v: labrinone__c, quantity__v: 99}}
+      then: save
+      expect:
+        - {sync_errors: pro, count: 0}
+        - {record: visit, at: online, children: {call2_sample__v: 1}}
+    """
     name: Annotated[str, Subject(Text(), "the rule")]
     enabled: Annotated[bool, Key(Boolean(), "on or off", needs="enabled: true or false")]
 
@@ -495,6 +660,10 @@ class SyncSettings(OnlineAction):
     kind: ClassVar[str] = "sync_settings"
     example: ClassVar[str] = """
     - sync_settings: {user: anna, refresh_mode: on, sync_warn_interval_days: 1}
+    - device: pro
+      incremental_sync:
+      expect:
+        - {refresh: pro, state: idle}
     """
     payload: ClassVar[bool] = True
     one_of: ClassVar[tuple[tuple[str, ...], str] | None] = (
@@ -516,7 +685,14 @@ class ClearSyncErrors(OnlineAction):
     """An admin clears a user's client sync errors (each iPad does it at its next incremental sync)."""
 
     kind: ClassVar[str] = "clear_sync_errors"
-    example: ClassVar[str] = "- {clear_sync_errors: anna}"
+    example: ClassVar[str] = """
+    - {device: pro, edit: harper, set: {last_name__v: ""}, then: save}
+    - clear_sync_errors: anna
+    - device: pro
+      incremental_sync:
+      expect:
+        - {sync_errors: pro, count: 0}
+    """
     user: Annotated[str, Subject(UserId(), "the user", what="clear_sync_errors (a user)")]
 
 
@@ -525,7 +701,13 @@ class ForceFullRefresh(OnlineAction):
     """An admin forces a full refresh on a user's iPads (at their next incremental sync, AS-37)."""
 
     kind: ClassVar[str] = "force_full_refresh"
-    example: ClassVar[str] = "- {force_full_refresh: anna}"
+    example: ClassVar[str] = """
+    - force_full_refresh: anna
+    - device: pro
+      incremental_sync:
+      expect:
+        - {event: sync_finished, at: pro, text: Full database refresh finished}
+    """
     user: Annotated[str, Subject(UserId(), "the user", what="force_full_refresh (a user)")]
 
 
@@ -535,8 +717,10 @@ class Advance(StageAction):
 
     kind: ClassVar[str] = "advance"
     example: ClassVar[str] = """
-    - {advance: 30s}
-    - {advance: 7d 1s}
+    - {device: pro, edit: harper, set: {phone__v: "+1 617-555-0100"}, then: save}
+    - advance: 30s
+      expect:
+        - {record: harper, at: air, fields: {phone__v: "+1 617-555-0100"}}
     """
     by: Annotated[timedelta, Subject(Duration(), "how far")]
 
@@ -547,8 +731,14 @@ class XRay(StageAction):
 
     kind: ClassVar[str] = "xray"
     example: ClassVar[str] = """
-    - {xray: off}
-    - {xray: on, device: air}
+    - xray: off
+      expect:
+        - {device: pro, xray: off}
+    - xray: on
+      device: air
+      expect:
+        - {device: air, xray: on}
+        - {device: pro, xray: off}
     """
     on_device: ClassVar[Literal["required", "optional", "never"]] = "optional"
     on: Annotated[bool, Subject(Switch(), "on or off")]

@@ -293,7 +293,7 @@ class DatasetCheck(StateCheck):
     - device: pro
       incremental_sync:
       expect:
-        - {dataset: clm, item: Verbacept Starter Kit}
+        - {dataset: clm_content, item: Verbacept Starter Kit}
     """
     name: Annotated[str, Subject(Text(), "the data set")]
     at: Annotated[str, Key(Place(online=False), "the iPad (default: the step's)", from_step=True)]

@@ -181,6 +181,7 @@ class Step:
 
 
 _MODEL = "iPad Pro 11-inch"
+RULES = f"a rule ID of docs/rules.md, `{RULE_IDS[0]}` to `{RULE_IDS[-1]}`"
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ class Scenario:
 
     title: Annotated[str, Key(Text(), "what the scenario shows, in one line")]
     rules: Annotated[
-        tuple[str, ...], Key(ListOf(Choice(RULE_IDS)), "the rules it shows (AS-01 ...)", optional=True)
+        tuple[str, ...], Key(ListOf(Choice(RULE_IDS, RULES)), "the rules it shows", optional=True)
     ]
     devices: Annotated[
         tuple[DeviceSpec, ...], Key(ListOf(Nested(DeviceSpec, "device"), minimum=1), "its iPads")

@@ -225,9 +225,10 @@ class Text(Spec):
 @dataclass(frozen=True)
 class Choice(Spec):
     options: tuple[str, ...]
+    summary: str | None = None  # in the reference, instead of every option
 
     def words(self) -> str:
-        return "one of " + ", ".join(f"`{o}`" for o in self.options)
+        return self.summary or "one of " + ", ".join(f"`{o}`" for o in self.options)
 
     def read(self, r: Reading, node: Node, what: str) -> object:
         return r.choice(node, what, self.options)
@@ -330,7 +331,7 @@ class ObjectName(Spec):
 @dataclass(frozen=True)
 class DeviceId(Spec):
     def words(self) -> str:
-        return "a device ID from `devices:`"
+        return "a device ID (lower-case letters, digits and dashes)"
 
     def read(self, r: Reading, node: Node, what: str) -> object:
         return r.device_id(node, what)

@@ -107,7 +107,12 @@ class Not(Matcher):
     """Anything but this value."""
 
     kind: ClassVar[str] = "not"
-    example: ClassVar[str] = '{phone__v: {not: "+1 617-555-0142"}}'
+    example: ClassVar[str] = """
+    - {device: pro, edit: harper, set: {phone__v: "+1 617-555-0100"}, then: save}
+    - say: The Air has not polled its feed yet.
+      expect:
+        - {record: harper, at: air, fields: {phone__v: {not: "+1 617-555-0100"}}}
+    """
     value: Annotated[Scalar, Subject(Value(), "the value the field must not have")]
 
 
@@ -116,7 +121,11 @@ class Contains(Matcher):
     """The value contains this text, in any case."""
 
     kind: ClassVar[str] = "contains"
-    example: ClassVar[str] = "{email__v: {contains: beaconhill}}"
+    example: ClassVar[str] = """
+    - say: Dr. Harper's e-mail is at Beacon Hill.
+      expect:
+        - {record: harper, at: pro, fields: {email__v: {contains: BEACONHILL}}}
+    """
     text: Annotated[str, Subject(Text(), "the text")]
 
 
@@ -125,7 +134,16 @@ class StartsWith(Matcher):
     """The value starts with this text (an ID with ``tmp-`` before the upload, ``V2C`` after)."""
 
     kind: ClassVar[str] = "starts_with"
-    example: ClassVar[str] = "{id: {starts_with: V0A}}"
+    example: ClassVar[str] = """
+    - {device: pro, network: offline}
+    - device: pro
+      new: call2__v
+      as: visit
+      set: {account__v: "@harper", call_date__v: today}
+      then: save
+      expect:
+        - {record: visit, at: pro, fields: {id: {starts_with: tmp-}}}
+    """
     text: Annotated[str, Subject(Text(), "the start")]
 
 
@@ -134,7 +152,11 @@ class Present(Matcher):
     """The field has a value (``true``) or is empty (``false``)."""
 
     kind: ClassVar[str] = "present"
-    example: ClassVar[str] = "{phone__v: {present: true}}"
+    example: ClassVar[str] = """
+    - say: Dr. Harper has a phone number.
+      expect:
+        - {record: harper, at: pro, fields: {phone__v: {present: true}}}
+    """
     present: Annotated[bool, Subject(Boolean(), "whether the field has a value")]
 
 
@@ -143,7 +165,18 @@ class AtLeast(Matcher):
     """The value is a number at least this big."""
 
     kind: ClassVar[str] = "at_least"
-    example: ClassVar[str] = "{attendee_count__v: {at_least: 1}}"
+    example: ClassVar[str] = """
+    - device: pro
+      new: order__v
+      as: order
+      set: {account__v: "@harper", order_date__v: today}
+      children:
+        - {add: order_line__v, as: line, set: {product__v: labrinone__c, quantity__v: 2, list_price__v: 9.5}}
+        - {add: order_line__v, set: {product__v: verbacept__c, quantity__v: 1, list_price__v: 4.0}}
+      then: save
+      expect:
+        - {record: order, at: online, fields: {line_count__v: {at_least: 2}}}
+    """
     number: Annotated[float, Subject(Number(), "the smallest value that passes")]
 
 
@@ -207,7 +240,16 @@ class AddChild(ChildChange):
 
     kind: ClassVar[str] = "add"
     example: ClassVar[str] = """
-    {add: order_line__v, set: {product__v: labrinone__c, quantity__v: 2}, as: line}
+    - device: pro
+      new: order__v
+      as: order
+      set: {account__v: "@harper", order_date__v: today}
+      children:
+        - {add: order_line__v, as: line, set: {product__v: labrinone__c, quantity__v: 2, list_price__v: 9.5}}
+        - {add: order_line__v, set: {product__v: verbacept__c, quantity__v: 1, list_price__v: 4.0}}
+      then: save
+      expect:
+        - {record: order, at: pro, children: {order_line__v: 2}}
     """
     object: Annotated[str, Subject(ObjectName(), "the related object")]
     fields: Annotated[Mapping[str, Scalar], Key(FieldValues(), "its field values", key="set")] = field(
@@ -222,7 +264,23 @@ class EditChild(ChildChange):
     """Change a related record."""
 
     kind: ClassVar[str] = "edit"
-    example: ClassVar[str] = "{edit: line, set: {quantity__v: 3}}"
+    example: ClassVar[str] = """
+    - device: pro
+      new: order__v
+      as: order
+      set: {account__v: "@harper", order_date__v: today}
+      children:
+        - {add: order_line__v, as: line, set: {product__v: labrinone__c, quantity__v: 2, list_price__v: 9.5}}
+        - {add: order_line__v, set: {product__v: verbacept__c, quantity__v: 1, list_price__v: 4.0}}
+      then: save
+    - device: pro
+      edit: order
+      children:
+        - {edit: line, set: {quantity__v: 3}}
+      then: save
+      expect:
+        - {record: line, at: online, fields: {quantity__v: 3}}
+    """
     record: Annotated[RecordRef, Subject(Ref(), "the related record")]
     fields: Annotated[Mapping[str, Scalar], Key(FieldValues(), "the new values", key="set")]
     line: int = 0
@@ -233,7 +291,23 @@ class RemoveChild(ChildChange):
     """Remove a related record."""
 
     kind: ClassVar[str] = "remove"
-    example: ClassVar[str] = "{remove: line}"
+    example: ClassVar[str] = """
+    - device: pro
+      new: order__v
+      as: order
+      set: {account__v: "@harper", order_date__v: today}
+      children:
+        - {add: order_line__v, as: line, set: {product__v: labrinone__c, quantity__v: 2, list_price__v: 9.5}}
+        - {add: order_line__v, set: {product__v: verbacept__c, quantity__v: 1, list_price__v: 4.0}}
+      then: save
+    - device: pro
+      edit: order
+      children:
+        - {remove: line}
+      then: save
+      expect:
+        - {record: order, at: online, children: {order_line__v: 1}}
+    """
     record: Annotated[RecordRef, Subject(Ref(), "the related record")]
     line: int = 0
 
