@@ -98,3 +98,12 @@ def test_the_desktop_entry_point_dispatches_scenario_run() -> None:
 
     with detached_from_running_loop():
         assert main(["scenario", "run", "-q", str(GOOD)]) == 0
+
+
+def test_a_device_of_an_unknown_user_is_a_bad_file_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "zed.yaml"
+    bad.write_text("title: Zed\ndevices:\n  - {id: ipad, user: zed}\nsteps:\n  - say: hi\n")
+    code, out = run(bad)
+    assert code == 2
+    assert f"{bad}:3: user: no user 'zed' on the embedded server (its users: anna, ben, chloe)" in out
+    assert "Traceback" not in out

@@ -388,3 +388,50 @@ def test_the_real_apps_sync_checks_are_read_into_the_model() -> None:
         SyncErrorsCheck(device="air", record="harper", actions=("clear",), requested="nothing", line=16),
     )
     assert step.expect[1].describe() == "Refresh mode on air: state 'off'"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        (
+            HEAD.replace("{id: air, name: Air, user: anna,", "{id: air, name: Air, user: zed,")
+            + "  - say: hi\n",
+            5,
+            "user: no user 'zed' on the embedded server (its users: anna, ben, chloe)",
+        ),
+        (
+            HEAD + "  - say: hi\n    expect:\n      - {feed: zed, count: 0}\n",
+            11,
+            "feed (a user): no user 'zed'",
+        ),
+        (
+            HEAD + "  - {online_create: call2__v, owner: zed, set: {call_date__v: today}}\n",
+            9,
+            "owner: no user 'zed'",
+        ),
+        (HEAD + "  - {sync_settings: {user: zed, refresh_mode: on}}\n", 9, "user: no user 'zed'"),
+        (HEAD + "  - {clear_sync_errors: zed}\n", 9, "clear_sync_errors (a user): no user 'zed'"),
+        (HEAD + "  - {force_full_refresh: zed}\n", 9, "force_full_refresh (a user): no user 'zed'"),
+        (
+            HEAD + "  - say: hi\n    expect:\n      - {event: put_on_feed, at: 'feed:zed'}\n",
+            11,
+            "at: no user 'zed'",
+        ),
+        (
+            HEAD + "  - {territory_alignment: {user: zed, territories: [T-NE]}}\n",
+            9,
+            "user: no user 'zed'",
+        ),
+        (
+            HEAD + "  - {territory_alignment: {accounts: [harper], territory: T-XX}}\n",
+            9,
+            "territory: no territory 'T-XX' on the embedded server (its territories: T-NE, T-WC)",
+        ),
+    ],
+)
+def test_users_and_territories_the_embedded_server_lacks_are_refused_with_the_line(
+    text: str, line: int, problem: str
+) -> None:
+    error = refused(text)
+    assert (error.line, problem in error.problem) == (line, True), str(error)
+    assert parse_scenario(text, embedded=False).title == "A test", "a standalone server may have them"
