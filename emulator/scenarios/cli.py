@@ -160,10 +160,13 @@ def play_and_print(
     failed = [c for c in checks if not c.passed]
     if result.passed:
         print(f"{PASS} passed: {len(checks)} check(s), seed {result.seed}, {result.seconds:.1f} s", file=out)
-    else:
+        return result
+    if result.steps:
         print(f"{FAIL} FAILED: {len(failed)} of {len(checks)} check(s) failed, seed {result.seed}", file=out)
-        for line in result.failures():
-            print(f"    {line}", file=out)
+    else:
+        print(f"{FAIL} FAILED: it could not start, seed {result.seed}", file=out)
+    for line in result.failures():
+        print(f"    {line}", file=out)
     return result
 
 
