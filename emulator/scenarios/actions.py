@@ -14,6 +14,7 @@ from emulator.scenarios.specs import (
     Children,
     Choice,
     Duration,
+    FieldName,
     FieldValues,
     Fraction,
     Key,
@@ -590,7 +591,7 @@ class MetadataChange(OnlineAction):
         Key(Choice(("add_picklist_value", "relabel_field")), "what changes", key="kind"),
     ]
     object: Annotated[str, Key(ObjectName(), "the object")]
-    field: Annotated[str, Key(Text(), "the field")]
+    field: Annotated[str, Key(FieldName(), "the field")]
     label: Annotated[str, Key(Text(), "the label (of the field, or of the new value)")]
     value: Annotated[str | None, Key(Text(), "the new picklist value")] = None
 

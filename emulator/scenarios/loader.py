@@ -341,6 +341,12 @@ class _Reader:
             if name not in fields:
                 self.fail(node, f"{object_name} has no field {name!r}")
 
+    def field_name(self, node: Node, what: str) -> str:
+        """A field of the object read last."""
+        name = self.text(node, what)
+        self.known_fields(node, self.object_name, [name])
+        return name
+
     def device_id(self, node: Node, what: str) -> str:
         value = self.value(node)
         if value not in self.devices:

@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, NoReturn, Protocol, get_args, get_origin, get_type_hints
+from typing import NoReturn, Protocol, get_type_hints
 
 from yaml.nodes import Node
 
@@ -106,6 +106,7 @@ class Reading(Protocol):
     def fraction(self, node: Node, what: str) -> float: ...
     def ref(self, node: Node, what: str) -> object: ...
     def known_object(self, node: Node, name: object) -> str: ...
+    def field_name(self, node: Node, what: str) -> str: ...
     def device_id(self, node: Node, what: str) -> str: ...
     def user(self, node: Node, what: str) -> str: ...
     def territory(self, node: Node, what: str) -> str: ...
@@ -326,6 +327,18 @@ class ObjectName(Spec):
 
     def schema(self) -> JsonObject:
         return {"$ref": "#/$defs/object"}
+
+
+@dataclass(frozen=True)
+class FieldName(Spec):
+    def words(self) -> str:
+        return "a field of the object"
+
+    def read(self, r: Reading, node: Node, what: str) -> object:
+        return r.field_name(node, what)
+
+    def schema(self) -> JsonObject:
+        return {"type": "string", "minLength": 1}
 
 
 @dataclass(frozen=True)
@@ -634,12 +647,6 @@ def _declare(cls: type) -> tuple[Declared, ...]:
         required = default is _MISSING and not (meta.optional or meta.from_step)
         out.append(Declared(f.name, key, meta, required, default))
     return tuple(out)
-
-
-def field_type(cls: type, name: str) -> object:
-    """The Python type of a declared field (without its ``Annotated`` metadata)."""
-    hint = get_type_hints(cls, include_extras=True)[name]
-    return get_args(hint)[0] if get_origin(hint) is Annotated else hint
 
 
 def is_payload(cls: type) -> bool:

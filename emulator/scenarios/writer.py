@@ -20,9 +20,6 @@ from emulator.scenarios.model import DeviceSpec, Lookup, Scenario, Step
 from emulator.scenarios.specs import fields_data, plain, tagged_data
 from emulator.scenarios.values import RecordRef
 
-#: The comment that tells editors (the YAML language server) where the format's JSON Schema is.
-SCHEMA_COMMENT = "# yaml-language-server: $schema={}\n"
-
 
 def ref_data(ref: RecordRef) -> str | dict[str, object]:
     """A record ref as the loader reads it: a name, or ``{object, where}``."""
@@ -95,14 +92,9 @@ def dump_yaml(data: object) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def to_yaml(scenario: Scenario, *, schema: str | None = None) -> str:
-    """A scenario as a YAML file the loader reads back to the same scenario.
-
-    ``schema``: where editors find the format's JSON Schema (a path or URL), written as the
-    ``yaml-language-server`` comment on the first line.
-    """
-    head = SCHEMA_COMMENT.format(schema) if schema else ""
-    return head + dump_yaml(scenario_data(scenario))
+def to_yaml(scenario: Scenario) -> str:
+    """A scenario as a YAML file the loader reads back to the same scenario."""
+    return dump_yaml(scenario_data(scenario))
 
 
 def write_file(path: str | Path, text: str) -> Path:

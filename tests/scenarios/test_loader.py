@@ -85,6 +85,11 @@ def refused(text: str) -> ScenarioFileError:
         ("  - {device: pro, join: }\n", 9, "on the stage from the start"),
         ("  - {online_edit: harper}\n", 9, "needs set:"),
         ("  - {territory_alignment: {accounts: [harper]}}\n", 9, "needs territory:"),
+        (
+            "  - {metadata_change: {kind: relabel_field, object: account__v, field: shoe__v, label: Shoe}}\n",
+            9,
+            "account__v has no field 'shoe__v'",
+        ),
     ],
 )
 def test_each_kind_of_bad_step_gets_its_message_and_line(steps: str, line: int, problem: str) -> None:
