@@ -20,7 +20,7 @@ from emulator.scenarios.checks import CHECK_GROUPS
 from emulator.scenarios.loader import ScenarioFileError, library_dir, parse_scenario
 from emulator.scenarios.specs import declared
 from emulator.scenarios.values import CHILD_CHANGES, MATCHERS
-from tests.scenarios.conftest import play
+from tests.scenarios.conftest import play, wrong_types
 
 ROOT = Path(__file__).resolve().parents[2]
 REGENERATE = (
@@ -67,6 +67,7 @@ def test_every_step_check_and_matcher_has_a_documented_example_that_plays(cls: t
     assert all(d.meta.doc for d in declared(cls)), "every key says what it means"
     scenario = parse_scenario(reference.example_scenario(cls), source=f"{cls.__name__}.yaml")
     assert cls in _classes_in(scenario), f"the example of {cls.__name__} shows it"
+    assert wrong_types(list(scenario.steps)) == [], "read into the declared types"
     result = play(scenario)
     assert result.passed, "\n".join(result.failures())
     assert result.checks, "the example shows what the step does"
