@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,8 @@ def running_stub(db: Path, *flags: str) -> Iterator[str]:
             if "Uvicorn running" in line or process.poll() is not None:
                 break
         assert any("Uvicorn running" in line for line in seen), "".join(seen)
+        # Keep reading its log: a full pipe would stop the server at its next access-log line.
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

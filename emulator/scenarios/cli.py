@@ -3,11 +3,16 @@
 Every file is read and checked first; a bad file stops everything before anything runs (exit 2,
 ``FILE:LINE: what is wrong``). Then each scenario is played on its own fresh stage, printing each
 step, its ``say:`` lines and each check (✓ / ✗). Exit 0 when every check passed, 1 otherwise.
-``--junit-xml PATH`` writes one JUnit test case per scenario for CI.
+``--junit-xml PATH`` writes one JUnit test case per scenario for CI. ``--server URL --token T``
+plays on a standalone ``autosync-stub`` instead of the embedded server, resetting it to its
+sample data before each scenario (``--keep-data`` does not; see :mod:`emulator.scenarios.remote`).
 
 A FILE may also be a bug bundle (see :mod:`emulator.scenarios.bundle`): its scenario is played
 with its seed, and the replayed event stream is compared with the recorded one; the first
 difference is printed and counts as a failure.
+
+``scenario schema`` writes the format's JSON Schema, ``scenario docs`` its reference (both made
+from the language's classes, see :mod:`emulator.scenarios.reference`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from emulator.scenarios import reference
 from emulator.scenarios.bundle import (
     Bundle,
     app_version,
@@ -30,7 +36,9 @@ from emulator.scenarios.bundle import (
 )
 from emulator.scenarios.loader import ScenarioFileError, load_scenario
 from emulator.scenarios.model import Scenario
+from emulator.scenarios.remote import Server
 from emulator.scenarios.runner import ScenarioResult, StepResult, run_scenario
+from emulator.scenarios.writer import write_file
 
 PASS, FAIL = "✓", "✗"
 
@@ -46,12 +54,46 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     run.add_argument("--seed", type=int, metavar="N", help="random seed (default: each file's seed:)")
     run.add_argument("--junit-xml", type=Path, metavar="PATH", help="write a JUnit XML report to PATH")
     run.add_argument("-q", "--quiet", action="store_true", help="print only each scenario's outcome")
-    return parser.parse_args(list(argv))
+    run.add_argument("--server", metavar="URL", help="play on a standalone autosync-stub at URL")
+    run.add_argument("--token", metavar="T", help="the standalone server's admin token (with --server)")
+    run.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="with --server: play on the server's data as it is (default: reset it to its sample data first)",
+    )
+    for name, what in (
+        ("schema", "the JSON Schema of scenario files"),
+        ("docs", "the reference, as Markdown"),
+    ):
+        command = commands.add_parser(name, help=f"write {what}")
+        command.add_argument(
+            "--output", "-o", type=Path, metavar="PATH", help="write it to PATH (default: print it)"
+        )
+    args = parser.parse_args(list(argv))
+    if args.command == "run" and (args.server is None) != (args.token is None):
+        parser.error("--server and --token go together")
+    if args.command == "run" and args.keep_data and args.server is None:
+        parser.error("--keep-data needs --server")
+    return args
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
+    if args.command == "run":
+        return run(args, out)
+    text = reference.schema_text() if args.command == "schema" else reference.markdown()
+    if args.output is None:
+        out.write(text)
+    else:
+        write_file(args.output, text)
+        print(f"wrote {args.output}", file=out)
+    return 0
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """``scenario run``: read every file, then play each; the exit code says how it went."""
+    server = None if args.server is None else Server(args.server, args.token, reset=not args.keep_data)
     scenarios: list[Scenario] = []
     bundles: dict[int, Bundle] = {}  # index in scenarios -> the bundle it came from
     bad: list[ScenarioFileError] = []
@@ -62,7 +104,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
                 bundles[len(scenarios)] = loaded
                 scenarios.append(loaded.scenario)
             else:
-                scenarios.append(load_scenario(path))
+                scenarios.append(load_scenario(path, embedded=server is None))
         except ScenarioFileError as exc:
             bad.append(exc)
     if bad:
@@ -77,7 +119,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     for n, scenario in enumerate(scenarios):
         bundle = bundles.get(n)
         seed = args.seed if args.seed is not None or bundle is None else bundle.seed
-        results.append(play_and_print(scenario, seed, out, quiet=args.quiet))
+        results.append(play_and_print(scenario, seed, out, quiet=args.quiet, server=server))
         if bundle is not None and not compare_with_bundle(bundle, results[-1], out):
             diverged += 1
     passed = sum(r.passed for r in results)
@@ -103,24 +145,28 @@ def compare_with_bundle(bundle: Bundle, result: ScenarioResult, out: TextIO) -> 
 
 
 def play_and_print(
-    scenario: Scenario, seed: int | None, out: TextIO, *, quiet: bool = False
+    scenario: Scenario, seed: int | None, out: TextIO, *, quiet: bool = False, server: Server | None = None
 ) -> ScenarioResult:
     rules = f" [{', '.join(scenario.rules)}]" if scenario.rules else ""
-    print(f"\n▶ {scenario.source}: {scenario.title}{rules}", file=out)
+    where = "" if server is None else f" (on {server.url})"
+    print(f"\n▶ {scenario.source}: {scenario.title}{rules}{where}", file=out)
 
     def show(result: StepResult) -> None:
         if not quiet:
             print(step_text(result), file=out)
 
-    result = run_scenario(scenario, seed, on_step=show)
+    result = run_scenario(scenario, seed, server=server, on_step=show)
     checks = result.checks
     failed = [c for c in checks if not c.passed]
     if result.passed:
         print(f"{PASS} passed: {len(checks)} check(s), seed {result.seed}, {result.seconds:.1f} s", file=out)
-    else:
+        return result
+    if result.steps:
         print(f"{FAIL} FAILED: {len(failed)} of {len(checks)} check(s) failed, seed {result.seed}", file=out)
-        for line in result.failures():
-            print(f"    {line}", file=out)
+    else:
+        print(f"{FAIL} FAILED: it could not start, seed {result.seed}", file=out)
+    for line in result.failures():
+        print(f"    {line}", file=out)
     return result
 
 

@@ -1,8 +1,21 @@
-"""A scenario file as typed values: devices, named records, steps and their ``expect`` checks.
+"""The scenario language as typed values: devices, named records, steps and their ``expect`` checks.
 
-The loader builds these from YAML (checking everything it can before a run); the runner plays
-them on a fresh stage; the recorder writes them back out. Every step and check keeps the line it
-came from, so a problem found while running can still name ``FILE:LINE``.
+Each step's action and each check is a frozen class of a tagged union: the YAML key that names it
+is its ``kind`` (``edit:``, ``network:``, ``queue:``, ``record:`` ...), its other keys are its
+fields, declared with :mod:`emulator.scenarios.specs` (so the loader, the writer, the JSON
+Schema and ``docs/scenarios.md`` all follow the same declaration). The classes come in groups,
+and whoever acts on them (the runner, the describer below, the recorder) dispatches with a
+``match`` on the group, then on the class:
+
+* actions: :class:`ScreenAction` (what a rep does on the app's screens), :class:`SyncAction`
+  (syncing and the Errors tab), :class:`ControlAction` (the emulator's controls under an iPad),
+  :class:`OnlineAction` (the online side: online users, integrations, admins) and
+  :class:`StageAction` (the clock and the X-ray view);
+* checks: :class:`StateCheck` (what one iPad shows), :class:`DataCheck` (records on an iPad or
+  online), :class:`StreamCheck` (the event stream) and :class:`RefusedCheck`.
+
+Every step and check keeps the line it came from, so a problem found while running can still
+name ``FILE:LINE``.
 
 A record is named symbolically, never by a server ID (IDs differ between runs of the emulator
 and between a device's temporary ID and the server's):
@@ -12,273 +25,202 @@ and between a device's temporary ID and the server's):
 * ``{object: account__v, where: {last_name__v: Harper}}``: an inline lookup, resolved on the
   step's device (or online) each time it is used.
 
-Inside field values, ``"@harper"`` stands for that record's ID (``"@@"`` starts a literal ``@``).
+Inside field values, ``"@harper"`` stands for that record's ID (``"@@"`` starts a literal ``@``)
+and ``today``, ``today+3``, ``today-1`` for dates relative to the emulated clock.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, assert_never
 
-#: Every rule of the catalogue (docs/rules.md): AS-01 .. AS-37.
-RULE_IDS: tuple[str, ...] = tuple(f"AS-{n:02d}" for n in range(1, 38))
-
-#: Actions that happen on one device (the step needs ``device:`` unless there is one device).
-DeviceActionKind = Literal[
-    "open",
-    "edit",
-    "new",
-    "set",
-    "save",
-    "submit",
-    "cancel",
-    "leave",
-    "delete",
-    "network",
-    "app",
-    "sync_mode",
-    "poll",
-    "incremental_sync",
-    "fault",
-    "feed_page_size",
-    "poll_interval",
-    "resolve",
-    "full_refresh",
-    "apply_update",
-    "dismiss",
-    "restart",
-    "join",
-]
-#: Actions on the stage or the online side.
-StageActionKind = Literal[
-    "advance",
-    "online_edit",
-    "online_create",
-    "territory_alignment",
-    "metadata_change",
-    "publish_content",
-    "refresh_dataset",
-    "validation_rule",
-    "sync_settings",
-    "clear_sync_errors",
-    "force_full_refresh",
-    "xray",
-]
-ActionKind = Literal[DeviceActionKind, StageActionKind]
-CheckKind = Literal[
-    "record",
-    "queue",
-    "sync_errors",
-    "waiting",
-    "feed",
-    "refused",
-    "event",
-    "loss",
-    "notice",
-    "device",
-    "dataset",
-    "sync_widget",
-    "refresh",
-]
-Then = Literal["save", "submit", "cancel"]
-
-DEVICE_ACTIONS: frozenset[str] = frozenset(get_args(DeviceActionKind))
-#: Optional keys each action takes besides its own (``device``, ``say``, ``expect`` always allowed).
-ACTION_OPTIONS: dict[str, frozenset[str]] = {
-    "open": frozenset(),
-    "edit": frozenset({"set", "children", "then"}),
-    "new": frozenset({"set", "children", "then", "as"}),
-    "set": frozenset({"children", "then"}),
-    "save": frozenset(),
-    "submit": frozenset(),
-    "cancel": frozenset(),
-    "leave": frozenset(),
-    "delete": frozenset(),
-    "network": frozenset({"latency", "loss"}),
-    "app": frozenset(),
-    "sync_mode": frozenset(),
-    "poll": frozenset(),
-    "incremental_sync": frozenset(),
-    "fault": frozenset(),
-    "feed_page_size": frozenset(),
-    "poll_interval": frozenset(),
-    "resolve": frozenset({"how"}),
-    "full_refresh": frozenset(),
-    "apply_update": frozenset(),
-    "dismiss": frozenset(),
-    "restart": frozenset(),
-    "join": frozenset(),
-    "advance": frozenset(),
-    "online_edit": frozenset({"set", "actor"}),
-    "online_create": frozenset({"set", "actor", "owner", "as"}),
-    "territory_alignment": frozenset(),
-    "metadata_change": frozenset(),
-    "publish_content": frozenset(),
-    "refresh_dataset": frozenset(),
-    "validation_rule": frozenset({"enabled"}),
-    "sync_settings": frozenset(),
-    "clear_sync_errors": frozenset(),
-    "force_full_refresh": frozenset(),
-    "xray": frozenset(),
-}
-#: Actions without a value (``save:`` or ``save: true``).
-FLAG_ACTIONS: frozenset[str] = frozenset(
-    {
-        "save",
-        "submit",
-        "cancel",
-        "leave",
-        "poll",
-        "incremental_sync",
-        "full_refresh",
-        "apply_update",
-        "dismiss",
-        "restart",
-        "join",
-    }
+from emulator.engine.profile import MODELS
+from emulator.scenarios.actions import (
+    ActionKind,
+    Advance,
+    App,
+    ApplyUpdate,
+    Cancel,
+    ClearSyncErrors,
+    ControlAction,
+    ControlStep,
+    Delete,
+    Dismiss,
+    Edit,
+    Fault,
+    FeedPageSize,
+    ForceFullRefresh,
+    FullRefresh,
+    IncrementalSync,
+    Join,
+    Leave,
+    MetadataChange,
+    Network,
+    New,
+    OnlineAction,
+    OnlineCreate,
+    OnlineEdit,
+    OnlineStep,
+    Open,
+    Poll,
+    PollInterval,
+    PublishContent,
+    RefreshDataset,
+    Resolve,
+    Restart,
+    Save,
+    ScreenAction,
+    ScreenStep,
+    SetFields,
+    StageAction,
+    StageStep,
+    Submit,
+    SyncAction,
+    SyncMode,
+    SyncSettings,
+    SyncStep,
+    TerritoryAlignment,
+    ValidationRule,
+    XRay,
 )
-#: Stage actions that may still name one iPad (``device:`` optional).
-DEVICE_OPTIONAL: frozenset[str] = frozenset({"xray"})
-#: How a sync error can be dealt with on the Errors tab (AS-34).
-ERROR_ACTIONS = ("undo", "undelete", "clear")
-#: The keys each kind of check takes besides its own.
-CHECK_OPTIONS: dict[str, frozenset[str]] = {
-    "record": frozenset({"at", "fields", "state", "exists"}),
-    "queue": frozenset({"count", "records", "labels", "sizes", "head_state", "sends"}),
-    "sync_errors": frozenset({"count", "kind", "message", "record", "actions", "requested"}),
-    "waiting": frozenset({"count", "record", "reason"}),
-    "feed": frozenset({"count", "record", "not_record"}),
-    "refused": frozenset(),
-    "event": frozenset({"at", "text", "record", "count", "since"}),
-    "loss": frozenset({"at_risk", "queued"}),
-    "notice": frozenset({"text", "count", "kind", "unread"}),
-    "device": frozenset(
-        {
-            "traditional",
-            "eligible",
-            "autosync_active",
-            "network",
-            "foreground",
-            "screen",
-            "metadata_version",
-            "blocked",
-            "xray",
-        }
-    ),
-    "dataset": frozenset({"at", "item", "version"}),
-    "sync_widget": frozenset({"state", "pending", "colour", "errors", "remind", "days_since"}),
-    "refresh": frozenset({"state", "colour"}),
-}
-WIDGET_STATES = ("up_to_date", "syncing", "pending", "errors")
-WIDGET_COLOURS = ("green", "orange", "red")
-REFRESH_STATES = ("off", "idle", "downloading", "paused", "ready", "applying")
-REFRESH_COLOURS = ("blue", "orange", "red")
-#: Matchers a field value in ``fields:`` may use instead of a literal value.
-MATCHERS = frozenset({"not", "contains", "starts_with", "present", "at_least"})
-NETWORK_MODES = ("online", "offline", "lie-fi")
-FAULTS = ("reply_lost", "server_error", "timeout")
+from emulator.scenarios.checks import (
+    CheckKind,
+    DataCheck,
+    DataCheckKind,
+    DatasetCheck,
+    DeviceCheck,
+    EventCheck,
+    FeedCheck,
+    InOrderCheck,
+    LossCheck,
+    MatchingCheck,
+    NeverCheck,
+    NoticeCheck,
+    QueueCheck,
+    RecordCheck,
+    RefreshCheck,
+    RefusedCheck,
+    StateCheck,
+    StateCheckKind,
+    StreamCheck,
+    StreamCheckKind,
+    SyncErrorsCheck,
+    SyncWidgetCheck,
+    UploadsCheck,
+    WaitingCheck,
+)
+from emulator.scenarios.specs import (
+    Boolean,
+    Choice,
+    DeviceId,
+    Expect,
+    Key,
+    ListOf,
+    Moment,
+    Nested,
+    Records,
+    StepList,
+    Text,
+    UserId,
+    Whole,
+    declared,
+    format_duration,
+    parse_duration,
+)
+from emulator.scenarios.values import (
+    ONLINE,
+    RULE_IDS,
+    AddChild,
+    Child,
+    EditChild,
+    Lookup,
+    RecordRef,
+    RemoveChild,
+    Scalar,
+    Then,
+    describe_ref,
+    values_text,
+)
+
+__all__ = [  # the language's vocabulary, from one place
+    "RULE_IDS",
+    "Lookup",
+    "RecordRef",
+    "describe_ref",
+    "format_duration",
+    "parse_duration",
+]
 
 
+# steps and scenarios ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Lookup:
-    """A record found by its values: the one record of ``object`` whose fields match ``where``."""
+class Step:
+    """One thing a person does (or nothing, for a step that only narrates or checks)."""
 
-    object: str
-    where: Mapping[str, Any]
+    action: ActionKind | None = None
+    line: int = 0
+    device: Annotated[
+        str | None, Key(DeviceId(), "the iPad it happens on (needed when there are several)")
+    ] = None
+    say: Annotated[str | None, Key(Text(), "what the narrator says (shown large in the app)")] = None
+    expect: Annotated[
+        tuple[CheckKind, ...], Key(Expect(), "checks, after the step has been played and has settled")
+    ] = ()
+    setup: bool = False  # a starting step (from ``setup:``)
+
+    @property
+    def kind(self) -> str | None:
+        """The action's YAML key (``edit``, ``advance`` ...), None for a step without one."""
+        return None if self.action is None else self.action.kind
 
     def describe(self) -> str:
-        values = ", ".join(f"{k}={v!r}" for k, v in self.where.items())
-        return f"{self.object} with {values}"
+        return describe_step(self)
 
 
-#: A ref name (``records:`` or ``as:``) or an inline lookup.
-RecordRef = str | Lookup
-
-
-def describe_ref(ref: RecordRef) -> str:
-    return ref if isinstance(ref, str) else f"the {ref.describe()}"
+_MODEL = "iPad Pro 11-inch"
+RULES = f"a rule ID of docs/rules.md, `{RULE_IDS[0]}` to `{RULE_IDS[-1]}`"
 
 
 @dataclass(frozen=True)
 class DeviceSpec:
     """A virtual iPad on the scenario's stage."""
 
-    id: str
-    name: str
-    user: str
-    model: str = "iPad Pro 11-inch"
-    ios: str = "17.5"
-    later: bool = False  # joins only at a ``join:`` step
+    id: Annotated[str, Key(DeviceId(), "its ID, used by steps and checks")]
+    name: Annotated[str, Key(Text(), "what people call it (default: its ID)", optional=True)]
+    user: Annotated[str, Key(UserId(), "the user signed in")]
+    model: Annotated[str, Key(Choice(tuple(MODELS)), f"the iPad model (default {_MODEL})")] = _MODEL
+    ios: Annotated[str, Key(Text(), "the iOS version (default 17.5)")] = "17.5"
+    later: Annotated[bool, Key(Boolean(), "it joins only at a `join:` step")] = False
     line: int = 0
-
-
-@dataclass(frozen=True)
-class ChildChange:
-    """One related record changed on an edit screen (AS-02, AS-05)."""
-
-    op: Literal["add", "edit", "remove"]
-    object: str | None = None  # add: the child object
-    record: RecordRef | None = None  # edit / remove
-    fields: Mapping[str, Any] = field(default_factory=dict)
-    bind: str | None = None  # add: ``as`` name
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class Check:
-    """One ``expect`` check.
-
-    ``subject`` is the value of the check's own key: a record ref (record), a device ID (queue,
-    sync_errors, waiting, loss, notice, device), a user ID (feed), an event kind (event), a data
-    set name (dataset), or the reason the step was refused (refused; True for any reason).
-    """
-
-    kind: CheckKind
-    subject: Any
-    options: Mapping[str, Any]
-    line: int = 0
-
-    def describe(self) -> str:
-        return describe_check(self)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One thing a person does (or nothing, for a step that only narrates or checks)."""
-
-    action: ActionKind | None
-    line: int = 0
-    device: str | None = None
-    value: Any = None  # the action's own value: a ref, object, mode, duration, payload ...
-    fields: Mapping[str, Any] = field(default_factory=dict)  # ``set:``
-    children: tuple[ChildChange, ...] = ()
-    then: Then | None = None
-    bind: str | None = None  # ``as:``
-    options: Mapping[str, Any] = field(default_factory=dict)  # latency, loss, how, actor, owner ...
-    say: str | None = None
-    expect: tuple[Check, ...] = ()
-    setup: bool = False  # a starting step (from ``setup:``)
-
-    def describe(self) -> str:
-        return describe_step(self)
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """A whole scenario file."""
+    """A whole scenario file.
 
-    title: str
-    rules: tuple[str, ...]
-    devices: tuple[DeviceSpec, ...]
-    steps: tuple[Step, ...]
-    description: str = ""
-    seed: int = 0
-    start: datetime | None = None  # the emulated time the stage starts at (None: the default)
-    records: Mapping[str, Lookup] = field(default_factory=dict)
+    Its ``steps`` are the file's ``setup:`` steps (marked ``setup``: the starting state, played
+    before the story) and then its ``steps:``.
+    """
+
+    title: Annotated[str, Key(Text(), "what the scenario shows, in one line")]
+    rules: Annotated[
+        tuple[str, ...], Key(ListOf(Choice(RULE_IDS, RULES)), "the rules it shows", optional=True)
+    ]
+    devices: Annotated[
+        tuple[DeviceSpec, ...], Key(ListOf(Nested(DeviceSpec, "device"), minimum=1), "its iPads")
+    ]
+    steps: Annotated[tuple[Step, ...], Key(StepList(), "what happens, step by step")]
+    description: Annotated[str, Key(Text(), "the story in a few sentences")] = ""
+    seed: Annotated[int, Key(Whole(), "the random seed (default 0): same seed, same run")] = 0
+    start: Annotated[
+        datetime | None, Key(Moment(), "the emulated time the stage starts at (default 2026-11-26T09:00:00Z)")
+    ] = None
+    records: Annotated[Mapping[str, Lookup], Key(Records(), "names for the records the steps use")] = field(
+        default_factory=dict
+    )
     path: Path | None = None
     source: str = "<scenario>"  # what messages call the file
 
@@ -289,152 +231,258 @@ class Scenario:
         return next(d for d in self.devices if d.id == device_id)
 
 
-# durations -------------------------------------------------------------------------------------
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """``30s``, ``5m``, ``2h``, ``7d``, ``7d 1s``, ``1m30s``, ``500ms`` or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
-    text = str(value).strip().lower()
-    pos, seconds = 0, 0.0
-    for match in _DURATION_PART.finditer(text):
-        if text[pos : match.start()].strip():
-            break
-        seconds += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if pos == 0 or text[pos:].strip():
-        raise ValueError(f"{value!r} is not a duration (write it like 30s, 5m, 2h, 7d or 1m30s)")
-    return timedelta(seconds=seconds)
-
-
-def format_duration(delta: timedelta) -> str:
-    total = delta.total_seconds()
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if total >= size:
-            n = int(total // size)
-            parts.append(f"{n}{unit}")
-            total -= n * size
-    if total or not parts:
-        parts.append(f"{total:g}s")
-    return " ".join(parts)
-
-
 # plain descriptions -------------------------------------------------------------------------------
-def setting_text(value: Any) -> str:
+def setting_text(value: object) -> str:
     """A setting's value as a person reads it: ``on`` / ``off`` for a switch."""
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
 
 
-def _values(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} = {v!r}" for k, v in values.items())
-
-
 def describe_step(step: Step) -> str:
     """What the step does, in a short line (the ``say:`` text is told separately)."""
-    a, v = step.action, step.value
+    a = step.action
     if a is None:
         return "check" if step.expect else "narration"
-    texts: dict[str, Callable[[], str]] = {
-        "open": lambda: f"open {describe_ref(v)} on the view screen",
-        "edit": lambda: f"edit {describe_ref(v)}",
-        "new": lambda: f"new {v}" + (f" (as {step.bind})" if step.bind else ""),
-        "set": lambda: "set",
-        "save": lambda: "tap Save",
-        "submit": lambda: "tap Submit",
-        "cancel": lambda: "tap Cancel",
-        "leave": lambda: "leave the screen",
-        "delete": lambda: f"delete {describe_ref(v)}",
-        "network": lambda: (
-            f"network {v}"
-            + "".join(f", {k} {step.options[k]}" for k in ("latency", "loss") if k in step.options)
-        ),
-        "app": lambda: f"app to the {v}",
-        "sync_mode": lambda: f"switch to {v} sync",
-        "poll": lambda: "poll the feed now",
-        "incremental_sync": lambda: "run an incremental sync",
-        "fault": lambda: f"the next request fails: {v}",
-        "feed_page_size": lambda: f"feed pages of {v} records",
-        "poll_interval": lambda: f"poll every {format_duration(v)}",
-        "resolve": lambda: f"Errors tab: {step.options.get('how')} the sync error on {describe_ref(v)}",
-        "full_refresh": lambda: "Options ▸ Database ▸ Full Database Refresh",
-        "apply_update": lambda: "tap Apply Update",
-        "dismiss": lambda: "tap OK on the app's message",
-        "restart": lambda: "restart the app",
-        "join": lambda: "joins the stage",
-        "advance": lambda: f"advance the clock {format_duration(v)}",
-        "online_edit": lambda: f"online: edit {describe_ref(v)}",
-        "online_create": lambda: f"online: create {v}" + (f" (as {step.bind})" if step.bind else ""),
-        "territory_alignment": lambda: "online: territory alignment",
-        "metadata_change": lambda: f"online: metadata change ({v.get('kind')})",
-        "publish_content": lambda: f"online: publish {v.get('kind')} content {v.get('name')!r}",
-        "refresh_dataset": lambda: f"online: new load of {v}",
-        "validation_rule": lambda: (
-            f"online: validation rule {v} " + ("on" if step.options.get("enabled", True) else "off")
-        ),
-        "sync_settings": lambda: (
-            f"online: sync settings for {v.get('user')}: "
-            + ", ".join(f"{k} {setting_text(val)}" for k, val in v.items() if k != "user")
-        ),
-        "clear_sync_errors": lambda: f"online: clear {v}'s client sync errors",
-        "force_full_refresh": lambda: f"online: force a full refresh on {v}'s iPads",
-        "xray": lambda: f"X-ray view {'on' if v else 'off'}",
-    }
-    text = texts[a]()
-    if step.fields:
-        text += f"; set {_values(step.fields)}"
-    for child in step.children:
-        if child.op == "add":
-            text += f"; add {child.object} ({_values(child.fields)})"
-        elif child.op == "edit" and child.record is not None:
-            text += f"; change {describe_ref(child.record)} ({_values(child.fields)})"
-        elif child.record is not None:
-            text += f"; remove {describe_ref(child.record)}"
-    if step.then:
-        text += f"; then {step.then}"
+    match a:
+        case ScreenAction():
+            text = _describe_screen(a)
+        case SyncAction():
+            text = _describe_sync(a)
+        case ControlAction():
+            text = _describe_control(a)
+        case OnlineAction():
+            text = _describe_online(a)
+        case StageAction():
+            text = _describe_stage(a)
+        case _:
+            assert_never(a)
     return f"[{step.device}] {text}" if step.device else text
 
 
-def describe_check(check: Check) -> str:
-    o, s = check.options, check.subject
-    parts: list[str] = []
-    if check.kind == "record":
-        at = o.get("at")
-        parts.append(f"{describe_ref(s)} {'online' if at == 'online' else f'on {at}'}")
-        if o.get("exists") is not None:
-            parts.append("exists" if o["exists"] else "does not exist")
-        if "state" in o:
-            parts.append(f"sync state {o['state']}")
-        if o.get("fields"):
-            parts.append(_values(o["fields"]))
-        return ": ".join([parts[0], ", ".join(parts[1:])]) if len(parts) > 1 else parts[0]
-    names = {
-        "queue": f"queue on {s}",
-        "sync_errors": f"sync errors on {s}",
-        "waiting": f"updates waiting to merge on {s}",
-        "feed": f"{s}'s feed",
-        "loss": f"what losing {s} would lose",
-        "notice": f"notices on {s}",
-        "device": f"{s}",
-        "dataset": f"data set {s} on {o.get('at')}",
-        "sync_widget": f"the Sync widget on {s}",
-        "refresh": f"Refresh mode on {s}",
-    }
-    if check.kind == "refused":
-        return "the action is refused" + (f" ({s!r})" if isinstance(s, str) else "")
-    if check.kind == "event":
-        where = f" on {o['at']}" if "at" in o else ""
-        scope = " since the start" if o.get("since") == "start" else ""
-        detail = ", ".join(f"{k} {o[k]!r}" for k in ("text", "record", "count") if k in o)
-        return f"event {s}{where}{scope}" + (f": {detail}" if detail else "")
-    detail = ", ".join(f"{k} {v!r}" for k, v in o.items() if k != "at")
-    return names[check.kind] + (f": {detail}" if detail else "")
+def _edits(fields: Mapping[str, Scalar], children: tuple[Child, ...], then: Then | None) -> str:
+    text = f"; set {values_text(fields)}" if fields else ""
+    for child in children:
+        match child:
+            case AddChild():
+                text += f"; add {child.object} ({values_text(child.fields)})"
+            case EditChild():
+                text += f"; change {describe_ref(child.record)} ({values_text(child.fields)})"
+            case RemoveChild():
+                text += f"; remove {describe_ref(child.record)}"
+            case _:
+                assert_never(child)
+    return text + (f"; then {then}" if then else "")
+
+
+def _describe_screen(a: ScreenStep) -> str:
+    match a:
+        case Open():
+            return f"open {describe_ref(a.record)} on the view screen"
+        case Edit():
+            return f"edit {describe_ref(a.record)}" + _edits(a.fields, a.children, a.then)
+        case New():
+            named = f" (as {a.bind})" if a.bind else ""
+            return f"new {a.object}{named}" + _edits(a.fields, a.children, a.then)
+        case SetFields():
+            return "set" + _edits(a.fields, a.children, a.then)
+        case Save() | Submit():
+            return f"tap {a.kind.capitalize()}"
+        case Cancel():
+            return "tap Cancel"
+        case Leave():
+            return "leave the screen"
+        case Delete():
+            return f"delete {describe_ref(a.record)}"
+        case _:
+            assert_never(a)
+
+
+def _describe_sync(a: SyncStep) -> str:
+    match a:
+        case Poll():
+            return "poll the feed now"
+        case IncrementalSync():
+            return "run an incremental sync"
+        case FullRefresh():
+            return "Options ▸ Database ▸ Full Database Refresh"
+        case ApplyUpdate():
+            return "tap Apply Update"
+        case Dismiss():
+            return "tap OK on the app's message"
+        case Resolve():
+            return f"Errors tab: {a.how} the sync error on {describe_ref(a.record)}"
+        case _:
+            assert_never(a)
+
+
+def _describe_control(a: ControlStep) -> str:
+    match a:
+        case Network():
+            latency = "" if a.latency is None else f", latency {format_duration(a.latency)}"
+            return f"network {a.mode}{latency}" + ("" if a.loss is None else f", loss {a.loss:g}")
+        case App():
+            return f"app to the {a.state}"
+        case SyncMode():
+            return f"switch to {a.mode} sync"
+        case Fault():
+            return f"the next request fails: {a.fault}"
+        case FeedPageSize():
+            return f"feed pages of {a.records} records"
+        case PollInterval():
+            return f"poll every {format_duration(a.interval)}"
+        case Restart():
+            return "restart the app"
+        case Join():
+            return "joins the stage"
+        case _:
+            assert_never(a)
+
+
+def _describe_online(a: OnlineStep) -> str:
+    match a:
+        case OnlineEdit():
+            return f"online: edit {describe_ref(a.record)}; set {values_text(a.fields)}"
+        case OnlineCreate():
+            named = f" (as {a.bind})" if a.bind else ""
+            return f"online: create {a.object}{named}; set {values_text(a.fields)}"
+        case TerritoryAlignment():
+            return "online: territory alignment"
+        case MetadataChange():
+            return f"online: metadata change ({a.change})"
+        case PublishContent():
+            return f"online: publish {a.content} content {a.name!r}"
+        case RefreshDataset():
+            return f"online: new load of {a.name}"
+        case ValidationRule():
+            return f"online: validation rule {a.name} {setting_text(a.enabled)}"
+        case SyncSettings():
+            return f"online: sync settings for {a.user}: " + ", ".join(
+                f"{k} {setting_text(v)}" for k, v in settings_of(a).items()
+            )
+        case ClearSyncErrors():
+            return f"online: clear {a.user}'s client sync errors"
+        case ForceFullRefresh():
+            return f"online: force a full refresh on {a.user}'s iPads"
+        case _:
+            assert_never(a)
+
+
+def _describe_stage(a: StageStep) -> str:
+    match a:
+        case Advance():
+            return f"advance the clock {format_duration(a.by)}"
+        case XRay():
+            return f"X-ray view {setting_text(a.on)}"
+        case _:
+            assert_never(a)
+
+
+def settings_of(a: SyncSettings) -> dict[str, bool | int]:
+    """The settings an admin changes (those given), by the server's names."""
+    out: dict[str, bool | int] = {}
+    if a.refresh_mode is not None:
+        out["refresh_mode"] = a.refresh_mode
+    if a.sync_warn_interval_days is not None:
+        out["sync_warn_interval_days"] = a.sync_warn_interval_days
+    return out
+
+
+def _details(check: CheckKind, *, skip: tuple[str, ...] = ()) -> str:
+    """The check's options as ``key value`` pairs (the values as the file writes them)."""
+    parts = []
+    for d in declared(type(check)):
+        value = getattr(check, d.name)
+        if d.subject or d.name in skip or (not d.required and value == d.default):
+            continue
+        parts.append(f"{d.key} {d.meta.spec.plain(value)!r}")
+    return ", ".join(parts)
+
+
+def _headed(head: str, details: str) -> str:
+    return f"{head}: {details}" if details else head
+
+
+def describe_check(check: CheckKind) -> str:
+    """What the check expects, in a short line."""
+    match check:
+        case StateCheck():
+            return _describe_state(check)
+        case DataCheck():
+            return _describe_data(check)
+        case StreamCheck():
+            return _describe_stream(check)
+        case RefusedCheck():
+            return "the action is refused" + (f" ({check.reason!r})" if check.reason else "")
+        case _:
+            assert_never(check)
+
+
+def _describe_state(check: StateCheckKind) -> str:
+    match check:
+        case QueueCheck():
+            head = f"queue on {check.device}"
+        case SyncErrorsCheck():
+            head = f"sync errors on {check.device}"
+        case WaitingCheck():
+            head = f"updates waiting to merge on {check.device}"
+        case LossCheck():
+            head = f"what losing {check.device} would lose"
+        case NoticeCheck():
+            head = f"notices on {check.device}"
+        case DeviceCheck():
+            head = check.device
+        case SyncWidgetCheck():
+            head = f"the Sync widget on {check.device}"
+        case RefreshCheck():
+            head = f"Refresh mode on {check.device}"
+        case DatasetCheck():
+            return _headed(f"data set {check.name} on {check.at}", _details(check, skip=("at",)))
+        case _:
+            assert_never(check)
+    return _headed(head, _details(check))
+
+
+def _describe_data(check: DataCheckKind) -> str:
+    match check:
+        case RecordCheck():
+            where = "online" if check.at == ONLINE else f"on {check.at}"
+            parts = [] if check.exists is None else ["exists" if check.exists else "does not exist"]
+            parts += [] if check.state is None else [f"sync state {check.state}"]
+            parts += [values_text(check.fields)] if check.fields else []
+            parts += [f"children {dict(check.children)!r}"] if check.children else []
+            return _headed(f"{describe_ref(check.record)} {where}", ", ".join(parts))
+        case MatchingCheck():
+            where = "online" if check.at == ONLINE else f"on {check.at}"
+            return f"{check.query.describe()} {where}: exactly {check.count}"
+        case FeedCheck():
+            return _headed(f"{check.user}'s feed", _details(check))
+        case _:
+            assert_never(check)
+
+
+def _describe_stream(check: StreamCheckKind) -> str:
+    match check:
+        case EventCheck():
+            where = f" on {check.at}" if check.at else ""
+            scope = " since the start" if check.since == "start" else ""
+            return _headed(f"event {check.event}{where}{scope}", _details(check, skip=("at", "since")))
+        case InOrderCheck():
+            scope = " since the start" if check.since == "start" else ""
+            return f"events in order{scope}: " + " → ".join(p.describe() for p in check.events)
+        case UploadsCheck():
+            where = f" from {check.at}" if check.at else ""
+            scope = " since the start" if check.since == "start" else ""
+            names = ", ".join(describe_ref(r) for r in check.records) or "none"
+            return f"uploads answered{where}{scope}, in order: {names}"
+        case NeverCheck():
+            window = "to the end" if check.during is None else f"during {plain_window(check.during)}"
+            return f"never {check.pattern.describe()}, {window}"
+        case _:
+            assert_never(check)
+
+
+def plain_window(during: int | timedelta) -> str:
+    if isinstance(during, int):
+        return f"{during} step" + ("" if during == 1 else "s")
+    return format_duration(during)

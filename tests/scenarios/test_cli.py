@@ -6,9 +6,12 @@ import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from emulator.scenarios import cli
 from emulator.scenarios.loader import library_dir
 from tests.conftest import detached_from_running_loop
+from tests.stub_process import ADMIN_TOKEN, running_stub
 
 GOOD = library_dir() / "as03_upload_at_once.yaml"
 FAILING = """\
@@ -98,3 +101,72 @@ def test_the_desktop_entry_point_dispatches_scenario_run() -> None:
 
     with detached_from_running_loop():
         assert main(["scenario", "run", "-q", str(GOOD)]) == 0
+
+
+def test_a_device_of_an_unknown_user_is_a_bad_file_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "zed.yaml"
+    bad.write_text("title: Zed\ndevices:\n  - {id: ipad, user: zed}\nsteps:\n  - say: hi\n")
+    code, out = run(bad)
+    assert code == 2
+    assert f"{bad}:3: user: no user 'zed' on the embedded server (its users: anna, ben, chloe)" in out
+    assert "Traceback" not in out
+
+
+AS07 = library_dir() / "as07_first_save_wins.yaml"
+EXPIRY = """\
+title: Seven days on the stage are seven days on the standalone server
+devices: [{id: pro, name: Pro, user: anna}]
+records:
+  harper: {object: account__v, where: {last_name__v: Harper}}
+steps:
+  - {poll_interval: 1d}
+  - edit: harper
+    set: {phone__v: "+1 617-555-0707"}
+    then: save
+    expect:
+      - {feed: anna, count: 1}
+  - advance: 7d 1s
+    expect:
+      - {feed: anna, count: 0}
+"""
+
+
+@pytest.mark.rule("AS-07")
+@pytest.mark.rule("AS-18")
+def test_scenario_run_plays_on_a_standalone_server(tmp_path: Path) -> None:
+    expiry = tmp_path / "expiry.yaml"
+    expiry.write_text(EXPIRY)
+    zed = tmp_path / "zed.yaml"
+    zed.write_text("title: Zed\ndevices:\n  - {id: ipad, user: zed}\nsteps:\n  - say: hi\n")
+    with running_stub(tmp_path / "stub.db") as url:
+        server = ["--server", url, "--token", ADMIN_TOKEN]
+        code, out = run(AS07, AS07, expiry, *server)
+        assert code == 0, out
+        assert f"(on {url})" in out and "3 of 3 scenario(s) passed." in out, (
+            "reset before each, clock following"
+        )
+
+        code, out = run(AS07, *server, "--keep-data")
+        assert code == 1 and "as07_first_save_wins.yaml:19: harper on pro" in out, (
+            "the last run's data stayed"
+        )
+
+        code, out = run(zed, *server)
+        assert code == 1 and f"{zed}:3: ipad cannot join the stage: no user 'zed' on the server" in out
+
+        code, out = run(AS07, "--server", url, "--token", "not-the-token")
+        assert code == 1 and f"the server at {url} refused the admin token" in out
+    code, out = run(AS07, "--server", url, "--token", ADMIN_TOKEN)
+    assert code == 1 and f"cannot reach the server at {url}" in out
+    assert "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--server", "http://127.0.0.1:1"], ["--token", "t"], ["--keep-data"]],
+    ids=["no token", "no server", "keep"],
+)
+def test_server_options_go_together(args: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.parse_args(["run", str(AS07), *args])
+    assert info.value.code == 2

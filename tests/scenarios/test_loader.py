@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from emulator.scenarios.actions import (
+    Advance,
+    ApplyUpdate,
+    ClearSyncErrors,
+    Dismiss,
+    ForceFullRefresh,
+    FullRefresh,
+    Network,
+    New,
+    Resolve,
+    SyncSettings,
+    XRay,
+)
+from emulator.scenarios.checks import (
+    DeviceCheck,
+    NoticeCheck,
+    QueueCheck,
+    RecordCheck,
+    RefreshCheck,
+    SyncErrorsCheck,
+    SyncWidgetCheck,
+)
 from emulator.scenarios.loader import ScenarioFileError, library_dir, load_scenario, parse_scenario
 from emulator.scenarios.model import RULE_IDS, Lookup, RecordRef
+from emulator.scenarios.values import AddChild
 
 HEAD = """\
 title: A test
@@ -62,6 +85,11 @@ def refused(text: str) -> ScenarioFileError:
         ("  - {device: pro, join: }\n", 9, "on the stage from the start"),
         ("  - {online_edit: harper}\n", 9, "needs set:"),
         ("  - {territory_alignment: {accounts: [harper]}}\n", 9, "needs territory:"),
+        (
+            "  - {metadata_change: {kind: relabel_field, object: account__v, field: shoe__v, label: Shoe}}\n",
+            9,
+            "account__v has no field 'shoe__v'",
+        ),
     ],
 )
 def test_each_kind_of_bad_step_gets_its_message_and_line(steps: str, line: int, problem: str) -> None:
@@ -176,7 +204,7 @@ def test_the_real_apps_sync_steps_and_checks_refuse_bad_values_with_the_line(
         ("title: T\ndevices:\n  - {id: A B, user: anna}\nsteps: [{say: hi}]\n", 3, "lower-case"),
         ("title: T\ndevices:\n  - {id: a}\nsteps: [{say: hi}]\n", 3, "needs user:"),
         (
-            "title: T\ndevices:\n  - {id: a, user: x}\n  - {id: a, user: y}\nsteps: [{say: hi}]\n",
+            "title: T\ndevices:\n  - {id: a, user: anna}\n  - {id: a, user: ben}\nsteps: [{say: hi}]\n",
             4,
             "two devices",
         ),
@@ -186,7 +214,7 @@ def test_the_real_apps_sync_steps_and_checks_refuse_bad_values_with_the_line(
         ("title: [T\n", 2, "not valid YAML"),
         ("", 1, "the file is empty"),
         (
-            "title: T\ndevices: [{id: a, user: x}]\nrecords:\n  h: {object: account__v}\n"
+            "title: T\ndevices: [{id: a, user: anna}]\nrecords:\n  h: {object: account__v}\n"
             "steps: [{say: hi}]\n",
             4,
             "needs object: and where:",
@@ -223,31 +251,34 @@ def test_a_good_file_becomes_a_typed_model() -> None:
         source="good.yaml",
     )
     new, advance = scenario.steps
-    assert (new.action, new.device, new.value, new.bind, new.then) == (
+    assert isinstance(new.action, New) and isinstance(advance.action, Advance)
+    assert (new.kind, new.device, new.action.object, new.action.bind, new.action.then) == (
         "new",
         "pro",
         "order__v",
         "order",
         "save",
     )
-    assert new.fields == {"account__v": "@harper", "order_date__v": "2026-11-26"}, "dates stay text"
-    assert new.children[0].bind == "line" and new.line == 9
-    queue, record = new.expect
-    assert (queue.kind, queue.subject, dict(queue.options), queue.line) == (
-        "queue",
-        "pro",
-        {"count": 1, "sizes": [2]},
-        18,
+    assert new.action.fields == {"account__v": "@harper", "order_date__v": "2026-11-26"}, "dates stay text"
+    assert new.action.children[0] == AddChild(
+        object="order_line__v",
+        fields={"product__v": "labrinone__c", "quantity__v": 1, "list_price__v": 1.0},
+        bind="line",
+        line=14,
     )
-    ref: RecordRef = record.subject
+    assert new.line == 9
+    queue, record = new.expect
+    assert queue == QueueCheck(device="pro", count=1, sizes=(2,), line=18)
+    assert isinstance(record, RecordCheck) and (record.at, record.exists) == ("online", True)
+    ref: RecordRef = record.record
     assert isinstance(ref, Lookup) and ref.object == "order_line__v"
-    assert advance.value.total_seconds() == 7 * 86400 + 1
+    assert advance.action.by.total_seconds() == 7 * 86400 + 1
     assert scenario.records["harper"] == Lookup("account__v", {"last_name__v": "Harper"})
 
 
 def test_latency_can_go_back_to_none_but_not_below() -> None:
     step = parse_scenario(HEAD + "  - {device: air, network: online, latency: 0s}\n").steps[0]
-    assert step.options["latency"].total_seconds() == 0
+    assert step.action == Network(mode="online", latency=timedelta(0))
     assert (
         str(refused(HEAD + "  - {device: air, network: online, latency: -1}\n"))
         == "bad.yaml:9: bad duration for latency: a duration cannot be negative"
@@ -303,20 +334,20 @@ def test_the_real_apps_sync_steps_are_read_into_the_model() -> None:
 """,
         source="good.yaml",
     )
-    got = [(s.action, s.device, s.value, dict(s.options), s.line) for s in scenario.steps]
+    got = [(s.action, s.device, s.line) for s in scenario.steps]
     assert got == [
-        ("resolve", "pro", "harper", {"how": "undo"}, 9),
-        ("resolve", "air", "harper", {"how": "undelete"}, 10),
-        ("resolve", "pro", "harper", {"how": "clear"}, 11),
-        ("dismiss", "pro", None, {}, 12),
-        ("full_refresh", "pro", None, {}, 13),
-        ("apply_update", "air", None, {}, 14),
-        ("xray", None, False, {}, 15),
-        ("xray", "air", True, {}, 16),
-        ("sync_settings", None, {"user": "anna", "refresh_mode": True, "sync_warn_interval_days": 2}, {}, 17),
-        ("sync_settings", None, {"user": "ben", "refresh_mode": False}, {}, 18),
-        ("clear_sync_errors", None, "anna", {}, 19),
-        ("force_full_refresh", None, "anna", {}, 20),
+        (Resolve(record="harper", how="undo"), "pro", 9),
+        (Resolve(record="harper", how="undelete"), "air", 10),
+        (Resolve(record="harper", how="clear"), "pro", 11),
+        (Dismiss(), "pro", 12),
+        (FullRefresh(), "pro", 13),
+        (ApplyUpdate(), "air", 14),
+        (XRay(on=False), None, 15),
+        (XRay(on=True), "air", 16),
+        (SyncSettings(user="anna", refresh_mode=True, sync_warn_interval_days=2), None, 17),
+        (SyncSettings(user="ben", refresh_mode=False), None, 18),
+        (ClearSyncErrors(user="anna"), None, 19),
+        (ForceFullRefresh(user="anna"), None, 20),
     ]
     described = [s.describe() for s in scenario.steps]
     assert described[0] == "[pro] Errors tab: undo the sync error on harper"
@@ -344,18 +375,68 @@ def test_the_real_apps_sync_checks_are_read_into_the_model() -> None:
       - {sync_errors: air, record: harper, actions: [clear], requested: nothing}
 """
     ).steps[0]
-    got = [(c.kind, c.subject, dict(c.options), c.line) for c in step.expect]
-    assert got == [
-        (
-            "sync_widget",
-            "pro",
-            {"state": "pending", "pending": 2, "colour": "red", "errors": 0, "remind": True, "days_since": 3},
-            11,
+    assert step.expect == (
+        SyncWidgetCheck(
+            device="pro",
+            state="pending",
+            pending=2,
+            colour="red",
+            errors=0,
+            remind=True,
+            days_since=3,
+            line=11,
         ),
-        ("refresh", "air", {"state": "off"}, 12),
-        ("refresh", "air", {"state": "ready", "colour": "orange"}, 13),
-        ("notice", "pro", {"kind": "sync_error", "unread": 1, "count": 2, "text": "Sync error"}, 14),
-        ("device", "pro", {"blocked": False, "xray": False}, 15),
-        ("sync_errors", "air", {"record": "harper", "actions": ["clear"], "requested": "nothing"}, 16),
-    ]
+        RefreshCheck(device="air", state="off", line=12),
+        RefreshCheck(device="air", state="ready", colour="orange", line=13),
+        NoticeCheck(device="pro", notice="sync_error", unread=1, count=2, text="Sync error", line=14),
+        DeviceCheck(device="pro", blocked=False, xray=False, line=15),
+        SyncErrorsCheck(device="air", record="harper", actions=("clear",), requested="nothing", line=16),
+    )
     assert step.expect[1].describe() == "Refresh mode on air: state 'off'"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        (
+            HEAD.replace("{id: air, name: Air, user: anna,", "{id: air, name: Air, user: zed,")
+            + "  - say: hi\n",
+            5,
+            "user: no user 'zed' on the embedded server (its users: anna, ben, chloe)",
+        ),
+        (
+            HEAD + "  - say: hi\n    expect:\n      - {feed: zed, count: 0}\n",
+            11,
+            "feed (a user): no user 'zed'",
+        ),
+        (
+            HEAD + "  - {online_create: call2__v, owner: zed, set: {call_date__v: today}}\n",
+            9,
+            "owner: no user 'zed'",
+        ),
+        (HEAD + "  - {sync_settings: {user: zed, refresh_mode: on}}\n", 9, "user: no user 'zed'"),
+        (HEAD + "  - {clear_sync_errors: zed}\n", 9, "clear_sync_errors (a user): no user 'zed'"),
+        (HEAD + "  - {force_full_refresh: zed}\n", 9, "force_full_refresh (a user): no user 'zed'"),
+        (
+            HEAD + "  - say: hi\n    expect:\n      - {event: put_on_feed, at: 'feed:zed'}\n",
+            11,
+            "at: no user 'zed'",
+        ),
+        (
+            HEAD + "  - {territory_alignment: {user: zed, territories: [T-NE]}}\n",
+            9,
+            "user: no user 'zed'",
+        ),
+        (
+            HEAD + "  - {territory_alignment: {accounts: [harper], territory: T-XX}}\n",
+            9,
+            "territory: no territory 'T-XX' on the embedded server (its territories: T-NE, T-WC)",
+        ),
+    ],
+)
+def test_users_and_territories_the_embedded_server_lacks_are_refused_with_the_line(
+    text: str, line: int, problem: str
+) -> None:
+    error = refused(text)
+    assert (error.line, problem in error.problem) == (line, True), str(error)
+    assert parse_scenario(text, embedded=False).title == "A test", "a standalone server may have them"

@@ -1,12 +1,17 @@
-"""Durations and plain descriptions of steps and checks."""
+"""Durations, and the typed model: every value the loader reads is of its declared type."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from emulator.scenarios.actions import Network
+from emulator.scenarios.checks import QueueCheck
+from emulator.scenarios.loader import library_dir, load_scenario
 from emulator.scenarios.model import format_duration, parse_duration
+from tests.scenarios.conftest import wrong_types
 
 
 @pytest.mark.parametrize(
@@ -37,3 +42,20 @@ def test_durations_print_back_the_same_way() -> None:
     assert format_duration(timedelta(days=7, seconds=1)) == "7d 1s"
     assert format_duration(timedelta(seconds=90)) == "1m 30s"
     assert format_duration(timedelta(0)) == "0s"
+
+
+@pytest.mark.parametrize("path", sorted(library_dir().glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_value_the_loader_reads_has_its_declared_type(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert wrong_types(list(scenario.steps)) == []
+    assert wrong_types(dict(scenario.records)) == []
+
+
+def test_the_type_check_sees_a_value_of_the_wrong_type() -> None:
+    assert wrong_types([Network(mode="online", latency=timedelta(0))]) == []
+    assert wrong_types([Network(mode="online", latency=3)]) == [  # type: ignore[arg-type]
+        "[0].Network.latency = 3"
+    ]
+    assert wrong_types([QueueCheck(device="pro", sizes=[1])]) == [  # type: ignore[arg-type]
+        "[0].QueueCheck.sizes = [1]"
+    ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.scenarios.checks import RecordCheck
 from emulator.scenarios.loader import load_scenario
 from emulator.scenarios.model import DeviceSpec
 from emulator.scenarios.recorder import Recorder
@@ -83,9 +84,10 @@ def test_a_recorded_session_replays_headless_to_the_same_end_state(tmp_path: Pat
     final = scenario.steps[-1]
     described = [c.describe() for c in final.expect]
     assert "sync errors on air: count 1" in described
-    assert any(c.kind == "record" and c.options.get("state") == "sync_error" for c in final.expect)
-    assert any(c.subject == "visit" and c.options["at"] == "online" for c in final.expect)
-    assert {c.options.get("at") for c in final.expect if c.kind == "record"} == {"pro", "air", "online"}
+    records = [c for c in final.expect if isinstance(c, RecordCheck)]
+    assert any(c.state == "sync_error" for c in records)
+    assert any(c.record == "visit" and c.at == "online" for c in records)
+    assert {c.at for c in records} == {"pro", "air", "online"}
 
     result = run_scenario(scenario)
     assert result.passed, "\n".join(result.failures())

@@ -504,3 +504,20 @@ def test_a_check_naming_a_record_or_a_kind_fails_when_there_is_none() -> None:
         14: "there is no sync_error message",
         21: "there is no discarded message",
     }
+
+
+def test_a_device_whose_user_the_server_lacks_stops_the_run_with_the_devices_line() -> None:
+    """A scenario read for a standalone server names a user this server does not have."""
+    zed = HEAD.replace("{id: air, name: Air, user: anna,", "{id: air, name: Air, user: zed,")
+    result = play(parse_scenario(zed + "  - say: never reached\n", source="test.yaml", embedded=False))
+    assert result.steps == [] and not result.passed
+    assert result.failures() == ["test.yaml:4: air cannot join the stage: no user 'zed' on the server"]
+
+    later = zed.replace("model: iPad Air 2}", "model: iPad Air 2, later: true}")
+    result = play(
+        parse_scenario(later + "  - {device: air, join: }\n  - say: never reached\n", embedded=False)
+    )
+    assert [s.ok for s in result.steps] == [False]
+    assert result.failures() == [
+        "<scenario>:8: step 1: air cannot join the stage: no user 'zed' on the server"
+    ]

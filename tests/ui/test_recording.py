@@ -17,6 +17,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QPushButton, QTableWidget
 from pytestqt.qtbot import QtBot
 
+from emulator.scenarios.actions import OnlineEdit, Resolve, ValidationRule, XRay
+from emulator.scenarios.checks import RecordCheck
 from emulator.scenarios.loader import load_scenario
 from emulator.scenarios.model import Scenario
 from emulator.scenarios.runner import ScenarioResult, run_scenario
@@ -86,9 +88,9 @@ def _edit(qtbot: QtBot, app: Any, record_id: str, field: str, text: str) -> None
 def _final_fields(scenario: Scenario, name: str) -> dict[str, dict[str, Any]]:
     """Where -> the field values the end-state checks expect of the record ``name``."""
     return {
-        str(c.options["at"]): dict(c.options.get("fields", {}))
+        c.at: dict(c.fields)
         for c in scenario.steps[-1].expect
-        if c.kind == "record" and c.subject == name
+        if isinstance(c, RecordCheck) and c.record == name
     }
 
 
@@ -158,7 +160,7 @@ def test_a_refused_action_is_not_recorded(window: MainWindow, qtbot: QtBot, tmp_
     qtbot.waitUntil(lambda: not window.context.tasks.running, timeout=20_000)
 
     scenario = _stop_and_save(window, qtbot, tmp_path / "refused.yaml")
-    actions = [(s.action, s.device) for s in scenario.steps if s.action is not None]
+    actions = [(s.kind, s.device) for s in scenario.steps if s.action is not None]
     device = pro.device.id
     assert actions == [("new", device), ("cancel", device), ("incremental_sync", device)]
     assert scenario.description.startswith("Recorded in the Autosync Emulator from the sample state")
@@ -195,7 +197,7 @@ def test_online_operations_and_a_clock_that_ran_are_recorded(
     text = (tmp_path / "online.yaml").read_text(encoding="utf-8")
     assert "advance: 12.345678s" in text
     steps = [s for s in scenario.steps if s.action is not None]
-    assert [s.action for s in steps] == [
+    assert [s.kind for s in steps] == [
         "online_edit",
         "publish_content",
         "validation_rule",
@@ -203,11 +205,14 @@ def test_online_operations_and_a_clock_that_ran_are_recorded(
         "incremental_sync",
         "join",
     ]
-    assert steps[0].options == {"actor": "integration"}
-    assert steps[0].fields == {"phone__v": "+1 444 444 4444"}
-    assert (steps[2].value, steps[2].options) == (rule_name, {"enabled": False})
+    edit, rule = steps[0].action, steps[2].action
+    assert isinstance(edit, OnlineEdit) and isinstance(rule, ValidationRule)
+    assert edit.actor == "integration"
+    assert edit.fields == {"phone__v": "+1 444 444 4444"}
+    assert (rule.name, rule.enabled) == (rule_name, False)
     assert steps[-1].device == "ben-s-ipad" and scenario.device("ben-s-ipad").later
-    harper = steps[0].value
+    harper = edit.record
+    assert isinstance(harper, str)
     expected = _final_fields(scenario, harper)
     assert expected["online"] == expected[pro.device.id] == {"phone__v": "+1 444 444 4444"}
     assert expected["ben-s-ipad"] == {"phone__v": "+1 444 444 4444"}, "Ben joined after the edit"
@@ -279,14 +284,15 @@ def test_the_errors_tab_the_app_messages_and_the_xray_switch_are_recorded_and_re
 
     scenario = _stop_and_save(window, qtbot, tmp_path / "errors.yaml")
     air_id = air.device.id
-    actions = [(s.action, s.device, dict(s.options)) for s in scenario.steps if s.action is not None]
-    assert ("dismiss", air_id, {}) in actions
-    assert ("resolve", air_id, {"how": "undo"}) in actions
-    assert ("incremental_sync", air_id, {}) in actions
-    assert ("xray", air_id, {}) in actions
-    assert ("force_full_refresh", None, {}) in actions
-    order = [a for a, _d, _o in actions]
+    steps = [s for s in scenario.steps if s.action is not None]
+    actions = [(s.kind, s.device) for s in steps]
+    assert ("dismiss", air_id) in actions
+    assert any(isinstance(s.action, Resolve) and s.action.how == "undo" and s.device == air_id for s in steps)
+    assert ("incremental_sync", air_id) in actions
+    assert ("xray", air_id) in actions
+    assert ("force_full_refresh", None) in actions
+    order = [a for a, _d in actions]
     assert order.index("dismiss") < order.index("resolve") < order.index("incremental_sync")
-    (xray,) = [s for s in scenario.steps if s.action == "xray"]
-    assert xray.value is False
+    (xray,) = [s.action for s in steps if isinstance(s.action, XRay)]
+    assert xray.on is False
     _replay(scenario)  # the end state, Harper equal online on the Air included

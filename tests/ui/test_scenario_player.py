@@ -160,7 +160,7 @@ def test_an_ipad_that_joins_mid_scenario_gets_its_column(window: Any, qtbot: QtB
     player = window.scenario_player
     assert "fresh" not in window.columns
     steps = load_scenario(path).steps
-    joins_at = next(n for n, s in enumerate(steps, start=1) if s.action == "join")
+    joins_at = next(n for n, s in enumerate(steps, start=1) if s.kind == "join")
     while player.runner.position < joins_at:
         position = player.runner.position
         player.step()
