@@ -19,6 +19,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from emulator.engine.profile import MODELS, ios_major
+from emulator.heap import keep_pauses_short
 from emulator.stage import Stage
 
 #: The iPads on the stage at start-up: (name, user, model, iOS version).
@@ -99,6 +100,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.screenshot:
         window.fit_to(args.width, args.height, within_screen=False)
     window.show()
+    keep_pauses_short()
     opened = window.open_scenario(args.scenario) if args.scenario else None
     if args.screenshot:
         if opened is not None:

@@ -754,10 +754,7 @@ class Device:
 
     def sync_states(self) -> dict[str, SyncState]:
         """AS-30: every record's sync state that is not plain "synced"."""
-        states: dict[str, SyncState] = {}
-        for entry in self.store.staged():
-            for rid in entry_ids(entry.entry):
-                states[rid] = "update_waiting"
+        states: dict[str, SyncState] = dict.fromkeys(self.store.staged_record_ids(), "update_waiting")
         waiting: SyncState = "queued" if self.autosync_active else "saved_locally"
         for rid in self.store.queued_record_ids():
             states[rid] = waiting
@@ -786,10 +783,7 @@ class Device:
 
     def waiting(self) -> list[tuple[dict[str, Any], str]]:
         """Downloaded entries not merged yet, each with why it waits (AS-21 to AS-23)."""
-        return [
-            (row.entry, self.poller.waiting_reasons.get(row.seq, "waiting for the next merge"))
-            for row in self.store.staged()
-        ]
+        return [(row.entry, self.poller.why_waiting(row.seq)) for row in self.store.staged()]
 
     def unread_notices(self) -> list[Notice]:
         """What the device told its user and the user has not dismissed yet (AS-12, AS-18)."""

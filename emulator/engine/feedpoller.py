@@ -7,6 +7,9 @@ cursor; then a merge pass merges what :func:`plan_merge` allows and leaves the r
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,6 +21,18 @@ if TYPE_CHECKING:
 
 PAGE = 100
 DEFAULT_PAGE_RECORDS = 1000
+#: Staged entries read from the file at a time by a merge pass.
+MERGE_BATCH = 50
+
+
+@dataclass(frozen=True)
+class _Safety:
+    """What makes a merge unsafe right now (read once per pass, again after each loop turn)."""
+
+    open_ids: set[str]
+    pending: set[str]
+    unanswered: set[str]
+    errors: set[str]
 
 
 def is_complete(entry: dict[str, Any]) -> bool:
@@ -30,6 +45,13 @@ class FeedPoller:
         self.device = device
         self.polling = False
         self.waiting_reasons: dict[int, str] = {}  # staged entry seq -> why it waits
+        self._merging = False  # a pass that gives the loop turns is under way
+        self._again = False  # someone asked for a pass meanwhile
+        self._turned = False  # the loop ran other work since the pass's last entry
+
+    def why_waiting(self, seq: int) -> str:
+        """Why a staged entry has not merged yet, as the last merge pass found."""
+        return self.waiting_reasons.get(seq, "waiting for the next merge")
 
     async def poll(self) -> int:
         """Read the feed now; returns how many entries were downloaded."""
@@ -79,6 +101,7 @@ class FeedPoller:
                 downloaded += len(entries)
                 if cut_short or len(entries) < PAGE:
                     break
+                await asyncio.sleep(0)  # an in-process answer comes at once: let the window breathe
             device.say(
                 "polled",
                 f"Checked the feed: {_count(downloaded, 'new entry', 'new entries')}.",
@@ -87,7 +110,8 @@ class FeedPoller:
             )
             for part in read:  # told after the check that found them, in the order they came
                 self._downloaded(part)
-            self.merge_waiting()
+                await asyncio.sleep(0)
+            await self.merge_in_turns()
             return downloaded
         finally:
             self.polling = False
@@ -127,67 +151,106 @@ class FeedPoller:
         )
 
     def merge_waiting(self) -> None:
-        """Merge every staged entry that is safe to merge now, oldest first."""
-        device = self.device
-        if not device.store.has_staged():
+        """Merge every staged entry that is safe to merge now, oldest first (all at once).
+
+        While a pass that gives the loop turns is under way, it is asked to run once more instead.
+        """
+        if self._merging:
+            self._again = True
             return
-        staged = device.store.staged()
-        open_ids = device.displayed_ids()
-        pending = device.store.queued_record_ids()
-        unanswered = device.store.queued_transactions()
-        errors = {rid for e in device.store.errors() for rid in e.record_ids()}
-        blocked: set[str] = set()
-        for row in staged:
-            entry = row.entry
-            ids = entry_ids(entry)
-            local_versions = {rid: (device.store.record(rid) or {}).get("_version") for rid in ids}
-            plan = plan_merge(
-                entry,
-                complete=is_complete(entry),
-                open_ids=open_ids,
-                blocked_ids=blocked,
-                pending_ids=pending,
-                error_ids=errors,
-                local_versions=local_versions,
-                unanswered_transactions=unanswered,
+        for _ in self._merge_steps():
+            pass
+
+    async def merge_in_turns(self) -> None:
+        """The same pass, giving the event loop a turn after each entry (a long feed read).
+
+        After a turn, what is safe is read again (the user may have opened a record, saved, or
+        synced meanwhile) and the staged entries are read again from the file.
+        """
+        if self._merging:
+            self._again = True
+            return
+        self._merging = True
+        try:
+            again = True
+            while again:
+                self._again = False
+                for _ in self._merge_steps():
+                    await asyncio.sleep(0)
+                    self._turned = True
+                again = self._again
+        finally:
+            self._merging = False
+
+    def _safety(self) -> _Safety:
+        store = self.device.store
+        return _Safety(
+            open_ids=self.device.displayed_ids(),
+            pending=store.queued_record_ids(),
+            unanswered=store.queued_transactions(),
+            errors={rid for e in store.errors() for rid in e.record_ids()},
+        )
+
+    def _merge_steps(self) -> Iterator[None]:
+        """One merge pass, oldest entry first; yields after each entry."""
+        store = self.device.store
+        if not store.has_staged():
+            return
+        self._turned = False
+        safety = self._safety()
+        blocked: set[str] = set()  # records of entries that wait: later entries wait behind them
+        after = -1
+        while rows := store.staged_after(after, MERGE_BATCH):
+            for row in rows:
+                after = row.seq
+                self._merge_one(row.seq, row.entry, safety, blocked)
+                yield
+                if self._turned:  # others ran: read what is safe and what is staged again
+                    self._turned = False
+                    safety = self._safety()
+                    break
+
+    def _merge_one(self, seq: int, entry: dict[str, Any], safety: _Safety, blocked: set[str]) -> None:
+        device = self.device
+        ids = entry_ids(entry)
+        local_versions = {rid: (device.store.record(rid) or {}).get("_version") for rid in ids}
+        plan = plan_merge(
+            entry,
+            complete=is_complete(entry),
+            open_ids=safety.open_ids,
+            blocked_ids=blocked,
+            pending_ids=safety.pending,
+            error_ids=safety.errors,
+            local_versions=local_versions,
+            unanswered_transactions=safety.unanswered,
+        )
+        if plan.wait is not None:
+            blocked |= ids
+            if self.waiting_reasons.get(seq) != plan.wait:
+                self.waiting_reasons[seq] = plan.wait
+                device.say(
+                    "merge_deferred", f"Update waits: {plan.wait}.", _first(entry), seq=seq, reason=plan.wait
+                )
+            return
+        with device.store.transaction():
+            for object_name, fields in plan.merge:
+                device.store.put(object_name, fields)
+            for _object, rid in plan.delete:
+                device.store.remove(rid)
+            device.store.unstage(seq)
+        self.waiting_reasons.pop(seq, None)
+        for object_name, rid, why in plan.discard:
+            device.say(
+                "download_discarded", f"Downloaded version discarded: {why}.", (object_name, rid), seq=seq
             )
-            if plan.wait is not None:
-                blocked |= ids
-                if self.waiting_reasons.get(row.seq) != plan.wait:
-                    self.waiting_reasons[row.seq] = plan.wait
-                    first = _first(entry)
-                    device.say(
-                        "merge_deferred",
-                        f"Update waits: {plan.wait}.",
-                        first,
-                        seq=row.seq,
-                        reason=plan.wait,
-                    )
-                continue
-            with device.store.transaction():
-                for object_name, fields in plan.merge:
-                    device.store.put(object_name, fields)
-                for _object, rid in plan.delete:
-                    device.store.remove(rid)
-                device.store.unstage(row.seq)
-            self.waiting_reasons.pop(row.seq, None)
-            for object_name, rid, why in plan.discard:
-                device.say(
-                    "download_discarded",
-                    f"Downloaded version discarded: {why}.",
-                    (object_name, rid),
-                    seq=row.seq,
-                )
-            if plan.merge or plan.delete:
-                first = _first(entry)
-                device.say(
-                    "merged",
-                    f"Merged {_count(len(plan.merge) + len(plan.delete), 'record', 'records')} "
-                    "from the feed.",
-                    first,
-                    seq=row.seq,
-                    ids=[f["id"] for _, f in plan.merge],
-                )
+        if plan.merge or plan.delete:
+            device.say(
+                "merged",
+                f"Merged {_count(len(plan.merge) + len(plan.delete), 'record', 'records')} from the feed.",
+                _first(entry),
+                seq=seq,
+                ids=[f["id"] for _, f in plan.merge],
+            )
 
 
 def _first(entry: dict[str, Any]) -> tuple[str, str] | None:

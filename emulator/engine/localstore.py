@@ -114,6 +114,18 @@ class StagedEntry(Base):
     entry: Mapped[Record] = mapped_column(JSON)
 
 
+class StagedRef(Base):
+    """A staged feed entry carries a record (or its deletion): its sync state is "update waiting"."""
+
+    __tablename__ = "staged_refs"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+def _part_ids(part: Record) -> set[str]:
+    return {str(r["id"]) for r in part.get("records", [])} | {str(d["id"]) for d in part.get("deleted", [])}
+
+
 class Notice(Base):
     """A message the app showed its user: a sync error, edits discarded, a reminder to sync."""
 
@@ -180,8 +192,12 @@ class LocalStore:
                 self._session = None
 
     def _index_old_queue(self) -> None:
-        """A file from before the index tables: index its queue once."""
+        """A file from before the index tables: index its queue and staged entries once."""
         with self.transaction() as s:
+            if s.scalars(select(StagedRef.seq).limit(1)).first() is None:
+                for row in s.scalars(select(StagedEntry)):
+                    for rid in _part_ids(row.entry):
+                        s.add(StagedRef(seq=row.seq, record_id=rid))
             if s.scalars(select(QueueRef.seq).limit(1)).first() is not None:
                 return
             for item in s.scalars(select(QueueItem)):
@@ -391,6 +407,9 @@ class LocalStore:
         """Stage a feed entry, or add a later part of it; returns the entry as held now."""
         with self.transaction() as s:
             row = s.get(StagedEntry, seq)
+            have_ids = set() if row is None else _part_ids(row.entry)
+            for rid in _part_ids(part) - have_ids:
+                s.add(StagedRef(seq=seq, record_id=rid))
             if row is None:
                 row = StagedEntry(seq=seq, received_at=now, entry=dict(part))
                 s.add(row)
@@ -407,6 +426,16 @@ class LocalStore:
         with self.transaction() as s:
             return s.scalars(select(StagedEntry.seq).limit(1)).first() is not None
 
+    def staged_count(self) -> int:
+        with self.transaction() as s:
+            return int(s.scalar(select(func.count()).select_from(StagedEntry)) or 0)
+
+    def staged_after(self, seq: int, limit: int) -> list[StagedEntry]:
+        """The next ``limit`` staged entries after ``seq``, oldest first."""
+        with self.transaction() as s:
+            query = select(StagedEntry).where(StagedEntry.seq > seq).order_by(StagedEntry.seq).limit(limit)
+            return list(s.scalars(query))
+
     def staged(self) -> list[StagedEntry]:
         with self.transaction() as s:
             return list(s.scalars(select(StagedEntry).order_by(StagedEntry.seq)))
@@ -414,6 +443,12 @@ class LocalStore:
     def unstage(self, seq: int) -> None:
         with self.transaction() as s:
             s.execute(delete(StagedEntry).where(StagedEntry.seq == seq))
+            s.execute(delete(StagedRef).where(StagedRef.seq == seq))
+
+    def staged_record_ids(self) -> set[str]:
+        """Every record a staged entry carries (their sync state is "update waiting", AS-30)."""
+        with self.transaction() as s:
+            return set(s.scalars(select(StagedRef.record_id)))
 
     # notices and settings ------------------------------------------------------------------------
     def notify(self, text: str, now: str, kind: str = "message") -> Notice:

@@ -44,7 +44,7 @@ from emulator.ui.app_overlays import AppAlert, SyncWindow
 from emulator.ui.errors_page import ErrorsPage
 from emulator.ui.home import APPLY_COLOURS, HomePage
 from emulator.ui.record_screens import EditScreen, ViewScreen
-from emulator.ui.records import HIGHLIGHT_SECONDS, ID_ROLE, RecordCellDelegate, RecordFilter, RecordListModel
+from emulator.ui.records import ID_ROLE, RecordCellDelegate, RecordFilter, RecordListModel
 from emulator.ui.support import REDRAW_MS, Coalescer, Context
 from emulator.ui.theme import STATES
 from emulator.ui.xray_style import XRayNote, show_xray
@@ -108,6 +108,9 @@ class CrmApp(QWidget):
         self.session: EditSession | None = None
         self._refresh = Coalescer(self.refresh, self, every_ms=REDRAW_MS)
         self._tick = Coalescer(self._on_tick, self)
+        self._unglow = QTimer(self)  # while rows glow: ends each glow on time, a few times a second
+        self._unglow.setInterval(250)
+        self._unglow.timeout.connect(self._expire_glow)
         self._alerting: Notice | None = None
 
         layout = QVBoxLayout(self)
@@ -291,9 +294,10 @@ class CrmApp(QWidget):
             parts.append(f"Upload queue: {length}; first {head.label} ({queue_state(device, head).lower()})")
         else:
             parts.append("Upload queue: empty")
-        waiting = device.waiting()
+        waiting = device.store.staged_count()
         if waiting:
-            parts.append(f"{len(waiting)} download(s) waiting to merge: {waiting[0][1]}")
+            why = device.poller.why_waiting(device.store.staged_after(-1, 1)[0].seq)
+            parts.append(f"{waiting} download(s) waiting to merge: {why}")
         if device.store.setting("feed_missed", False):
             parts.append(
                 "Changes from this user's other iPads expired from the feed (after 7 days) before this "
@@ -444,6 +448,8 @@ class CrmApp(QWidget):
         self.refresh()
 
     def _go(self, index: int) -> None:
+        if PAGES[index] == HOME:  # only drawn while shown
+            self.home_page.refresh(self.context.stage.clock.now())
         self.stack.setCurrentIndex(index)
         editing = PAGES[index] == "edit"
         self.tabs.setEnabled(not editing)
@@ -583,7 +589,12 @@ class CrmApp(QWidget):
         if event.record is not None:
             ids.add(event.record[1])
         self.model.flash(ids)
-        QTimer.singleShot(int(HIGHLIGHT_SECONDS * 1000) + 50, self.table.viewport().update)
+        if not self._unglow.isActive():
+            self._unglow.start()
+
+    def _expire_glow(self) -> None:
+        if not self.model.expire():
+            self._unglow.stop()
 
     def _on_time(self, _moment: object = None) -> None:
         if self.page == "home" or self.device.blocking is not None:
@@ -599,6 +610,13 @@ class CrmApp(QWidget):
     def refresh(self) -> None:
         if self.device.is_closed:  # a redraw that comes after its iPad left the stage
             return
+        if self.device.blocking is not None:
+            # the sync window covers the app until the sync ends, as in the app: only its
+            # counts and the Sync widget move; the lists are read once, when it is over
+            self._show_blocking()
+            if self.page == "home":
+                self.home_page.refresh(self.context.stage.clock.now())
+            return
         self._follow_screen()
         if self._fill_tabs_later:
             self._fill_tabs_later = False
@@ -610,8 +628,8 @@ class CrmApp(QWidget):
                 self.tabs.blockSignals(False)
         self.model.refresh()
         self._update_counts()
-        now = self.context.stage.clock.now()
-        self.home_page.refresh(now)
+        if self.page == "home":
+            self.home_page.refresh(self.context.stage.clock.now())
         if self.page == "view":
             self.view_page.refresh()
         if self.page == "errors":

@@ -46,7 +46,7 @@ from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
 from emulator.ui.panel import DevicePanel
 from emulator.ui.scenario_player import Narration, ScenarioPicker, ScenarioPlayer
 from emulator.ui.server_console import ServerConsole
-from emulator.ui.support import Context, StageBridge, ask_where_to_save, make_context, when
+from emulator.ui.support import Coalescer, Context, StageBridge, ask_where_to_save, make_context, when
 from emulator.ui.timeline import Timeline
 from emulator.ui.travel import SERVER, TravelOverlay, trips_for
 from emulator.ui.travel import SPEEDS as SPEEDS_OF_TRAVEL
@@ -1010,5 +1010,7 @@ class MainWindow(QMainWindow):
             await self.home_stage.close()
         finally:
             self._closed = True
+            for pending in self.findChildren(Coalescer):
+                pending.cancel()  # nothing redraws or re-reads a closed stage
             self.close()
             self.closed.emit()

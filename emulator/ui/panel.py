@@ -54,7 +54,7 @@ from emulator.ui.theme import NETWORK, STATES
 from emulator.ui.xray_style import MARK, mark_xray
 
 XRAY_TIP = "The emulator's X-ray view: not part of the app"
-#: The queue tree shows this many items from the head, and says how many more wait behind them.
+#: The queue and waiting lists show this many items from the head, and say how many more wait behind.
 SHOWN_QUEUE = 100
 #: The network's segments: mode, label, what it means.
 NETWORK_MODES = (
@@ -276,6 +276,7 @@ class DevicePanel(QWidget):
             self.drawer.addTab(page, f"{MARK} {title}")
             self.drawer.setTabToolTip(self.drawer.count() - 1, XRAY_TIP)
         self.drawer.hide()
+        self._drawer_stale = True
         column.addWidget(self.drawer, 1)
         self._refresh = Coalescer(self.refresh, self, every_ms=REDRAW_MS)
         self._flush = Coalescer(self._flush_log, self, every_ms=REDRAW_MS)
@@ -560,6 +561,8 @@ class DevicePanel(QWidget):
         if shown != self.drawer.isVisible():
             self.drawer.setVisible(shown)
             self.drawer_toggled.emit(shown)
+        if shown and self._drawer_stale:
+            self.refresh()
 
     def _foreground_toggled(self, on: bool) -> None:
         self.device.set_foreground(on)
@@ -618,10 +621,14 @@ class DevicePanel(QWidget):
         device = self.device
         if device.is_closed:  # a redraw that comes after its iPad left the stage
             return
-        self.queue_view.refresh()
-        self.drawer.setTabText(0, f"{MARK} Queue ({self.queue_view.total})")
-        self._refresh_errors()
-        self._refresh_waiting()
+        store = device.store
+        counts = (store.queue_length(), len(store.errors()), store.staged_count())
+        for tab, (name, count) in enumerate(zip(("Queue", "Conflicts", "Waiting"), counts, strict=True)):
+            self.drawer.setTabText(tab, f"{MARK} {name} ({count})")
+        if self.drawer.isHidden():
+            self._drawer_stale = True  # filled when it opens: nobody reads a closed drawer
+        else:
+            self._fill_drawer()
         self._show_armed()
         for mode, button in self.network_buttons.items():
             button.setChecked(mode == device.conditions.mode)
@@ -638,6 +645,13 @@ class DevicePanel(QWidget):
         self.traditional.blockSignals(False)
         self._show_xray()
 
+    def _fill_drawer(self) -> None:
+        """The drawer's lists: the queue's head, the conflicts, the entries waiting to merge."""
+        self._drawer_stale = False
+        self.queue_view.refresh()
+        self._refresh_errors()
+        self._refresh_waiting()
+
     def _show_xray(self) -> None:
         """The X-ray drawer and its toggle show with the X-ray view; the controls always."""
         shown = self.context.stage.xray.shown(self.device.id)
@@ -653,8 +667,11 @@ class DevicePanel(QWidget):
         """Data downloaded but not merged, each with the reason the device gives (AS-21 to AS-23)."""
         device = self.device
         waiting = device.waiting()
-        self.drawer.setTabText(2, f"{MARK} Waiting ({len(waiting)})")
-        self.waiting.setRowCount(len(waiting))
+        more = len(waiting) - SHOWN_QUEUE
+        waiting = waiting[:SHOWN_QUEUE]
+        self.waiting.setRowCount(len(waiting) + (more > 0))
+        if more > 0:
+            self.waiting.setItem(len(waiting), 2, QTableWidgetItem(f"… and {more} more behind them"))
         for row, (entry, why) in enumerate(waiting):
             records = entry.get("records", [])
             got = int(entry.get("first_record", 0)) + len(records)
@@ -676,7 +693,6 @@ class DevicePanel(QWidget):
 
     def _refresh_errors(self) -> None:
         errors = self.device.sync_errors()
-        self.drawer.setTabText(1, f"{MARK} Conflicts ({len(errors)})")
         current = self.error_list.currentItem()
         keep = None if current is None else current.data(Qt.ItemDataRole.UserRole)
         self.error_list.blockSignals(True)

@@ -94,6 +94,7 @@ class RecordListModel(HeaderedTableModel):
         self.device = device
         self.object_name = object_name
         self._rows: list[tuple[str, str, str, str]] = []  # id, state, title, subtitle
+        self._row_of: dict[str, int] = {}
         self._changed: dict[str, float] = {}  # record ID -> when its highlight ends (monotonic s)
         self.now: Callable[[], float] = time.monotonic  # a UI effect's clock, not emulated time
 
@@ -102,8 +103,19 @@ class RecordListModel(HeaderedTableModel):
         until = self.now() + HIGHLIGHT_SECONDS
         for rid in record_ids:
             self._changed[rid] = until
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 2), [HIGHLIGHT_ROLE])
+            row = self._row_of.get(rid)
+            if row is not None:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, 2), [HIGHLIGHT_ROLE])
+
+    def expire(self) -> bool:
+        """Redraw the rows whose highlight has ended; whether any row still glows."""
+        now = self.now()
+        for rid in [rid for rid, until in self._changed.items() if until < now]:
+            del self._changed[rid]
+            row = self._row_of.get(rid)
+            if row is not None:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, 2), [HIGHLIGHT_ROLE])
+        return bool(self._changed)
 
     def highlighted(self, record_id: str) -> bool:
         until = self._changed.get(record_id)
@@ -137,18 +149,23 @@ class RecordListModel(HeaderedTableModel):
                 else ""
             )
             rows.append((rid, states.get(rid, "synced"), title, sub))
+        if [row[0] for row in rows] == [row[0] for row in self._rows]:
+            # the same records: only the rows that changed are redrawn (a busy queue changes a few)
+            old, self._rows = self._rows, rows
+            for number, (before, after) in enumerate(zip(old, rows, strict=True)):
+                if before != after:
+                    self.dataChanged.emit(self.index(number, 0), self.index(number, 2))
+            return
         self.beginResetModel()
         self._rows = rows
+        self._row_of = {row[0]: number for number, row in enumerate(rows)}
         self.endResetModel()
 
     def record_id(self, row: int) -> str:
         return self._rows[row][0]
 
     def row_of(self, record_id: str) -> int | None:
-        for row, values in enumerate(self._rows):
-            if values[0] == record_id:
-                return row
-        return None
+        return self._row_of.get(record_id)
 
     def state_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -98,6 +98,10 @@ class Coalescer(QObject):
         self._timer.stop()
         self._run()
 
+    def cancel(self) -> None:
+        """Drop a pending call (the view is going away)."""
+        self._timer.stop()
+
     def _run(self) -> None:
         self._since.start()
         self._callback()

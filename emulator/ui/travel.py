@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -153,7 +153,7 @@ class TravelOverlay(QWidget):
                 self.raise_()
                 self._elapsed.start()
                 self._timer.start()
-                self.update()
+                self.update(self.band())
                 return
         self.current = None
         self._timer.stop()
@@ -170,7 +170,23 @@ class TravelOverlay(QWidget):
         self.progress += milliseconds / duration
         if self.progress >= 1.0:
             self._next()
-        self.update()
+        self.update(self.band())
+
+    def band(self) -> QRect:
+        """Where tokens, nodes and labels are drawn: the full width, the height of the places.
+
+        Only this strip is repainted each frame: the overlay is transparent, so repainting all
+        of it would redraw every iPad beneath it (their lists, many times a second).
+        """
+        ys = [p.y() for place in self.nodes() if (p := self.locate(place)) is not None]
+        trip = self.current
+        if trip is not None:
+            ys += [p.y() for place in (trip.source, trip.target) if (p := self.locate(place)) is not None]
+        if not ys:
+            return QRect()
+        line = QFontMetricsF(self.font()).height()
+        top, bottom = min(ys) - 2 * line, max(ys) + 2.5 * line  # labels above, stems below
+        return QRect(0, int(top), self.width(), int(bottom - top) + 1)
 
     # painting --------------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:

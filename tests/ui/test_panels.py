@@ -162,6 +162,7 @@ def test_a_queue_row_expands_to_the_records_and_changed_fields(window: MainWindo
     pro.device.save("order__v", order, {}, children=[("order_line__v", {"id": line, "quantity__v": 42})])
     edit_phone(qtbot, pro.frame.app, HARPER, "+1 222 000 0000")
     tree = pro.panel.queue_view
+    pro.panel.open_drawer()
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2)
     assert pro.panel.drawer.tabText(0) == "X-RAY Queue (2)"
 

@@ -1,0 +1,38 @@
+"""Short garbage-collection pauses for a window that must never freeze.
+
+A full collection walks every tracked object. With Qt, SQLAlchemy and FastAPI loaded and a long
+session's events kept, that is a pause of about 100 ms, several times a minute under load. So:
+
+* what start-up made (modules, the window, the stage) is frozen once: never walked again;
+* what survives a full collection is frozen too: the next one walks only what came after it;
+* when a stage closes (a scenario played on its own iPads ends), everything is thawed and
+  collected once, so what the closed stage held in reference cycles is freed, not kept.
+
+Objects freed by reference counting (most of them) are freed as always; only cyclic garbage
+among frozen objects waits for the next thaw.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+
+def _freeze_survivors(phase: str, info: dict[str, Any]) -> None:
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
+
+
+def keep_pauses_short() -> None:
+    """Freeze what exists now and every full collection's survivors from now on."""
+    gc.collect()
+    gc.freeze()
+    if _freeze_survivors not in gc.callbacks:
+        gc.callbacks.append(_freeze_survivors)
+
+
+def thaw_and_collect() -> None:
+    """Collect everything once (a stage closed), then freeze the survivors again."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
