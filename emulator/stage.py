@@ -80,9 +80,9 @@ class Stage:
     async def start(self) -> None:
         """Start the embedded server (running its lifespan) or check the remote one answers."""
         if self.embedded:
-            from server_stub.app import create_app
+            from server_stub.app import embedded_app
 
-            app = create_app(clock=self.clock, admin_token=self.admin_token)
+            app = embedded_app(clock=self.clock, admin_token=self.admin_token)
             await self._stack.enter_async_context(app.router.lifespan_context(app))
             self._transport = httpx.ASGITransport(app=app)
             base_url = EMBEDDED_URL

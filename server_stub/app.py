@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,11 +37,18 @@ from fastapi.exceptions import HTTPException, RequestValidationError
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from server_stub import device_admin, feed, models, online, saving, seed, sync
+from server_stub import device_admin, feed, models, online, saving, seed, snapshot, sync
 from server_stub.access import ADMIN_ONLY, Access, AdminRoute, CurrentUser, DeviceRoute, Member
 from server_stub.clock import Clock, StoredClock, iso
 from server_stub.errors import ApiError, render_json, safe_text
-from server_stub.schema import FieldValueError, Schema, SchemaError, load_schema
+from server_stub.schema import (
+    FieldValueError,
+    Schema,
+    SchemaError,
+    default_schema_path,
+    file_key,
+    load_schema,
+)
 from server_stub.store import Base, ClockRow, DeviceRow, Store, UserRow, create_tables, make_engine
 
 VERSION = "0.1.0"
@@ -133,6 +140,9 @@ class ServerState:
     clock_running: bool = False
     prepared: bool = False
     fault_after_commit: int | None = None
+    #: The schema and sample files the seed comes from, when a seeded in-memory database may be
+    #: kept and copied for the next server with the same files and time (see server_stub.snapshot).
+    seed_source: Hashable | None = None
     engine: Engine | None = None
     stored_clock: StoredClock = field(default_factory=StoredClock)
     _effective: tuple[str, Schema] | None = field(default=None, repr=False)
@@ -187,6 +197,11 @@ class ServerState:
         """Tables, the sample world in an empty database, random tokens in place of the sample
         users' development tokens (when asked), and the stored clock. Done once, by one process."""
         assert self.engine is not None
+        kept = (
+            None if self.seed_source is None or self.clock is None else (self.seed_source, self.clock.now())
+        )
+        if kept is not None and snapshot.restore(self.engine, kept):
+            return
         create_tables(self.engine, self.schema.child_references())
         with self.transaction(write=True) as store:
             if not store.users() and self.sample is not None:
@@ -197,6 +212,8 @@ class ServerState:
                         user.token = secrets.token_urlsafe(24)
             if self.clock is None:
                 self.stored_clock.start(store, start=self.clock_start, running=self.clock_running)
+        if kept is not None:
+            snapshot.keep(self.engine, kept)
 
     def reset(self) -> None:
         """Back to the sample state: the online data emptied and the sample loaded again.
@@ -282,13 +299,44 @@ def create_app(
     ones, which are refused (a server other machines can reach); the app reads the tokens
     through the admin API. ``prepared``: another process has prepared the database (workers).
     """
+    state = server_state(
+        db_url=db_url,
+        clock=clock,
+        admin_token=admin_token,
+        schema_path=schema_path,
+        sample_path=sample_path,
+        load_sample_data=load_sample_data,
+        random_user_tokens=random_user_tokens,
+        clock_start=clock_start,
+        clock_running=clock_running,
+        prepared=prepared,
+        fault_after_commit=fault_after_commit,
+    )
+    return _app_serving(state)
+
+
+def server_state(
+    *,
+    db_url: str = "sqlite://",
+    clock: Clock | None = None,
+    admin_token: str | None = None,
+    schema_path: Path | None = None,
+    sample_path: Path | None = None,
+    load_sample_data: bool = True,
+    random_user_tokens: bool = False,
+    clock_start: datetime | None = None,
+    clock_running: bool = False,
+    prepared: bool = False,
+    fault_after_commit: int | None = None,
+) -> ServerState:
+    """The state of a new server (see create_app for the arguments)."""
     sample_file = sample_path or seed.default_sample_path()
     sample = seed.load_sample(sample_file) if load_sample_data else None
     refused: frozenset[str] = frozenset()
     if random_user_tokens:
         known = sample or seed.load_sample(seed.default_sample_path())
         refused = frozenset(str(u["token"]) for u in known["users"])
-    state = ServerState(
+    return ServerState(
         db_url=db_url,
         clock=clock,
         admin_token=admin_token or secrets.token_urlsafe(32),
@@ -300,16 +348,27 @@ def create_app(
         clock_running=clock_running,
         prepared=prepared,
         fault_after_commit=fault_after_commit,
+        seed_source=(
+            (file_key(schema_path or default_schema_path()), file_key(sample_file))
+            if sample is not None and clock is not None and not random_user_tokens
+            else None
+        ),
     )
 
+
+def _app_serving(state: ServerState) -> FastAPI:
+    """The FastAPI app: its routes read everything from ``state``."""
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.start()
         try:
             yield
         finally:
             assert state.engine is not None
             state.engine.dispose()
+            if getattr(app.state, "reusable", False):
+                _IDLE.append(app)
 
     app = FastAPI(
         title="Autosync stub server",
@@ -328,6 +387,32 @@ def create_app(
 
     app.include_router(_device_routes(state))
     app.include_router(_admin_routes(state))
+    return app
+
+
+#: Embedded apps whose lifespan has ended, ready to serve the next embedded server (see embedded_app).
+_IDLE: list[FastAPI] = []
+
+
+def embedded_app(*, clock: Clock, admin_token: str) -> FastAPI:
+    """An app for an embedded server (in-memory database, the sample world, the stage's clock).
+
+    Building a FastAPI app and preparing its routes costs far more than a scenario's whole play
+    (a pydantic adapter for every parameter of every route), and a scenario library starts one
+    embedded server per scenario. So an app whose lifespan has ended is kept and handed to the next
+    embedded server with a new :class:`ServerState` in place of the old one: the routes, already
+    prepared, read everything from the state, and the new lifespan opens a new database. An app
+    is never shared: it is handed out again only after its lifespan has ended.
+    """
+    fresh = server_state(clock=clock, admin_token=admin_token)
+    if not _IDLE:
+        app = _app_serving(fresh)
+        app.state.reusable = True
+        return app
+    app = _IDLE.pop()
+    state: ServerState = app.state.server
+    for name in ServerState.__dataclass_fields__:
+        setattr(state, name, getattr(fresh, name))
     return app
 
 

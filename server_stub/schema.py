@@ -490,15 +490,38 @@ def resources_dir() -> Path:
     return Path(RESOURCES)
 
 
+#: libyaml's loader where PyYAML was built with it (about ten times faster), else the pure one.
+YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Schemas already loaded, by file (path, modification time, size): a schema is frozen, so every
+#: server of a process (a scenario library starts one per scenario) shares one parse of a file.
+_LOADED: dict[tuple[str, int, int], Schema] = {}
+
+
+def file_key(path: Path) -> tuple[str, int, int]:
+    """A file as a cache key: its resolved path, modification time and size (a changed file misses)."""
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def default_schema_path() -> Path:
+    return resources_dir() / "schema" / "vault_crm.yaml"
+
+
 def load_schema(path: Path | None = None) -> Schema:
     """Load and check the schema file (the bundled Vault CRM schema by default)."""
-    path = path or resources_dir() / "schema" / "vault_crm.yaml"
+    path = path or default_schema_path()
     with path.open(encoding="utf-8") as handle:
+        key = file_key(path)
+        if key in _LOADED:
+            return _LOADED[key]
         try:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=YamlLoader)
         except yaml.YAMLError as exc:
             raise SchemaError(f"{path}: not valid YAML: {exc}") from None
     try:
-        return parse_schema(data)
+        schema = parse_schema(data)
     except SchemaError as exc:
         raise SchemaError(f"{path}: {exc}") from None
+    _LOADED[key] = schema
+    return schema

@@ -8,6 +8,7 @@ Sample files refer to earlier records as ``"@key"`` and to dates as ``today``, `
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,10 +19,13 @@ import yaml
 from server_stub.clock import iso
 from server_stub.models import UploadItem
 from server_stub.saving import PayloadError, SyncError, save_online
-from server_stub.schema import Schema, SchemaError, resources_dir
+from server_stub.schema import Schema, SchemaError, YamlLoader, file_key, resources_dir
 from server_stub.store import DatasetRow, Store, UserRow
 
 RELATIVE_DATE = re.compile(r"^today(?:([+-])(\d+))?$")
+
+#: Sample files already parsed, by file (see :func:`server_stub.schema.file_key`).
+_LOADED: dict[tuple[str, int, int], dict[str, Any]] = {}
 
 
 def default_sample_path() -> Path:
@@ -29,15 +33,18 @@ def default_sample_path() -> Path:
 
 
 def load_sample(path: Path) -> dict[str, Any]:
-    """Parse a sample-data file, refusing one without users."""
+    """Parse a sample-data file, refusing one without users (a private copy: the caller may change it)."""
     with path.open(encoding="utf-8") as handle:
-        try:
-            data = yaml.safe_load(handle)
-        except yaml.YAMLError as exc:
-            raise SchemaError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("users"), list) or not data["users"]:
-        raise SchemaError(f"{path}: sample data needs a non-empty 'users' list")
-    return data
+        key = file_key(path)
+        if key not in _LOADED:
+            try:
+                data = yaml.load(handle, Loader=YamlLoader)
+            except yaml.YAMLError as exc:
+                raise SchemaError(f"{path}: not valid YAML: {exc}") from None
+            if not isinstance(data, dict) or not isinstance(data.get("users"), list) or not data["users"]:
+                raise SchemaError(f"{path}: sample data needs a non-empty 'users' list")
+            _LOADED[key] = data
+    return copy.deepcopy(_LOADED[key])
 
 
 def seed(schema: Schema, store: Store, data: dict[str, Any], now: datetime) -> dict[str, str]:
