@@ -14,13 +14,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from typing import TYPE_CHECKING
 
 from emulator.engine.profile import MODELS, ios_major
-from emulator.heap import keep_pauses_short
-from emulator.stage import Stage
+
+if TYPE_CHECKING:
+    from emulator.stage import Stage
+
+# Qt, the stage and the window are imported when the app starts, not by `autosync-emulator
+# scenario ...`, which plays scenarios headless and needs none of Qt.
 
 #: The iPads on the stage at start-up: (name, user, model, iOS version).
 SAMPLE_DEVICES = (
@@ -77,6 +79,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 async def start_stage(args: argparse.Namespace) -> Stage:
+    from emulator.stage import Stage
+
     stage = Stage(seed=args.seed, data_dir=args.data_dir, server_url=args.server, admin_token=args.token)
     await stage.start()
     for name, user, model, ios in SAMPLE_DEVICES:
@@ -85,6 +89,9 @@ async def start_stage(args: argparse.Namespace) -> Stage:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QSettings
+
+    from emulator.heap import keep_pauses_short
     from emulator.ui.main_window import MainWindow
 
     try:
@@ -120,6 +127,8 @@ async def run(args: argparse.Namespace) -> int:
 
 async def _let_qt_paint(rounds: int = 5) -> None:
     """Give Qt a few event-loop turns (zero-delay timers) to lay out and paint."""
+    from PySide6.QtCore import QTimer
+
     for _ in range(rounds):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         QTimer.singleShot(0, lambda d=done: _resolve(d))
@@ -169,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if platform:
         os.environ["QT_QPA_PLATFORM"] = platform
     import qasync
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

@@ -21,6 +21,9 @@ SCREENS = [
 _screens = Path(tempfile.mkdtemp(prefix="autosync-screens-")) / "screens.json"
 _screens.write_text(json.dumps({"screens": SCREENS}), encoding="utf-8")
 os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={_screens}")
+# Seeded sample databases are cached in a folder of this test process (and the processes it
+# starts), never in the user's cache (see server_stub.snapshot).
+os.environ["AUTOSYNC_SEED_CACHE"] = str(_screens.parent / "seed-cache")
 
 T = TypeVar("T")
 

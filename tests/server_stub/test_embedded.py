@@ -9,10 +9,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from server_stub import app as server_app
+from server_stub import seed as seed_module
 from server_stub import snapshot
 from server_stub.clock import ManualClock
 from server_stub.schema import default_schema_path, file_key, load_schema
@@ -87,7 +89,7 @@ def test_another_time_seeds_again(nothing_kept: None) -> None:
     assert len(snapshot._KEPT) == 2
 
 
-def test_only_an_in_memory_embedded_server_is_copied(nothing_kept: None, tmp_path: object) -> None:
+def test_only_an_in_memory_embedded_server_is_copied(nothing_kept: None) -> None:
     api = Api(server_app.create_app(admin_token=ADMIN), ManualClock())  # the stored clock: no copy
     api.close()
     api = Api(
@@ -97,10 +99,7 @@ def test_only_an_in_memory_embedded_server_is_copied(nothing_kept: None, tmp_pat
     assert snapshot._KEPT == {}
 
 
-def test_a_changed_file_is_read_again(tmp_path: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
+def test_a_changed_file_is_read_again(tmp_path: Path) -> None:
     sample = tmp_path / "sample.yaml"
     sample.write_text(default_sample_path().read_text(encoding="utf-8"), encoding="utf-8")
     before = load_sample(sample)
@@ -133,3 +132,45 @@ def test_an_embedded_app_is_handed_out_again_only_after_its_lifespan_ended() -> 
         assert all(r["fields"].get("phone__v") != "+1 000-000-0000" for r in fresh)
     finally:
         again.close()
+
+
+def test_the_next_process_reads_the_seeded_database_from_the_cache_folder(
+    nothing_kept: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTOSYNC_SEED_CACHE", str(tmp_path))
+    first = started(ManualClock())
+    seeded = dump(first.app.state.server)
+    first.close()
+    (written,) = tmp_path.glob(f"*{snapshot.SUFFIX}")
+    snapshot.forget()  # as if another process
+    calls: list[object] = []
+    monkeypatch.setattr(seed_module, "seed", lambda *args: calls.append(args))
+    second = started(ManualClock())
+    try:
+        assert dump(second.app.state.server) == seeded
+    finally:
+        second.close()
+    assert calls == [], "read from the cache folder, not seeded"
+    monkeypatch.undo()
+    monkeypatch.setenv("AUTOSYNC_SEED_CACHE", str(tmp_path))
+    # a damaged file is seeded anew and replaced
+    written.write_bytes(written.read_bytes()[:-100])
+    snapshot.forget()
+    third = started(ManualClock())
+    try:
+        assert dump(third.app.state.server) == seeded
+    finally:
+        third.close()
+    assert written.read_bytes()[32:] == snapshot._KEPT[next(iter(snapshot._KEPT))]
+
+
+def test_no_cache_folder_when_it_is_off(nothing_kept: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOSYNC_SEED_CACHE", "off")
+    assert snapshot.cache_dir() is None
+    started(ManualClock()).close()
+    snapshot.forget()
+    calls: list[object] = []
+    real = seed_module.seed
+    monkeypatch.setattr(seed_module, "seed", lambda *args: calls.append(args) or real(*args))
+    started(ManualClock()).close()
+    assert len(calls) == 1
