@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from emulator.heap import freeze_survivors_now
 from emulator.scenarios import reference
 from emulator.scenarios.bundle import (
     Bundle,
@@ -117,6 +118,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     results = []
     diverged = 0
     for n, scenario in enumerate(scenarios):
+        if n < 2:  # what lives to the end: modules, the library, then the embedded server's app
+            freeze_survivors_now()
         bundle = bundles.get(n)
         seed = args.seed if args.seed is not None or bundle is None else bundle.seed
         results.append(play_and_print(scenario, seed, out, quiet=args.quiet, server=server))
