@@ -177,8 +177,8 @@ class ServerProcess:
             str(o.port),
             "--db",
             o.db,
-            "--admin-token",
-            self.admin_token,
+            # one word: a random token starts with "-" one time in 64, which argparse takes for an option
+            f"--admin-token={self.admin_token}",
             "--workers",
             str(o.workers),
         ]

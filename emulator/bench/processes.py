@@ -30,7 +30,8 @@ def running_server(kind: Literal["stub", "bare"]) -> Iterator[tuple[str, str]]:
             db = Path(folder) / "stub.db"
             command = [
                 *(sys.executable, "-m", "server_stub.cli", "--port", str(port), "--db", f"sqlite:///{db}"),
-                *("--admin-token", token, "--clock", "manual", "--start", "2026-11-26T09:00:00Z"),
+                # one word: a random token starts with "-" one time in 64 (argparse: an option)
+                *(f"--admin-token={token}", "--clock", "manual", "--start", "2026-11-26T09:00:00Z"),
             ]
         else:
             command = [sys.executable, "-m", "emulator.bench.bare", "--port", str(port)]
