@@ -14,7 +14,7 @@ A kept database is also written to a cache folder (``$AUTOSYNC_SEED_CACHE``, els
 ``$XDG_CACHE_HOME/autosync-emulator`` or ``~/.cache/autosync-emulator``; ``off`` writes and reads
 none), so that the next process (the app's start-up, ``scenario run``) need not seed either. A
 file's name is a digest of the key, of the server's code (every ``server_stub`` source file) and
-of the Python, SQLite and SQLAlchemy versions, so another version of any of them never reads it; its
+of the Python, SQLite, SQLAlchemy and pydantic versions, so another version of any of them never reads it; its
 content starts with a digest of the rest, so a damaged file is seeded anew and replaced.
 """
 
@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
 
+import pydantic
 import sqlalchemy
 from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
@@ -81,7 +82,8 @@ def _disk_path(key: Hashable) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    versions = (repr(key), _code_digest(), sqlite3.sqlite_version, sqlalchemy.__version__, sys.version)
+    libraries = (sqlite3.sqlite_version, sqlalchemy.__version__, pydantic.VERSION, sys.version)
+    versions = (repr(key), _code_digest(), *libraries)
     name = hashlib.sha256("\n".join(versions).encode()).hexdigest()[:32]
     return folder / f"{name}{SUFFIX}"
 
