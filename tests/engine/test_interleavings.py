@@ -97,6 +97,7 @@ def drain_and_sync(world: World, ipads: list[Device]) -> None:
 @pytest.mark.rule("AS-06")
 @pytest.mark.rule("AS-07")
 @pytest.mark.rule("AS-28")
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(script=actions)
 def test_every_device_converges_and_no_upload_is_lost_duplicated_or_reordered(

@@ -6,6 +6,7 @@ so the generated requests get past authentication and reach the real handlers.
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -31,6 +32,7 @@ CHECKS = [
 ]
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(
     max_examples=25,

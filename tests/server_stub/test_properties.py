@@ -113,6 +113,7 @@ def answered(response: Any) -> Any:
     return response
 
 
+@pytest.mark.slow
 @given(
     body_items=st.lists(items(), min_size=1, max_size=2),
     reuse=st.booleans(),
