@@ -361,13 +361,15 @@ def _app_serving(state: ServerState) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app in _IDLE:  # started again by its old holder: no longer free to hand out
+            _IDLE.remove(app)
         state.start()
         try:
             yield
         finally:
             assert state.engine is not None
             state.engine.dispose()
-            if getattr(app.state, "reusable", False):
+            if getattr(app.state, "reusable", False) and app not in _IDLE:
                 _IDLE.append(app)
 
     app = FastAPI(

@@ -174,3 +174,17 @@ def test_no_cache_folder_when_it_is_off(nothing_kept: None, monkeypatch: pytest.
     monkeypatch.setattr(seed_module, "seed", lambda *args: calls.append(args) or real(*args))
     started(ManualClock()).close()
     assert len(calls) == 1
+
+
+def test_an_app_started_again_by_its_old_holder_is_not_handed_out() -> None:
+    server_app._IDLE.clear()
+    first = server_app.embedded_app(clock=ManualClock(), admin_token="one")
+    Api(first, ManualClock()).close()
+    assert len(server_app._IDLE) == 1 and server_app._IDLE[0] is first
+    again = Api(first, ManualClock())  # the same app's lifespan once more
+    try:
+        assert server_app._IDLE == []
+        assert server_app.embedded_app(clock=ManualClock(), admin_token="two") is not first
+    finally:
+        again.close()
+    assert len(server_app._IDLE) == 1 and server_app._IDLE[0] is first
