@@ -244,7 +244,10 @@ def test_conflict_values_are_shown_in_full(window: MainWindow, qtbot: QtBot) -> 
     metrics = table.fontMetrics()
 
     def fits() -> bool:
-        shown = table.visualItemRect(mine)
+        item = table.item(2, 0)  # read again: a redraw may have replaced the row's items
+        if item is None or item.text() != long_value:
+            return False
+        shown = table.visualItemRect(item)
         needed = metrics.boundingRect(shown.adjusted(4, 0, -4, 0), Qt.TextFlag.TextWordWrap, long_value)
         return shown.height() >= needed.height() > metrics.height()
 
