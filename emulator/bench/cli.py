@@ -33,11 +33,12 @@ class Plan:
     stall_drain: int
     stall_sync: int
     server_quick: bool
+    list_records: int
 
 
-FULL = Plan((100, 1_000, 10_000), 1_000, 20, 1_000, 10_000, False)
-QUICK = Plan((50, 200, 500), 100, 5, 200, 1_000, True)
-PARTS = ("drain", "loopback", "propagation", "server", "stalls")
+FULL = Plan((100, 1_000, 10_000), 1_000, 20, 1_000, 10_000, False, 10_000)
+QUICK = Plan((50, 200, 500), 100, 5, 200, 1_000, True, 10_000)
+PARTS = ("list", "drain", "loopback", "propagation", "server", "stalls")
 
 
 def _say(text: str) -> None:
@@ -52,6 +53,12 @@ class Run:
         self.out = out
         self.figures: list[Figure] = []
         self.floor_per_item: float | None = None
+
+    def listing(self) -> None:
+        from emulator.bench import listing
+
+        _say(f"the record list's model with {self.plan.list_records:,} records")
+        self.figures += listing.figures(self.plan.list_records)
 
     def drain(self) -> None:
         from emulator.bench import drain
@@ -106,6 +113,7 @@ class Run:
 
     def part(self, name: str) -> Callable[[], None]:
         parts: dict[str, Callable[[], None]] = {
+            "list": self.listing,
             "drain": self.drain,
             "loopback": self.loopback,
             "propagation": self.propagation,
