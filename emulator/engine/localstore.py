@@ -355,14 +355,19 @@ class LocalStore:
         with self.transaction() as s:
             return set(s.scalars(select(QueueItem.transaction_id)))
 
-    def queue_items_editing(self, record_ids: Iterable[str]) -> list[QueueItem]:
-        """The queue items that edit any of ``record_ids``, head first."""
+    def queued_edits_of(self, record_ids: Iterable[str]) -> list[Record]:
+        """The edits (items) of the queue items that edit any of ``record_ids``, head first.
+
+        Only the items column is read (no ORM objects): an answer re-applies every later edit of
+        its records, and a long queue of edits to a few accounts makes that many rows.
+        """
         ids = list(record_ids)
         if not ids:
             return []
         with self.transaction() as s:
             seqs = select(QueueRef.seq).where(QueueRef.record_id.in_(ids), QueueRef.item.is_(True))
-            return list(s.scalars(select(QueueItem).where(QueueItem.seq.in_(seqs)).order_by(QueueItem.seq)))
+            rows = s.execute(select(QueueItem.items).where(QueueItem.seq.in_(seqs)).order_by(QueueItem.seq))
+            return [item for (items,) in rows for item in items]
 
     def update_queue_item(self, seq: int, **values: Any) -> None:
         with self.transaction() as s:

@@ -263,7 +263,7 @@ class Uploader:
         answered = {str(r["id"]) for r in answer["records"]} | {
             str(r["temp_id"]) for r in answer["records"] if r.get("temp_id")
         }
-        later = [item for queued in store.queue_items_editing(answered) for item in queued.items]
+        later = store.queued_edits_of(answered)
         for record in answer["records"]:
             temp = record.get("temp_id")
             if temp and temp.startswith("tmp-"):

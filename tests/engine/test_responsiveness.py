@@ -73,9 +73,17 @@ def test_the_loop_gets_a_turn_for_every_feed_entry_merged(world: World) -> None:
 
 
 @pytest.fixture
-def counted(world: World) -> Iterator[dict[str, int]]:
-    """Statements run and queue rows loaded by the ORM, on every device's store."""
+def counted(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    """Statements run, and queue rows read (as ORM objects or as re-applied edits), on every store."""
     seen = {"statements": 0, "queue_rows": 0}
+    edits_of = LocalStore.queued_edits_of
+
+    def counted_edits(store: LocalStore, record_ids: Any) -> list[dict[str, Any]]:
+        edits = edits_of(store, record_ids)
+        seen["queue_rows"] += len(edits)
+        return edits
+
+    monkeypatch.setattr(LocalStore, "queued_edits_of", counted_edits)
 
     def statement(*_args: object) -> None:
         seen["statements"] += 1
