@@ -67,10 +67,10 @@ class Run:
         _say(
             f"draining queues of {', '.join(f'{s:,}' for s in self.plan.drain_sizes)} on the embedded server"
         )
-        figures, points = asyncio.run(drain.embedded_figures(self.plan.drain_sizes))
+        figures, curves = asyncio.run(drain.embedded_figures(self.plan.drain_sizes))
         self.figures += figures
-        floor = asyncio.run(drain.in_process_floor(points[0].size))
-        chart = growth_png(points, floor, self.out / "drain-growth.png")
+        floor = asyncio.run(drain.in_process_floor(self.plan.drain_sizes[0]))
+        chart = growth_png(curves, floor, self.out / "drain-growth.png")
         _say(f"wrote {chart}")
 
     def loopback(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -17,21 +17,23 @@ from emulator.bench.drain import DrainPoint
 
 WIDTH, HEIGHT = 900, 520
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 90, 40, 70, 70
-CURVE = QColor("#1d4ed8")
+CURVES = (QColor("#1d4ed8"), QColor("#15803d"), QColor("#7c3aed"))
 FLOOR = QColor("#6b7280")
-GOAL = QColor("#c2410c")
 
 
-def growth_png(points: Sequence[DrainPoint], floor_per_item: float, path: Path, goal: float = 1.5) -> Path:
-    """Write the chart to ``path``: ms per item drained (y) at each queue length (x, log scale)."""
-    if len(points) < 2:
-        raise ValueError("a growth curve needs at least two queue sizes")
+def growth_png(
+    curves: Mapping[str, Sequence[DrainPoint]], floor_per_item: float, path: Path, goal: float = 1.5
+) -> Path:
+    """Write the chart to ``path``: ms per item drained (y) at each queue length (x, log scale),
+    one curve per workload (at most three), each with its goal, and the floor."""
+    if not curves or len(curves) > len(CURVES) or any(len(p) < 2 for p in curves.values()):
+        raise ValueError("a growth chart needs one to three curves of at least two queue sizes")
     image = QImage(WIDTH, HEIGHT, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        _draw(painter, points, floor_per_item, goal)
+        _draw(painter, curves, floor_per_item, goal)
     finally:
         painter.end()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,14 +42,17 @@ def growth_png(points: Sequence[DrainPoint], floor_per_item: float, path: Path, 
     return path
 
 
-def _draw(painter: QPainter, points: Sequence[DrainPoint], floor_per_item: float, goal: float) -> None:
+def _draw(
+    painter: QPainter, curves: Mapping[str, Sequence[DrainPoint]], floor_per_item: float, goal: float
+) -> None:
     plot = QRectF(
         MARGIN_LEFT, MARGIN_TOP, WIDTH - MARGIN_LEFT - MARGIN_RIGHT, HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     )
-    sizes = [p.size for p in points]
+    every = [p for points in curves.values() for p in points]
+    sizes = sorted({p.size for p in every})
     lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
-    goal_ms = points[0].per_item * goal * 1000
-    top = max(max(p.per_item for p in points) * 1000, goal_ms, floor_per_item * 1000) * 1.15
+    goals = [points[0].per_item * goal * 1000 for points in curves.values()]
+    top = max(max(p.per_item for p in every) * 1000, *goals, floor_per_item * 1000) * 1.15
 
     def at(size: float, ms: float) -> QPointF:
         x = plot.left() + (math.log10(size) - lo) / (hi - lo) * plot.width()
@@ -102,20 +107,31 @@ def _draw(painter: QPainter, points: Sequence[DrainPoint], floor_per_item: float
             QRectF(left.x() + 6, left.y() - 20, plot.width() - 12, 18), Qt.AlignmentFlag.AlignLeft, label
         )
 
-    level(goal_ms, GOAL, Qt.PenStyle.DotLine, f"goal: {goal:g}x the cost at {min(sizes):,} queued")
     level(floor_per_item * 1000, FLOOR, Qt.PenStyle.DashLine, "floor: a bare POST through the same transport")
-    painter.setPen(QPen(CURVE, 3))
-    corners = [at(p.size, p.per_item * 1000) for p in points]
-    for a, b in itertools.pairwise(corners):
-        painter.drawLine(a, b)
-    painter.setBrush(CURVE)
-    for point, corner in zip(points, corners, strict=True):
-        painter.drawEllipse(corner, 5, 5)
-        painter.drawText(
-            QRectF(corner.x() - 60, corner.y() - 26, 120, 18),
-            Qt.AlignmentFlag.AlignCenter,
-            f"{point.per_item * 1000:.1f} ms",
+    for (label, points), colour, goal_ms in zip(curves.items(), CURVES, goals, strict=False):
+        level(
+            goal_ms, colour, Qt.PenStyle.DotLine, f"goal ({label}): {goal:g}x its cost at {points[0].size:,}"
         )
+        painter.setPen(QPen(colour, 3))
+        corners = [at(p.size, p.per_item * 1000) for p in points]
+        for a, b in itertools.pairwise(corners):
+            painter.drawLine(a, b)
+        painter.setBrush(colour)
+        for point, corner in zip(points, corners, strict=True):
+            painter.drawEllipse(corner, 5, 5)
+            painter.drawText(
+                QRectF(corner.x() - 60, corner.y() - 26, 120, 18),
+                Qt.AlignmentFlag.AlignCenter,
+                f"{point.per_item * 1000:.1f} ms",
+            )
+    legend = QRectF(plot.left() + 12, MARGIN_TOP - 30, plot.width() - 24, 18)
+    for (label, _points), colour in zip(curves.items(), CURVES, strict=False):
+        painter.setPen(QPen(colour, 3))
+        painter.drawLine(
+            QPointF(legend.left(), legend.center().y()), QPointF(legend.left() + 24, legend.center().y())
+        )
+        painter.drawText(legend.adjusted(30, 0, 0, 0), Qt.AlignmentFlag.AlignLeft, label)
+        legend.translate(painter.fontMetrics().horizontalAdvance(label) + 70, 0)
 
 
 def _nice_step(raw: float) -> float:

@@ -26,13 +26,16 @@ def test_a_figure_is_a_ratio_against_its_floor_held_to_its_goal() -> None:
 
 def test_the_growth_chart_is_a_png_of_the_curve(qapp: object, tmp_path: Path) -> None:
     points = [DrainPoint(100, 0.008), DrainPoint(1_000, 0.009), DrainPoint(10_000, 0.018)]
-    path = growth_png(points, 0.0013, tmp_path / "charts" / "drain-growth.png")
+    creates = [DrainPoint(100, 0.007), DrainPoint(1_000, 0.007), DrainPoint(10_000, 0.0075)]
+    path = growth_png(
+        {"edits": points, "new records": creates}, 0.0013, tmp_path / "charts" / "drain-growth.png"
+    )
     image = QImage(str(path))
     assert (image.width(), image.height()) == (WIDTH, HEIGHT)
     colours = {image.pixelColor(x, y).name() for x in range(0, WIDTH, 7) for y in range(0, HEIGHT, 7)}
-    assert "#1d4ed8" in colours  # the curve is drawn, not only the axes
+    assert {"#1d4ed8", "#15803d"} <= colours  # both curves are drawn, not only the axes
     with pytest.raises(ValueError, match="at least two"):
-        growth_png(points[:1], 0.001, tmp_path / "one.png")
+        growth_png({"edits": points[:1]}, 0.001, tmp_path / "one.png")
 
 
 def test_bench_quick_writes_the_table_with_every_figure_asked_for(
