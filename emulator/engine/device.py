@@ -25,7 +25,7 @@ from emulator.engine.error_actions import LABELS, ErrorAction, error_actions
 from emulator.engine.events import EventLog
 from emulator.engine.localstore import LocalStore, Notice, QueueItem, Record, SyncErrorRow
 from emulator.engine.merge import Action, check_action, entry_ids
-from emulator.engine.network import ConditionedTransport, NetworkConditions
+from emulator.engine.network import WIRE_TIMEOUT_SECONDS, ConditionedTransport, NetworkConditions
 from emulator.engine.profile import DeviceProfile
 from emulator.engine.schema import DeviceSchema
 from emulator.engine.sync_widget import DEFAULT_WARN_DAYS, PendingUpload, SyncWidget, sync_widget
@@ -185,7 +185,7 @@ class Device:
                 "X-Autosync-Device": profile.device_id,
                 "X-Autosync-Model": profile.model,
             },
-            timeout=httpx.Timeout(60.0),
+            timeout=httpx.Timeout(WIRE_TIMEOUT_SECONDS),
             event_hooks={"request": [self._report_queue]},
         )
         self.rng = rng
@@ -387,6 +387,7 @@ class Device:
     # conditions ---------------------------------------------------------------------------------
     def set_network(self, mode: str, **options: Any) -> None:
         was_online = self.conditions.app_thinks_online
+        was_mode = self.conditions.mode
         if mode not in ("online", "offline", "lie-fi"):
             raise ValueError(f"unknown network mode {mode!r}")
         self.conditions.mode = mode  # type: ignore[assignment]
@@ -396,9 +397,13 @@ class Device:
             self.conditions.loss = float(options["loss"])
         self.say("network", f"{self.profile.name} is now {self.conditions.describe()}.", mode=mode)
         if not was_online and self.conditions.app_thinks_online:
-            self.uploader.kick(now=True)  # AS-06: upload at once when connectivity returns
+            self.uploader.connectivity_returned()  # AS-06: upload at once when connectivity returns
             self._first_use_check()
             self.refresh.foreground_changed(self.foreground)
+        elif was_mode == "lie-fi" and mode == "online":
+            # AS-06 again: lie-fi fooled the app, but the network that comes back is real; the
+            # item waiting for its next retry goes now, not up to five minutes later.
+            self.uploader.connectivity_returned()
 
     def inject_fault(self, fault: str) -> None:
         from emulator.engine.network import FAULTS

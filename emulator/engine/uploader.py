@@ -39,11 +39,23 @@ class Uploader:
         self.device = device
         self.draining = False
         self._retry_timer: Timer | None = None
+        # Set when connectivity returns while an upload is on the wire (lie-fi then online): if
+        # that upload then fails, it is sent again at once instead of after its backoff.
+        self._network_returned = False
 
     def kick(self, *, now: bool = False) -> None:
         """Start draining if Autosync may upload now; ``now`` skips a pending backoff wait."""
         if self.device.autosync_active:
             self.device.spawn(self.drain(skip_backoff=now))
+
+    def connectivity_returned(self) -> None:
+        """AS-06: connectivity is back (offline or lie-fi to online): send the queue at once.
+
+        A waiting head skips the rest of its backoff. An upload still on the wire (sent under
+        lie-fi, waiting for its timeout) is sent again as soon as it fails.
+        """
+        self._network_returned = self.draining
+        self.kick(now=True)
 
     def resume(self) -> None:
         """After the app (re)starts: send now, or re-arm the head's pending retry."""
@@ -93,7 +105,11 @@ class Uploader:
                 if waiting and not (manual or skip_backoff):
                     return False
                 self.cancel_retry()
+                self._network_returned = False
                 if not await self._send(head):
+                    if self._network_returned and device.conditions.mode == "online":
+                        skip_backoff = True  # connectivity came back during the attempt
+                        continue
                     return False
                 sent += 1
                 if on_sent is not None:
@@ -137,10 +153,14 @@ class Uploader:
             head.seq, state="waiting", attempts=attempts, last_error=why, next_attempt_at=iso(due)
         )
         root = head.items[0]
+        when = (
+            "sent again now that the network is back"
+            if self._network_returned and device.conditions.mode == "online"
+            else f"retried in {int(delay.total_seconds())} s"
+        )
         device.say(
             "retry_scheduled",
-            f"Upload of {head.label} failed ({why}); it stays first in the queue and is "
-            f"retried in {int(delay.total_seconds())} s.",
+            f"Upload of {head.label} failed ({why}); it stays first in the queue and is {when}.",
             (root["object"], root["id"]),
             attempts=attempts,
             transaction_id=head.transaction_id,
