@@ -26,6 +26,7 @@ from emulator.engine.clock import DEFAULT_START, EmulatedClock
 from emulator.engine.device import DEFAULT_POLL_INTERVAL, Device
 from emulator.engine.events import Event, EventLog
 from emulator.engine.profile import DeviceProfile
+from emulator.errors import NotFound, ServerUnreachable, check_answer
 from emulator.xray import XRay
 
 EMBEDDED_URL = "http://embedded-stub"
@@ -96,7 +97,7 @@ class Stage:
                 headers={"Authorization": f"Bearer {self.admin_token}"},
             )
         )
-        (await self.admin.get("/health")).raise_for_status()
+        check_answer(await self._request("GET", "/health"))
 
     async def close(self) -> None:
         for device in list(self.devices.values()):
@@ -108,9 +109,9 @@ class Stage:
 
     # devices ------------------------------------------------------------------------------------
     async def users(self) -> list[dict[str, Any]]:
-        response = await self._admin().get("/api/v1/admin/users")
-        response.raise_for_status()
-        return list(response.json())
+        """The server's users (raises :class:`~emulator.errors.ServerError` if it cannot tell)."""
+        response = await self._request("GET", "/api/v1/admin/users")
+        return list(check_answer(response).json())
 
     async def add_device(
         self,
@@ -121,16 +122,20 @@ class Stage:
         ios_version: str = "17.5",
         device_id: str | None = None,
     ) -> Device:
-        """Add a virtual iPad signed in as ``user_id`` (reopened from its file if it exists)."""
+        """Add a virtual iPad signed in as ``user_id`` (reopened from its file if it exists).
+
+        A bad or taken device ID is a ``ValueError``; a user the server does not have is a
+        :class:`~emulator.errors.NotFound`.
+        """
         device_id = device_id or _slug(name)
         if not DEVICE_ID.match(device_id):
             raise ValueError(f"device ID {device_id!r}: use lower-case letters, digits and dashes")
         if device_id in self.devices:
             raise ValueError(f"there is already a device called {device_id!r} on the stage")
-        response = await self._admin().get(f"/api/v1/admin/users/{user_id}/token")
+        response = await self._request("GET", f"/api/v1/admin/users/{user_id}/token")
         if response.status_code == 404:
-            raise ValueError(f"no user {user_id!r} on the server")
-        response.raise_for_status()
+            raise NotFound(f"no user {user_id!r} on the server")
+        check_answer(response)
         profile = DeviceProfile(
             device_id=device_id,
             name=name,
@@ -287,17 +292,24 @@ class Stage:
 
     # the online side ----------------------------------------------------------------------------
     async def online(self, method: str, path: str, *, say: str | None = None, **kwargs: Any) -> Any:
-        """Call the server's online side (admin API); raises with the server's reason.
+        """Call the server's online side (admin API).
 
         A call that changes something is an ``online_change`` event, told with ``say`` (or a
-        plain description of the call).
+        plain description of the call). A 4xx raises :class:`~emulator.errors.ServerRefused`
+        with the server's reason; no answer (or a 5xx), :class:`~emulator.errors.ServerUnreachable`.
         """
-        response = await self._admin().request(method, f"/api/v1/admin{path}", **kwargs)
-        if response.status_code >= 400:
-            raise ValueError(response.json().get("detail", response.text))
+        response = check_answer(await self._request(method, f"/api/v1/admin{path}", **kwargs))
         if method.upper() != "GET":
             self.events.emit("online", "online_change", say or f"Online: {method.upper()} {path}.", path=path)
         return response.json()
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One admin request; a transport failure is a :class:`~emulator.errors.ServerUnreachable`."""
+        try:
+            return await self._admin().request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            where = self.server_url or "the embedded server"
+            raise ServerUnreachable(f"{where} did not answer: {exc or type(exc).__name__}") from exc
 
     def _admin(self) -> httpx.AsyncClient:
         if self.admin is None:

@@ -30,6 +30,7 @@ from emulator.engine.profile import DeviceProfile
 from emulator.engine.schema import DeviceSchema
 from emulator.engine.sync_widget import DEFAULT_WARN_DAYS, PendingUpload, SyncWidget, sync_widget
 from emulator.engine.timefmt import iso, parse_iso
+from emulator.errors import ActionRefused as ActionRefused  # where callers have always found it
 
 ScreenMode = Literal["view", "edit"]
 SyncState = Literal["saved_locally", "queued", "uploading", "synced", "sync_error", "update_waiting"]
@@ -42,10 +43,6 @@ SYNC_STATE_TEXT: dict[str, str] = {
     "update_waiting": "Update waiting to merge",
 }
 DEFAULT_POLL_INTERVAL = timedelta(seconds=30)
-
-
-class ActionRefused(Exception):
-    """The device refuses an action; ``str(exc)`` is what the user reads."""
 
 
 @dataclass(frozen=True)
