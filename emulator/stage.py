@@ -24,14 +24,22 @@ import httpx
 
 from emulator.engine.clock import DEFAULT_START, EmulatedClock
 from emulator.engine.device import DEFAULT_POLL_INTERVAL, Device
-from emulator.engine.events import Event, EventLog
+from emulator.engine.events import Event, EventKind, EventLog
 from emulator.engine.profile import DeviceProfile
 from emulator.errors import NotFound, ServerUnreachable, check_answer
 from emulator.xray import XRay
 
 EMBEDDED_URL = "http://embedded-stub"
 #: Events after which a feed poll may find something new.
-FEED_WRITES = frozenset({"put_on_feed", "discarded_online", "duplicated", "uploaded", "online_change"})
+FEED_WRITES = frozenset(
+    {
+        EventKind.PUT_ON_FEED,
+        EventKind.DISCARDED_ONLINE,
+        EventKind.DUPLICATED,
+        EventKind.UPLOADED,
+        EventKind.ONLINE_CHANGE,
+    }
+)
 DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 T = TypeVar("T")
 
@@ -152,7 +160,7 @@ class Stage:
         note = "" if profile.autosync_eligible else f" No Autosync: {profile.ineligibility}"
         self.events.emit(
             "stage",
-            "device_added",
+            EventKind.DEVICE_ADDED,
             f"{name} ({model}, iOS {ios_version}) joined as {user_id}.{note}",
             device=device_id,
         )
@@ -175,11 +183,14 @@ class Stage:
         device = self.devices.pop(device_id)
         await device.close()
         if wipe:
-            for suffix in ("", "-wal", "-shm"):
-                (self.data_dir / f"{device_id}.sqlite{suffix}").unlink(missing_ok=True)
+            self._wipe(device_id)
         self.events.emit(
-            "stage", "device_removed", f"{device.profile.name} left the stage.", device=device_id
+            "stage", EventKind.DEVICE_REMOVED, f"{device.profile.name} left the stage.", device=device_id
         )
+
+    def _wipe(self, device_id: str) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            (self.data_dir / f"{device_id}.sqlite{suffix}").unlink(missing_ok=True)
 
     async def reopen_device(self, device_id: str) -> Device:
         """Close a device and open it again from its file (an app restart)."""
@@ -203,7 +214,7 @@ class Stage:
         text = f"X-ray view {state} {where}: " + (
             "the emulator's explanations are shown." if on else "the iPad shows exactly what a rep sees."
         )
-        self.events.emit("stage", "xray", text, on=on, device=device_id)
+        self.events.emit("stage", EventKind.XRAY, text, on=on, device=device_id)
 
     # time ---------------------------------------------------------------------------------------
     async def settle(self) -> None:
@@ -300,7 +311,9 @@ class Stage:
         """
         response = check_answer(await self._request(method, f"/api/v1/admin{path}", **kwargs))
         if method.upper() != "GET":
-            self.events.emit("online", "online_change", say or f"Online: {method.upper()} {path}.", path=path)
+            self.events.emit(
+                "online", EventKind.ONLINE_CHANGE, say or f"Online: {method.upper()} {path}.", path=path
+            )
         return response.json()
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

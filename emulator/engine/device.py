@@ -22,7 +22,7 @@ import httpx
 from emulator.engine import changes
 from emulator.engine.clock import EmulatedClock, Timer
 from emulator.engine.error_actions import LABELS, ErrorAction, error_actions
-from emulator.engine.events import EventLog
+from emulator.engine.events import EventKind, EventLog
 from emulator.engine.localstore import LocalStore, Notice, QueueItem, Record, SyncErrorRow
 from emulator.engine.merge import Action, check_action, entry_ids
 from emulator.engine.network import WIRE_TIMEOUT_SECONDS, ConditionedTransport, NetworkConditions
@@ -242,7 +242,7 @@ class Device:
             return "Applying update"
         return None
 
-    def say(self, kind: str, text: str, record: tuple[str, str] | None = None, **data: Any) -> None:
+    def say(self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: Any) -> None:
         if self._held is not None:
             self._held.append(((self.actor, kind, text, record), data))
         else:
@@ -392,7 +392,7 @@ class Device:
             self.conditions.latency = options["latency"]
         if "loss" in options:
             self.conditions.loss = float(options["loss"])
-        self.say("network", f"{self.profile.name} is now {self.conditions.describe()}.", mode=mode)
+        self.say(EventKind.NETWORK, f"{self.profile.name} is now {self.conditions.describe()}.", mode=mode)
         if not was_online and self.conditions.app_thinks_online:
             self.uploader.connectivity_returned()  # AS-06: upload at once when connectivity returns
             self._first_use_check()
@@ -415,7 +415,7 @@ class Device:
         self.foreground = foreground
         where = "foreground" if foreground else "background"
         self.say(
-            "foreground",
+            EventKind.FOREGROUND,
             f"The app on {self.profile.name} is in the {where}.",
             foreground=foreground,
         )
@@ -431,7 +431,7 @@ class Device:
         self._traditional = traditional
         mode = "traditional sync" if traditional else "Autosync"
         self.say(
-            "mode",
+            EventKind.MODE,
             f"Comparison: {self.profile.name} now behaves as with {mode}.",
             traditional=traditional,
         )
@@ -447,7 +447,7 @@ class Device:
         record = self._require(record_id)
         self.screen = Screen(object_name, record_id, "view")
         self.say(
-            "screen",
+            EventKind.SCREEN,
             f"Viewing {self._title(object_name, record)}.",
             (object_name, record_id),
             mode="view",
@@ -460,7 +460,7 @@ class Device:
             raise ActionRefused("Save or cancel the edit screen first.")
         screen, self.screen = self.screen, None
         if screen is not None:
-            self.say("screen", "Back to the list.", (screen.object, screen.record_id), mode="list")
+            self.say(EventKind.SCREEN, "Back to the list.", (screen.object, screen.record_id), mode="list")
         self.poller.merge_waiting()
 
     def _require_unblocked(self) -> None:
@@ -488,7 +488,7 @@ class Device:
         self.edit = session
         self.screen = Screen(object_name, session.record_id, "edit")
         self.say(
-            "screen",
+            EventKind.SCREEN,
             f"Editing {self.schema.label(object_name).lower()}.",
             (object_name, session.record_id),
             mode="edit",
@@ -498,7 +498,7 @@ class Device:
     def _end_edit(self, session: EditSession) -> None:
         self.edit = None
         self.screen = None if session.new else Screen(session.object, session.record_id, "view")
-        self.say("screen", "Left the edit screen.", (session.object, session.record_id), mode="view")
+        self.say(EventKind.SCREEN, "Left the edit screen.", (session.object, session.record_id), mode="view")
 
     def displayed_ids(self) -> set[str]:
         """Records on screen now: the open record and its related records (AS-23)."""
@@ -519,7 +519,7 @@ class Device:
             action, record_id, self.store.record(record_id), waiting, self.schema.label(object_name)
         )
         if reason is not None:
-            self.say("action_refused", reason, (object_name, record_id), action=action)
+            self.say(EventKind.ACTION_REFUSED, reason, (object_name, record_id), action=action)
             raise ActionRefused(reason)
 
     def save(
@@ -615,7 +615,7 @@ class Device:
         self._end_edit(session)
         if not items:
             self.say(
-                "saved",
+                EventKind.SAVED,
                 f"Nothing changed on {self._title(obj, root_after)}.",
                 (obj, session.record_id),
             )
@@ -624,7 +624,7 @@ class Device:
         family = schema.family_of(obj)
         with self._events_after_commit(), self.store.transaction():
             self.say(
-                "saved",
+                EventKind.SAVED,
                 f"{self._title(obj, root_after)} saved on {self.profile.name}.",
                 (obj, session.record_id),
                 submitted=submit,
@@ -677,7 +677,7 @@ class Device:
             )
         )
         self.say(
-            "queued",
+            EventKind.QUEUED,
             f"{label} queued ({where}).",
             record,
             transaction_id=item.transaction_id,
@@ -709,12 +709,12 @@ class Device:
         record = (error.object, error.record_id)
         if action == "clear":
             self.store.remove_error(error_id)
-            self.say("error_resolved", f"Sync error cleared: {error.label}.", record, how="clear")
+            self.say(EventKind.ERROR_RESOLVED, f"Sync error cleared: {error.label}.", record, how="clear")
             return
         self.store.request_on_error(error_id, action)
         what = "a database refresh" if action == "undelete" else "a refresh of the record from online"
         self.say(
-            "error_action",
+            EventKind.ERROR_ACTION,
             f"{LABELS[action]} requested for {error.label}: the next incremental sync does it ({what}).",
             record,
             how=action,
@@ -726,7 +726,7 @@ class Device:
         if any(n.kind == kind for n in self.unread_notices()):
             return None
         notice = self.store.notify(text, self.now_iso(), kind)
-        self.say("alert", text, alert=kind, notice=notice.id)
+        self.say(EventKind.ALERT, text, alert=kind, notice=notice.id)
         return notice
 
     def alert_sync_errors(self) -> None:

@@ -20,7 +20,15 @@ import httpx
 from emulator.engine import changes
 from emulator.engine.backoff import retry_delay
 from emulator.engine.clock import Timer
-from emulator.engine.events import Event
+from emulator.engine.events import (
+    ANSWER_KINDS,
+    AnswerData,
+    Event,
+    EventKind,
+    RetryData,
+    UploadData,
+    answer_data,
+)
 from emulator.engine.localstore import QueueItem
 from emulator.engine.timefmt import iso, parse_iso
 
@@ -29,7 +37,7 @@ if TYPE_CHECKING:
 
 TRANSIENT_STATUS = frozenset({401, 408, 425, 429})
 #: Events that tell an upload's answer; each carries the server's ``id_map``.
-ANSWER_EVENTS = frozenset({"uploaded", "duplicated", "discarded_online"})
+ANSWER_EVENTS = ANSWER_KINDS
 
 
 class Uploader:
@@ -124,10 +132,10 @@ class Uploader:
         device.store.update_queue_item(head.seq, state="uploading")
         root = head.items[0]
         device.say(
-            "uploading",
+            EventKind.UPLOADING,
             f"Uploading: {head.label}.",
             (root["object"], root["id"]),
-            transaction_id=head.transaction_id,
+            **UploadData(transaction_id=head.transaction_id),
         )
         body = {"transaction_id": head.transaction_id, "device_id": device.id, "items": head.items}
         try:
@@ -159,11 +167,10 @@ class Uploader:
             else f"retried in {int(delay.total_seconds())} s"
         )
         device.say(
-            "retry_scheduled",
+            EventKind.RETRY_SCHEDULED,
             f"Upload of {head.label} failed ({why}); it stays first in the queue and is {when}.",
             (root["object"], root["id"]),
-            attempts=attempts,
-            transaction_id=head.transaction_id,
+            **RetryData(attempts=attempts, transaction_id=head.transaction_id),
         )
         self._arm_retry(due)
 
@@ -186,7 +193,7 @@ class Uploader:
                 label=head.label,
             )
         device.say(
-            "rejected",
+            EventKind.REJECTED,
             f"{head.label} was refused by the server: {detail}",
             (root["object"], root["id"]),
             transaction_id=head.transaction_id,
@@ -224,7 +231,7 @@ class Uploader:
                     self._forget_unsaved(head.items, keep_created=True)
         if outcome == "sync_error":
             device.say(
-                "rejected",
+                EventKind.REJECTED,
                 f"Sync error: {answer['error']['message']}",
                 record,
                 error=answer["error"]["kind"],
@@ -238,20 +245,26 @@ class Uploader:
         server_record = record
         if answer.get("id_map", {}).get(root["id"]):
             server_record = (root["object"], answer["id_map"][root["id"]])
-        kind = {"saved": "uploaded", "duplicated": "duplicated", "discarded": "discarded_online"}[outcome]
+        kind = {
+            "saved": EventKind.UPLOADED,
+            "duplicated": EventKind.DUPLICATED,
+            "discarded": EventKind.DISCARDED_ONLINE,
+        }[outcome]
         device.say(
             kind,
             answer["message"],
             server_record,
-            transaction_id=head.transaction_id,
-            replayed=answer.get("replayed", False),
-            id_map=answer.get("id_map", {}),
+            **AnswerData(
+                transaction_id=head.transaction_id,
+                replayed=bool(answer.get("replayed", False)),
+                id_map=dict(answer.get("id_map", {})),
+            ),
         )
         if outcome != "discarded":
             user = device.profile.user_id
             device.events.emit(
                 f"feed:{user}",
-                "put_on_feed",
+                EventKind.PUT_ON_FEED,
                 f"Saved records put on {user}'s feed for their other devices.",
                 server_record,
                 transaction_id=head.transaction_id,
@@ -316,6 +329,7 @@ def server_ids(events: Iterable[Event]) -> dict[str, str]:
     """Temporary ID -> server ID, from the upload answers among ``events`` (AS-14)."""
     found: dict[str, str] = {}
     for event in events:
-        if event.kind in ANSWER_EVENTS:
-            found.update(event.data.get("id_map") or {})
+        answer = answer_data(event)
+        if answer is not None:
+            found.update(answer["id_map"])
     return found
