@@ -9,6 +9,7 @@ transport to ``autosync-stub``. Same seed and same calls give the same event str
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -26,7 +27,7 @@ from emulator.engine.clock import DEFAULT_START, EmulatedClock
 from emulator.engine.device import DEFAULT_POLL_INTERVAL, Device
 from emulator.engine.events import Event, EventKind, EventLog
 from emulator.engine.profile import DeviceProfile
-from emulator.errors import NotFound, ServerUnreachable, check_answer
+from emulator.errors import NotFound, ServerError, ServerUnreachable, check_answer
 from emulator.xray import XRay
 
 EMBEDDED_URL = "http://embedded-stub"
@@ -191,6 +192,35 @@ class Stage:
     def _wipe(self, device_id: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             (self.data_dir / f"{device_id}.sqlite{suffix}").unlink(missing_ok=True)
+
+    async def reset(self) -> list[Device]:
+        """Back to the sample state: the server's sample data, every iPad set up from scratch.
+
+        The iPads leave the stage first (so none uploads to the fresh server), the server is
+        reset, and each iPad joins again with the same name, user, model and iOS version, in the
+        same order, its file wiped: it syncs everything as on its first start. Returns them.
+
+        If the server refuses the reset or does not answer, nothing is wiped: the iPads are
+        reopened from their files (if the server lets them in) and the error is raised.
+        """
+        profiles = [d.profile for d in self.devices.values()]
+        for device_id in list(self.devices):
+            await self.remove_device(device_id, wipe=False)
+        try:
+            await self.online("POST", "/reset", say="The server was reset to the sample data.")
+        except ServerError:
+            with contextlib.suppress(ServerError):
+                for profile in profiles:
+                    await self._rejoin(profile)
+            raise
+        for profile in profiles:
+            self._wipe(profile.device_id)
+        return [await self._rejoin(profile) for profile in profiles]
+
+    async def _rejoin(self, p: DeviceProfile) -> Device:
+        return await self.add_device(
+            p.name, p.user_id, model=p.model, ios_version=p.ios_version, device_id=p.device_id
+        )
 
     async def reopen_device(self, device_id: str) -> Device:
         """Close a device and open it again from its file (an app restart)."""
