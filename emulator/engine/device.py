@@ -30,6 +30,7 @@ from emulator.engine.profile import DeviceProfile
 from emulator.engine.schema import DeviceSchema
 from emulator.engine.sync_widget import DEFAULT_WARN_DAYS, PendingUpload, SyncWidget, sync_widget
 from emulator.engine.timefmt import iso, parse_iso
+from emulator.engine.upload_wait import UploadWait, upload_wait
 from emulator.errors import ActionRefused as ActionRefused  # where callers have always found it
 
 ScreenMode = Literal["view", "edit"]
@@ -664,18 +665,8 @@ class Device:
 
     def _enqueue(self, items: list[Record], label: str, record: tuple[str, str]) -> QueueItem:
         item = self.store.enqueue(self.new_transaction_id(), items, label, self.now_iso())
-        where = (
-            "uploading now"
-            if self.autosync_active
-            else "waiting for "
-            + (
-                "a sync (traditional sync)"
-                if self.traditional
-                else "connectivity"
-                if not self.conditions.app_thinks_online
-                else "the foreground"
-            )
-        )
+        wait = self.upload_wait(item)
+        where = "uploading now" if wait is None else f"waiting for {wait.waits_for}"
         self.say(
             EventKind.QUEUED,
             f"{label} queued ({where}).",
@@ -752,6 +743,17 @@ class Device:
             progress=self.syncer.progress,
             last_sync=parse_iso(last) if last else None,
             warn_days=int(settings.get("sync_warn_interval_days", DEFAULT_WARN_DAYS)),
+        )
+
+    def upload_wait(self, item: QueueItem, *, manual: bool = False) -> UploadWait | None:
+        """Why ``item`` is not sent now (None: it goes now); see :mod:`emulator.engine.upload_wait`."""
+        return upload_wait(
+            item,
+            now=self.clock.now(),
+            traditional=self.traditional,
+            foreground=self.foreground,
+            app_thinks_online=self.conditions.app_thinks_online,
+            manual=manual,
         )
 
     def sync_states(self) -> dict[str, SyncState]:

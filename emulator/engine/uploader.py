@@ -31,6 +31,7 @@ from emulator.engine.events import (
 )
 from emulator.engine.localstore import QueueItem
 from emulator.engine.timefmt import iso, parse_iso
+from emulator.engine.upload_wait import UploadWait
 
 if TYPE_CHECKING:
     from emulator.engine.device import Device
@@ -104,13 +105,11 @@ class Uploader:
         sent = 0
         try:
             while True:
-                if not (manual or device.autosync_active) or not device.conditions.app_thinks_online:
-                    return False
                 head = device.store.head()
                 if head is None:
                     return True
-                waiting = bool(head.next_attempt_at) and str(head.next_attempt_at) > iso(device.clock.now())
-                if waiting and not (manual or skip_backoff):
+                wait = device.upload_wait(head, manual=manual)
+                if wait is not None and not _goes_anyway(wait, skip_backoff):
                     return False
                 self.cancel_retry()
                 self._network_returned = False
@@ -306,6 +305,11 @@ class Uploader:
             fields = dict(record["fields"])
             later = [_renamed(i, temp, record["id"]) for i in later] if temp else later
             store.put(record["object"], changes.apply_items(fields, later))
+
+
+def _goes_anyway(wait: UploadWait, skip_backoff: bool) -> bool:
+    """In flight: only the drain sends, so it is its own item; a backoff is skipped when told."""
+    return wait.reason == "in_flight" or (wait.reason == "backoff" and skip_backoff)
 
 
 def _renamed(item: dict[str, Any], old: str | None, new: str) -> dict[str, Any]:
