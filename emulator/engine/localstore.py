@@ -407,20 +407,27 @@ class LocalStore:
         """Stage a feed entry, or add a later part of it; returns the entry as held now."""
         with self.transaction() as s:
             row = s.get(StagedEntry, seq)
-            have_ids = set() if row is None else _part_ids(row.entry)
-            for rid in _part_ids(part) - have_ids:
-                s.add(StagedRef(seq=seq, record_id=rid))
             if row is None:
                 row = StagedEntry(seq=seq, received_at=now, entry=dict(part))
                 s.add(row)
+                self._index_staged(s, seq, set(), _part_ids(part))
                 return row.entry
             entry = dict(row.entry)
             have = len(entry.get("records", []))
             if part.get("first_record", 0) == have:  # the next part, not a repeat
                 entry["records"] = [*entry.get("records", []), *part.get("records", [])]
                 entry["deleted"] = part.get("deleted", [])
+            self._index_staged(s, seq, _part_ids(row.entry), _part_ids(entry))
             row.entry = entry
             return entry
+
+    @staticmethod
+    def _index_staged(s: Session, seq: int, had: set[str], has: set[str]) -> None:
+        """Keep the record index of a staged entry equal to the records the entry now carries."""
+        for rid in has - had:
+            s.add(StagedRef(seq=seq, record_id=rid))
+        if had - has:
+            s.execute(delete(StagedRef).where(StagedRef.seq == seq, StagedRef.record_id.in_(had - has)))
 
     def has_staged(self) -> bool:
         with self.transaction() as s:

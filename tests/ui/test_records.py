@@ -57,7 +57,7 @@ class ManyRecords:
 def test_ten_thousand_records_load_and_each_shows_its_state(qtbot: QtBot) -> None:
     device = ManyRecords(10_000)
     model = RecordListModel(device, "account__v")  # type: ignore[arg-type]
-    model.refresh()  # how fast: `python tools/bench.py` (ratios against a floor, no timed asserts)
+    model.refresh()  # how fast: `autosync-emulator bench --only list` (a ratio against a floor)
     assert model.rowCount() == 10_000
     assert model.index(3, 0).data(STATE_ROLE) == "queued"
     assert model.index(7, 0).data() == "Sync error"
