@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from emulator.engine.events import EventKind
 from emulator.engine.merge import entry_ids, plan_merge
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class FeedPoller:
                     )
                     response.raise_for_status()
                 except httpx.HTTPError as exc:
-                    device.say("polled", f"Could not read the feed: {_why(exc)}.", ok=False)
+                    device.say(EventKind.POLLED, f"Could not read the feed: {_why(exc)}.", ok=False)
                     for part in read:  # pages read before the failure are staged: told too
                         self._downloaded(part)
                     return downloaded
@@ -103,7 +104,7 @@ class FeedPoller:
                     break
                 await asyncio.sleep(0)  # an in-process answer comes at once: let the window breathe
             device.say(
-                "polled",
+                EventKind.POLLED,
                 f"Checked the feed: {_count(downloaded, 'new entry', 'new entries')}.",
                 ok=True,
                 entries=downloaded,
@@ -125,7 +126,7 @@ class FeedPoller:
         device = self.device
         device.store.set_setting("feed_missed", True)
         device.say(
-            "feed_missed",
+            EventKind.FEED_MISSED,
             "Some changes from this user's other iPads expired from the feed before this iPad read "
             "them; only an incremental sync brings them now.",
             purged_through=page["purged_through"],
@@ -143,7 +144,7 @@ class FeedPoller:
         of = "" if got == total and not part.get("first_record") else f", {got} of {total} so far"
         entry = part
         device.say(
-            "downloaded",
+            EventKind.DOWNLOADED,
             f"Downloaded {_count(len(records), 'record', 'records')} ({whose}{of}).",
             first,
             seq=entry["seq"],
@@ -229,7 +230,11 @@ class FeedPoller:
             if self.waiting_reasons.get(seq) != plan.wait:
                 self.waiting_reasons[seq] = plan.wait
                 device.say(
-                    "merge_deferred", f"Update waits: {plan.wait}.", _first(entry), seq=seq, reason=plan.wait
+                    EventKind.MERGE_DEFERRED,
+                    f"Update waits: {plan.wait}.",
+                    _first(entry),
+                    seq=seq,
+                    reason=plan.wait,
                 )
             return
         with device.store.transaction():
@@ -241,11 +246,14 @@ class FeedPoller:
         self.waiting_reasons.pop(seq, None)
         for object_name, rid, why in plan.discard:
             device.say(
-                "download_discarded", f"Downloaded version discarded: {why}.", (object_name, rid), seq=seq
+                EventKind.DOWNLOAD_DISCARDED,
+                f"Downloaded version discarded: {why}.",
+                (object_name, rid),
+                seq=seq,
             )
         if plan.merge or plan.delete:
             device.say(
-                "merged",
+                EventKind.MERGED,
                 f"Merged {_count(len(plan.merge) + len(plan.delete), 'record', 'records')} from the feed.",
                 _first(entry),
                 seq=seq,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from emulator.engine.events import EventKind
 from emulator.engine.sync_widget import SyncProgress
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class IncrementalSync:
         self.full = full
         self.progress = SyncProgress()
         try:
-            device.say("sync_started", f"{what} started on {device.profile.name}.", full=full)
+            device.say(EventKind.SYNC_STARTED, f"{what} started on {device.profile.name}.", full=full)
             if not device.conditions.app_thinks_online:
                 return self._failed(what, "the iPad is offline")
             if not device.foreground:
@@ -184,7 +185,7 @@ class IncrementalSync:
             for error in store.errors():
                 store.remove_error(error.id)
                 device.say(
-                    "error_resolved",
+                    EventKind.ERROR_RESOLVED,
                     f"An admin cleared the sync error: {error.label}.",
                     (error.object, error.record_id),
                     how="admin_clear",
@@ -232,7 +233,7 @@ class IncrementalSync:
             how = "undelete" if error.requested == "undelete" else "undo"
             verb = "Undeleted" if how == "undelete" else "Undone"
             device.say(
-                "error_resolved",
+                EventKind.ERROR_RESOLVED,
                 f"{verb}: {error.label}. The record is as it is online.",
                 (error.object, error.record_id),
                 how=how,
@@ -265,12 +266,14 @@ class IncrementalSync:
         if errors:
             message += f" {errors} sync error{'s' if errors != 1 else ''} still to deal with."
             device.alert_sync_errors()
-        device.say("sync_finished", message, updated=updated, removed=removed, full=got.full, errors=errors)
+        device.say(
+            EventKind.SYNC_FINISHED, message, updated=updated, removed=removed, full=got.full, errors=errors
+        )
         device.poller.merge_waiting()
         return SyncReport(errors == 0, message, updated, removed, got.full, errors)
 
     def _failed(self, what: str, why: str) -> SyncReport:
-        self.device.say("sync_failed", f"{what} failed: {why}.")
+        self.device.say(EventKind.SYNC_FAILED, f"{what} failed: {why}.")
         return SyncReport(False, why)
 
     def _progress(self, **values: Any) -> None:
@@ -281,7 +284,7 @@ class IncrementalSync:
         p = self.progress
         done, total = p.uploaded + p.downloaded, p.to_upload + p.to_download
         self.device.say(
-            "sync_progress",
+            EventKind.SYNC_PROGRESS,
             f"{p.phase}: {p.uploaded} of {p.to_upload} uploaded, {p.downloaded} of {p.to_download} "
             "downloaded.",
             done=done,

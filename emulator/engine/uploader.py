@@ -20,16 +20,25 @@ import httpx
 from emulator.engine import changes
 from emulator.engine.backoff import retry_delay
 from emulator.engine.clock import Timer
-from emulator.engine.events import Event
+from emulator.engine.events import (
+    ANSWER_KINDS,
+    AnswerData,
+    Event,
+    EventKind,
+    RetryData,
+    UploadData,
+    answer_data,
+)
 from emulator.engine.localstore import QueueItem
 from emulator.engine.timefmt import iso, parse_iso
+from emulator.engine.upload_wait import UploadWait
 
 if TYPE_CHECKING:
     from emulator.engine.device import Device
 
 TRANSIENT_STATUS = frozenset({401, 408, 425, 429})
 #: Events that tell an upload's answer; each carries the server's ``id_map``.
-ANSWER_EVENTS = frozenset({"uploaded", "duplicated", "discarded_online"})
+ANSWER_EVENTS = ANSWER_KINDS
 
 
 class Uploader:
@@ -39,11 +48,23 @@ class Uploader:
         self.device = device
         self.draining = False
         self._retry_timer: Timer | None = None
+        # Set when connectivity returns while an upload is on the wire (lie-fi then online): if
+        # that upload then fails, it is sent again at once instead of after its backoff.
+        self._network_returned = False
 
     def kick(self, *, now: bool = False) -> None:
         """Start draining if Autosync may upload now; ``now`` skips a pending backoff wait."""
         if self.device.autosync_active:
             self.device.spawn(self.drain(skip_backoff=now))
+
+    def connectivity_returned(self) -> None:
+        """AS-06: connectivity is back (offline or lie-fi to online): send the queue at once.
+
+        A waiting head skips the rest of its backoff. An upload still on the wire (sent under
+        lie-fi, waiting for its timeout) is sent again as soon as it fails.
+        """
+        self._network_returned = self.draining
+        self.kick(now=True)
 
     def resume(self) -> None:
         """After the app (re)starts: send now, or re-arm the head's pending retry."""
@@ -84,16 +105,18 @@ class Uploader:
         sent = 0
         try:
             while True:
-                if not (manual or device.autosync_active) or not device.conditions.app_thinks_online:
-                    return False
                 head = device.store.head()
                 if head is None:
                     return True
-                waiting = bool(head.next_attempt_at) and str(head.next_attempt_at) > iso(device.clock.now())
-                if waiting and not (manual or skip_backoff):
+                wait = device.upload_wait(head, manual=manual)
+                if wait is not None and not _goes_anyway(wait, skip_backoff):
                     return False
                 self.cancel_retry()
+                self._network_returned = False
                 if not await self._send(head):
+                    if self._network_returned and device.conditions.mode == "online":
+                        skip_backoff = True  # connectivity came back during the attempt
+                        continue
                     return False
                 sent += 1
                 if on_sent is not None:
@@ -108,10 +131,10 @@ class Uploader:
         device.store.update_queue_item(head.seq, state="uploading")
         root = head.items[0]
         device.say(
-            "uploading",
+            EventKind.UPLOADING,
             f"Uploading: {head.label}.",
             (root["object"], root["id"]),
-            transaction_id=head.transaction_id,
+            **UploadData(transaction_id=head.transaction_id),
         )
         body = {"transaction_id": head.transaction_id, "device_id": device.id, "items": head.items}
         try:
@@ -137,13 +160,16 @@ class Uploader:
             head.seq, state="waiting", attempts=attempts, last_error=why, next_attempt_at=iso(due)
         )
         root = head.items[0]
+        when = (
+            "sent again now that the network is back"
+            if self._network_returned and device.conditions.mode == "online"
+            else f"retried in {int(delay.total_seconds())} s"
+        )
         device.say(
-            "retry_scheduled",
-            f"Upload of {head.label} failed ({why}); it stays first in the queue and is "
-            f"retried in {int(delay.total_seconds())} s.",
+            EventKind.RETRY_SCHEDULED,
+            f"Upload of {head.label} failed ({why}); it stays first in the queue and is {when}.",
             (root["object"], root["id"]),
-            attempts=attempts,
-            transaction_id=head.transaction_id,
+            **RetryData(attempts=attempts, transaction_id=head.transaction_id),
         )
         self._arm_retry(due)
 
@@ -166,7 +192,7 @@ class Uploader:
                 label=head.label,
             )
         device.say(
-            "rejected",
+            EventKind.REJECTED,
             f"{head.label} was refused by the server: {detail}",
             (root["object"], root["id"]),
             transaction_id=head.transaction_id,
@@ -204,7 +230,7 @@ class Uploader:
                     self._forget_unsaved(head.items, keep_created=True)
         if outcome == "sync_error":
             device.say(
-                "rejected",
+                EventKind.REJECTED,
                 f"Sync error: {answer['error']['message']}",
                 record,
                 error=answer["error"]["kind"],
@@ -218,20 +244,26 @@ class Uploader:
         server_record = record
         if answer.get("id_map", {}).get(root["id"]):
             server_record = (root["object"], answer["id_map"][root["id"]])
-        kind = {"saved": "uploaded", "duplicated": "duplicated", "discarded": "discarded_online"}[outcome]
+        kind = {
+            "saved": EventKind.UPLOADED,
+            "duplicated": EventKind.DUPLICATED,
+            "discarded": EventKind.DISCARDED_ONLINE,
+        }[outcome]
         device.say(
             kind,
             answer["message"],
             server_record,
-            transaction_id=head.transaction_id,
-            replayed=answer.get("replayed", False),
-            id_map=answer.get("id_map", {}),
+            **AnswerData(
+                transaction_id=head.transaction_id,
+                replayed=bool(answer.get("replayed", False)),
+                id_map=dict(answer.get("id_map", {})),
+            ),
         )
         if outcome != "discarded":
             user = device.profile.user_id
             device.events.emit(
                 f"feed:{user}",
-                "put_on_feed",
+                EventKind.PUT_ON_FEED,
                 f"Saved records put on {user}'s feed for their other devices.",
                 server_record,
                 transaction_id=head.transaction_id,
@@ -275,6 +307,11 @@ class Uploader:
             store.put(record["object"], changes.apply_items(fields, later))
 
 
+def _goes_anyway(wait: UploadWait, skip_backoff: bool) -> bool:
+    """In flight: only the drain sends, so it is its own item; a backoff is skipped when told."""
+    return wait.reason == "in_flight" or (wait.reason == "backoff" and skip_backoff)
+
+
 def _renamed(item: dict[str, Any], old: str | None, new: str) -> dict[str, Any]:
     return {**item, "id": new} if old is not None and item.get("id") == old else item
 
@@ -296,6 +333,7 @@ def server_ids(events: Iterable[Event]) -> dict[str, str]:
     """Temporary ID -> server ID, from the upload answers among ``events`` (AS-14)."""
     found: dict[str, str] = {}
     for event in events:
-        if event.kind in ANSWER_EVENTS:
-            found.update(event.data.get("id_map") or {})
+        answer = answer_data(event)
+        if answer is not None:
+            found.update(answer["id_map"])
     return found

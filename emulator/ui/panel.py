@@ -98,18 +98,14 @@ OPS = {"create": "+ New", "update": "✎ Edit", "delete": "✕ Delete"}
 
 
 def queue_state(device: Device, item: QueueItem) -> str:
-    """A queue item's state in words, from what the item and the device say."""
-    if item.state == "uploading":
-        return f"{STATES['uploading'].glyph} Uploading"
-    if item.state == "waiting" and item.next_attempt_at:
-        return f"⟳ Retry at {str(item.next_attempt_at)[11:19]} (attempt {item.attempts + 1})"
-    if device.autosync_active:
+    """A queue item's state in words, as the engine decides why it waits (Device.upload_wait)."""
+    wait = device.upload_wait(item)
+    if wait is None:
         return f"{STATES['queued'].glyph} Queued"
-    if device.traditional:
-        return f"{STATES['saved_locally'].glyph} Waits for a sync (traditional sync)"
-    if not device.conditions.app_thinks_online:
-        return f"{STATES['saved_locally'].glyph} Waits for connectivity"
-    return f"{STATES['saved_locally'].glyph} Waits for the foreground"
+    glyph = {"in_flight": STATES["uploading"].glyph, "backoff": "⟳"}.get(
+        wait.reason, STATES["saved_locally"].glyph
+    )
+    return f"{glyph} {wait.describe()}"
 
 
 class QueueTree(QTreeWidget):
