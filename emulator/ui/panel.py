@@ -273,6 +273,8 @@ class DevicePanel(QWidget):
             self.drawer.setTabToolTip(self.drawer.count() - 1, XRAY_TIP)
         self.drawer.hide()
         self._drawer_stale = True
+        self._errors: dict[int, Any] = {}
+        self._errors_key: tuple[object, ...] | None = None  # what the error list last showed
         column.addWidget(self.drawer, 1)
         self._refresh = Coalescer(self.refresh, self, every_ms=REDRAW_MS)
         self._flush = Coalescer(self._flush_log, self, every_ms=REDRAW_MS)
@@ -689,6 +691,11 @@ class DevicePanel(QWidget):
 
     def _refresh_errors(self) -> None:
         errors = self.device.sync_errors()
+        events = self.context.stage.events
+        key = tuple((e.id, e.label, e.message, repr(e.conflicts), who_won(events, e)) for e in errors)
+        if key == self._errors_key:
+            return  # unchanged: the list, its selection and the conflicts table stay as they are
+        self._errors_key = key
         current = self.error_list.currentItem()
         keep = None if current is None else current.data(Qt.ItemDataRole.UserRole)
         self.error_list.blockSignals(True)
