@@ -24,6 +24,7 @@ from pydantic import (
     PlainValidator,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 #: The longest text a long-text field holds (and so the longest text value on the wire).
@@ -147,6 +148,13 @@ class UploadResponse(BaseModel):
     records: list[RecordOut] = Field(default_factory=list)
     id_map: dict[str, str] = Field(default_factory=dict)
     error: SyncErrorOut | None = None
+
+    @model_validator(mode="after")
+    def _error_told(self) -> UploadResponse:
+        """A sync error says which (the device records it on its Errors tab)."""
+        if self.outcome == "sync_error" and self.error is None:
+            raise ValueError("a sync_error outcome must come with its error")
+        return self
 
 
 # --- The user's feed (GET /api/v1/feeds/{user_id}) --------------------------------------------------

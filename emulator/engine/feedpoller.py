@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from autosync_wire import FeedEntryOut, FeedPageOut
 from emulator.engine.events import EventKind
 from emulator.engine.merge import entry_ids, plan_merge
+from emulator.errors import MalformedAnswer, read_answer
 
 if TYPE_CHECKING:
     from emulator.engine.device import Device
@@ -66,7 +68,7 @@ class FeedPoller:
             cursor = int(store.setting("feed_cursor", 0))
             skip = int(store.setting("feed_skip", 0))
             page_records = int(store.setting("feed_page_records", DEFAULT_PAGE_RECORDS))
-            read: list[dict[str, Any]] = []
+            read: list[FeedEntryOut] = []
             while True:
                 try:
                     response = await device.client.get(
@@ -79,25 +81,25 @@ class FeedPoller:
                         },
                     )
                     response.raise_for_status()
-                except httpx.HTTPError as exc:
+                    page = read_answer(FeedPageOut, response)
+                except (httpx.HTTPError, MalformedAnswer) as exc:
                     device.say(EventKind.POLLED, f"Could not read the feed: {_why(exc)}.", ok=False)
                     for part in read:  # pages read before the failure are staged: told too
                         self._downloaded(part)
                     return downloaded
-                page = response.json()
-                if page["missed"] and not device.store.setting("feed_missed", False):
+                if page.missed and not device.store.setting("feed_missed", False):
                     self._missed(page)
-                entries = page["entries"]
+                entries = page.entries
                 cut_short = False
                 with store.transaction():  # staged data and cursor move together
                     for part in entries:
-                        store.stage(part["seq"], part, device.now_iso())
-                        received = part["first_record"] + len(part["records"])
-                        cut_short = received < part["total_records"]
-                        cursor, skip = (cursor, received) if cut_short else (part["seq"], 0)
+                        store.stage(part.seq, part.model_dump(mode="json"), device.now_iso())
+                        received = part.first_record + len(part.records)
+                        cut_short = received < part.total_records
+                        cursor, skip = (cursor, received) if cut_short else (part.seq, 0)
                     store.set_setting("feed_cursor", cursor)
                     store.set_setting("feed_skip", skip)
-                    store.set_setting("last_feed_read", page["server_time"])
+                    store.set_setting("last_feed_read", page.server_time)
                 read += entries
                 downloaded += len(entries)
                 if cut_short or len(entries) < PAGE:
@@ -117,7 +119,7 @@ class FeedPoller:
         finally:
             self.polling = False
 
-    def _missed(self, page: dict[str, Any]) -> None:
+    def _missed(self, page: FeedPageOut) -> None:
         """AS-18: entries expired before this device read them.
 
         The app shows nothing of it (only the Sync widget's last-sync date and the reminder to
@@ -129,26 +131,25 @@ class FeedPoller:
             EventKind.FEED_MISSED,
             "Some changes from this user's other iPads expired from the feed before this iPad read "
             "them; only an incremental sync brings them now.",
-            purged_through=page["purged_through"],
+            purged_through=page.purged_through,
         )
 
-    def _downloaded(self, part: dict[str, Any]) -> None:
+    def _downloaded(self, part: FeedEntryOut) -> None:
         device = self.device
-        own = part["origin_device"] == device.id
-        records = part.get("records", [])
-        first = (records[0]["object"], records[0]["id"]) if records else None
-        origin = device.events.name_of(f"device:{part['origin_device']}")
+        own = part.origin_device == device.id
+        records = part.records
+        first = (records[0].object, records[0].id) if records else None
+        origin = device.events.name_of(f"device:{part.origin_device}")
         whose = "this iPad's own upload" if own else f"a change from {origin}"
-        total = part.get("total_records", len(records))
-        got = part.get("first_record", 0) + len(records)
-        of = "" if got == total and not part.get("first_record") else f", {got} of {total} so far"
-        entry = part
+        total = part.total_records
+        got = part.first_record + len(records)
+        of = "" if got == total and not part.first_record else f", {got} of {total} so far"
         device.say(
             EventKind.DOWNLOADED,
             f"Downloaded {_count(len(records), 'record', 'records')} ({whose}{of}).",
             first,
-            seq=entry["seq"],
-            transaction_id=entry["transaction_id"],
+            seq=part.seq,
+            transaction_id=part.transaction_id,
         )
 
     def merge_waiting(self) -> None:
@@ -270,7 +271,7 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _why(exc: httpx.HTTPError) -> str:
+def _why(exc: httpx.HTTPError | MalformedAnswer) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "the request timed out"
     return str(exc) or type(exc).__name__
