@@ -11,7 +11,7 @@ from tests.server_stub.test_saving import anna_account
 
 
 def sync(api: Api, token: str, cursor: int | None = None) -> dict[str, Any]:
-    return api.ok("POST", "/api/v1/sync", token, json={"cursor": cursor})  # type: ignore[no-any-return]
+    return api.sync(token, cursor)
 
 
 @pytest.mark.rule("AS-27")
