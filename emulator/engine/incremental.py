@@ -103,6 +103,7 @@ async def download(
             visible.setdefault(object_name, []).extend(ids)
         following = page["next"]
     tell(len(records))
+    await asyncio.sleep(0)
     local = device.store.versions()
     changed = {r["id"] for r in records}
     refresh = set(table_refresh)
@@ -261,6 +262,7 @@ class IncrementalSync:
         # responsive); the count shown moves every CHUNK records, or every 1% of a big sync
         every = max(CHUNK, to_download // 100)
         done = shown = 0
+        await asyncio.sleep(0)
         for start in range(0, len(incoming) + len(stale), BATCH):
             batch = incoming[start : start + BATCH]
             gone = stale[max(0, start - len(incoming)) : max(0, start + BATCH - len(incoming))]
