@@ -176,6 +176,18 @@ class SyncRequest(Strict):
     )
 
 
+class SyncPosition(Strict):
+    """Where the next page of an incremental sync starts: the ``next`` of the page before, sent
+    back as it came. It says where to read, never what the user may read."""
+
+    upto: int = Field(ge=0, le=2**53, description="The sync's new cursor: it reads changes up to it.")
+    phase: Literal["changes", "visible"] = Field(
+        description="changes: the records changed after the cursor; visible: the IDs the user may see."
+    )
+    seq: int = Field(default=0, ge=-1, le=2**53, description="The change number read up to.")
+    id: Identifier | None = Field(default=None, description="The record ID read up to, if any.")
+
+
 class DatasetOut(BaseModel):
     name: str
     kind: str
@@ -211,6 +223,8 @@ class ClientCommandIn(Strict):
 
 
 class SyncResponse(BaseModel):
+    """The first page of an incremental sync, with everything of it but later pages' records."""
+
     user_id: str
     server_time: str
     feed_seq: int
@@ -224,8 +238,19 @@ class SyncResponse(BaseModel):
     commands: list[ClientCommandOut] = Field(
         description="Every client command kept for the user; a device runs those it has not run yet."
     )
+    next: SyncPosition | None = Field(
+        description="Where the next page starts (POST it to /api/v1/sync/page); none after the last."
+    )
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+class SyncPageOut(BaseModel):
+    """A later page of an incremental sync: its share of the changed records and visible IDs."""
+
+    records: list[FeedRecordOut]
+    visible_ids: dict[str, list[str]]
+    next: SyncPosition | None = Field(description="Where the next page starts; none after the last.")
 
 
 class HealthOut(BaseModel):
