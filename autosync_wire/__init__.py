@@ -196,7 +196,7 @@ class FeedPageOut(BaseModel):
     server_time: str
 
 
-# --- Incremental sync (POST /api/v1/sync, /api/v1/sync/fetch) --------------------------------------
+# --- Incremental sync (POST /api/v1/sync, /api/v1/sync/page, /api/v1/sync/fetch) ------------------
 
 
 class SyncRequest(Strict):
@@ -210,6 +210,18 @@ class SyncRequest(Strict):
 
 class FetchRequest(Strict):
     ids: list[Identifier] = Field(max_length=5000)
+
+
+class SyncPosition(Strict):
+    """Where the next page of an incremental sync starts: the ``next`` of the page before, sent
+    back as it came. It says where to read, never what the user may read."""
+
+    upto: int = Field(ge=0, le=2**53, description="The sync's new cursor: it reads changes up to it.")
+    phase: Literal["changes", "visible"] = Field(
+        description="changes: the records changed after the cursor; visible: the IDs the user may see."
+    )
+    seq: int = Field(default=0, ge=-1, le=2**53, description="The change number read up to.")
+    id: Identifier | None = Field(default=None, description="The record ID read up to, if any.")
 
 
 class DatasetOut(BaseModel):
@@ -238,6 +250,8 @@ class ClientCommandOut(BaseModel):
 
 
 class SyncResponse(BaseModel):
+    """The first page of an incremental sync, with everything of it but later pages' records."""
+
     user_id: str
     server_time: str
     feed_seq: int
@@ -251,5 +265,16 @@ class SyncResponse(BaseModel):
     commands: list[ClientCommandOut] = Field(
         description="Every client command kept for the user; a device runs those it has not run yet."
     )
+    next: SyncPosition | None = Field(
+        description="Where the next page starts (POST it to /api/v1/sync/page); none after the last."
+    )
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+class SyncPageOut(BaseModel):
+    """A later page of an incremental sync: its share of the changed records and visible IDs."""
+
+    records: list[FeedRecordOut]
+    visible_ids: dict[str, list[str]]
+    next: SyncPosition | None = Field(description="Where the next page starts; none after the last.")

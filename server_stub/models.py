@@ -29,6 +29,8 @@ from autosync_wire import RecordOut as RecordOut
 from autosync_wire import Scalar as Scalar
 from autosync_wire import Strict as Strict
 from autosync_wire import SyncErrorOut as SyncErrorOut
+from autosync_wire import SyncPageOut as SyncPageOut
+from autosync_wire import SyncPosition as SyncPosition
 from autosync_wire import SyncRequest as SyncRequest
 from autosync_wire import SyncResponse as SyncResponse
 from autosync_wire import UploadItem as UploadItem

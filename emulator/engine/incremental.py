@@ -15,7 +15,7 @@ client sync errors" removes every error. Errors left over end the sync in the er
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,12 @@ from emulator.engine.sync_widget import SyncProgress
 if TYPE_CHECKING:
     from emulator.engine.device import Device
 
+#: Records the progress count moves by at least (and the emulated time Refresh mode counts in).
 CHUNK = 50
+#: Records written (or removed) in one transaction between two turns of the event loop.
+BATCH = 25
+#: The most records asked for in one fetch of records the device lacks.
+FETCH_PAGE = 200
 #: Emulated time a sync spends before moving records (sign-in, metadata check).
 HANDSHAKE = timedelta(seconds=2)
 #: Emulated time per record moved (uploaded or downloaded).
@@ -61,28 +66,63 @@ class Download:
         return bool(self.answer.get("full"))
 
 
-async def download(device: Device, cursor: int | None, *, table_refresh: Iterable[str] = ()) -> Download:
+async def download(
+    device: Device,
+    cursor: int | None,
+    *,
+    table_refresh: Iterable[str] = (),
+    received: Callable[[int], None] = lambda _count: None,
+) -> Download:
     """Ask the server what changed after ``cursor`` and fetch what the device lacks.
 
-    Fetched too: every visible record of the objects in ``table_refresh`` (Undo, AS-34).
+    Fetched too: every visible record of the objects in ``table_refresh`` (Undo, AS-34). The
+    answer comes page by page (see :mod:`server_stub.sync`); the event loop gets a turn after
+    each, and ``received`` is told how many records have come so far.
     """
     response = await device.client.post("/api/v1/sync", json={"cursor": cursor})
     response.raise_for_status()
     answer = response.json()
-    local = {r["id"] for _, r in device.store.records()}
-    changed = {r["id"] for r in answer["records"]}
+    records: list[dict[str, Any]] = answer["records"]
+    visible: dict[str, list[str]] = answer["visible_ids"]
+    following = answer.pop("next", None)
+    told = 0
+
+    def tell(count: int) -> None:
+        nonlocal told
+        if count != told:
+            told = count
+            received(count)
+
+    while following is not None:
+        tell(len(records))
+        await asyncio.sleep(0)  # a page at a time: the window stays responsive
+        response = await device.client.post("/api/v1/sync/page", json=following)
+        response.raise_for_status()
+        page = response.json()
+        records += page["records"]
+        for object_name, ids in page["visible_ids"].items():
+            visible.setdefault(object_name, []).extend(ids)
+        following = page["next"]
+    tell(len(records))
+    await asyncio.sleep(0)
+    local = device.store.versions()
+    changed = {r["id"] for r in records}
     refresh = set(table_refresh)
     missing = [
         rid
-        for object_name, ids in answer["visible_ids"].items()
+        for object_name, ids in visible.items()
         for rid in ids
         if rid not in changed and (rid not in local or object_name in refresh)
     ]
     fetched: list[dict[str, Any]] = []
-    for start in range(0, len(missing), 200):
-        got = await device.client.post("/api/v1/sync/fetch", json={"ids": missing[start : start + 200]})
+    for start in range(0, len(missing), FETCH_PAGE):
+        await asyncio.sleep(0)
+        got = await device.client.post(
+            "/api/v1/sync/fetch", json={"ids": missing[start : start + FETCH_PAGE]}
+        )
         got.raise_for_status()
         fetched += got.json()
+        tell(len(records) + len(fetched))
     return Download(answer, fetched)
 
 
@@ -156,7 +196,12 @@ class IncrementalSync:
         cursor = None if full else store.setting("last_sync_cursor")
         undo = [e for e in store.errors() if e.requested == "undo"]
         self._progress(phase="Downloading")
-        got = await download(device, cursor, table_refresh={i["object"] for e in undo for i in e.items})
+        got = await download(
+            device,
+            cursor,
+            table_refresh={i["object"] for e in undo for i in e.items},
+            received=self._received("Downloading"),
+        )
         commands = self._new_commands(got.answer)
         wants_full = any(c["kind"] == "full_refresh" for c in commands) or any(
             e.requested == "undelete" for e in store.errors()
@@ -164,8 +209,12 @@ class IncrementalSync:
         if wants_full and not got.full:
             self.full = True  # the progress window says so: a database refresh now
             self._progress(phase="Downloading everything")
-            got = await download(device, None)
+            got = await download(device, None, received=self._received("Downloading everything"))
         return got
+
+    def _received(self, phase: str) -> Callable[[int], None]:
+        """Shows the records received so far, as the pages of the answer come in."""
+        return lambda count: self._progress(phase=f"{phase}: {count:,} records received")
 
     def _new_commands(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
         done = int(self.device.store.setting("last_command_id", 0))
@@ -195,32 +244,42 @@ class IncrementalSync:
         kept = [e for e in errors if e not in carried]
         keep = store.queued_record_ids()
         keep |= {rid for e in kept for rid in e.record_ids()}
+        # a version newer than the answer (merged from the feed while the pages came, or since
+        # Refresh mode downloaded them) is neither replaced by an older one nor judged by it
+        snapshot = int(answer["cursor"])
+        local = store.versions()
+        keep |= {rid for rid, version in local.items() if version is not None and version > snapshot}
         visible = {rid for ids in answer["visible_ids"].values() for rid in ids}
         incoming = [r for r in got.records if r["id"] not in keep]
         undone_local = {rid for e in carried for rid in e.record_ids() if rid not in visible}
         stale = [
             rid
-            for _, r in store.records()
-            if (rid := r["id"]) not in visible
-            and rid not in keep
-            and (not rid.startswith("tmp-") or rid in undone_local)
+            for rid in local
+            if rid not in visible and rid not in keep and (not rid.startswith("tmp-") or rid in undone_local)
         ]
         to_download = len(incoming) + len(stale)
         self._progress(phase="Downloading", to_download=to_download)
-        done = 0
-        for start in range(0, len(incoming), CHUNK):
-            chunk = incoming[start : start + CHUNK]
+        # a batch at a time, the event loop getting a turn after each (the window stays
+        # responsive); the count shown moves every CHUNK records, or every 1% of a big sync
+        every = max(CHUNK, to_download // 100)
+        done = shown = 0
+        await asyncio.sleep(0)
+        for start in range(0, len(incoming) + len(stale), BATCH):
+            batch = incoming[start : start + BATCH]
+            gone = stale[max(0, start - len(incoming)) : max(0, start + BATCH - len(incoming))]
             if timed:
-                await device.clock.sleep(PER_RECORD * len(chunk))
+                await device.clock.sleep(PER_RECORD * (len(batch) + len(gone)))
             with store.transaction():
-                for record in chunk:
+                for record in batch:
                     store.put(record["object"], record["fields"])
-            done += len(chunk)
-            self._progress(phase="Downloading", downloaded=done, to_download=to_download)
-            await asyncio.sleep(0)  # let the UI breathe between chunks
+                for rid in gone:  # left the where clause
+                    store.remove(rid)
+            done += len(batch) + len(gone)
+            if done - shown >= every or done == to_download:
+                shown = done
+                self._progress(phase="Downloading", downloaded=done, to_download=to_download)
+            await asyncio.sleep(0)
         with store.transaction():
-            for rid in stale:
-                store.remove(rid)
             for error in carried:
                 store.remove_error(error.id)
             if got.full:

@@ -242,6 +242,14 @@ class LocalStore:
                 query = query.where(LocalRecord.object == object_name)
             return [(r.object, dict(r.data)) for r in s.scalars(query)]
 
+    def versions(self) -> dict[str, int | None]:
+        """Every record's ID and the online version it holds (None: never online, or stale),
+        read without decoding the records."""
+        with self.transaction() as s:
+            version = func.json_extract(LocalRecord.data, "$._version")
+            rows = s.execute(select(LocalRecord.id, version).order_by(LocalRecord.id))
+            return {rid: None if v is None else int(v) for rid, v in rows}
+
     def count(self) -> int:
         with self.transaction() as s:
             return len(list(s.scalars(select(LocalRecord.id))))
