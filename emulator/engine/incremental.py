@@ -21,9 +21,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from pydantic import TypeAdapter
 
+from autosync_wire import ClientCommandOut, FeedRecordOut, SyncPageOut, SyncResponse
 from emulator.engine.events import EventKind
 from emulator.engine.sync_widget import SyncProgress
+from emulator.errors import MalformedAnswer, read_answer, read_answer_as
 
 if TYPE_CHECKING:
     from emulator.engine.device import Device
@@ -50,20 +53,26 @@ class SyncReport:
     errors: int = 0
 
 
+#: The answer to a fetch of records by ID.
+FETCHED = TypeAdapter(list[FeedRecordOut])
+#: What goes wrong with a download: no answer, a refusal, or an answer that cannot be read.
+DownloadError = (httpx.HTTPError, MalformedAnswer)
+
+
 @dataclass
 class Download:
-    """One sync answer and the records fetched beside it, ready to apply."""
+    """One sync answer (all its pages in one) and the records fetched beside it, ready to apply."""
 
-    answer: dict[str, Any]
-    fetched: list[dict[str, Any]] = field(default_factory=list)
+    answer: SyncResponse
+    fetched: list[FeedRecordOut] = field(default_factory=list)
 
     @property
-    def records(self) -> list[dict[str, Any]]:
-        return list(self.answer["records"]) + self.fetched
+    def records(self) -> list[FeedRecordOut]:
+        return list(self.answer.records) + self.fetched
 
     @property
     def full(self) -> bool:
-        return bool(self.answer.get("full"))
+        return self.answer.full
 
 
 async def download(
@@ -78,13 +87,16 @@ async def download(
     Fetched too: every visible record of the objects in ``table_refresh`` (Undo, AS-34). The
     answer comes page by page (see :mod:`server_stub.sync`); the event loop gets a turn after
     each, and ``received`` is told how many records have come so far.
+
+    Raises what :data:`DownloadError` names: ``httpx.HTTPError`` (no answer, or a refusal) or
+    :class:`~emulator.errors.MalformedAnswer` (an answer that is not what the wire says).
     """
     response = await device.client.post("/api/v1/sync", json={"cursor": cursor})
     response.raise_for_status()
-    answer = response.json()
-    records: list[dict[str, Any]] = answer["records"]
-    visible: dict[str, list[str]] = answer["visible_ids"]
-    following = answer.pop("next", None)
+    answer = read_answer(SyncResponse, response)
+    records = list(answer.records)
+    visible = {object_name: list(ids) for object_name, ids in answer.visible_ids.items()}
+    following = answer.next
     told = 0
 
     def tell(count: int) -> None:
@@ -96,17 +108,17 @@ async def download(
     while following is not None:
         tell(len(records))
         await asyncio.sleep(0)  # a page at a time: the window stays responsive
-        response = await device.client.post("/api/v1/sync/page", json=following)
+        response = await device.client.post("/api/v1/sync/page", json=following.model_dump(mode="json"))
         response.raise_for_status()
-        page = response.json()
-        records += page["records"]
-        for object_name, ids in page["visible_ids"].items():
+        page = read_answer(SyncPageOut, response)
+        records += page.records
+        for object_name, ids in page.visible_ids.items():
             visible.setdefault(object_name, []).extend(ids)
-        following = page["next"]
+        following = page.next
     tell(len(records))
     await asyncio.sleep(0)
     local = device.store.versions()
-    changed = {r["id"] for r in records}
+    changed = {r.id for r in records}
     refresh = set(table_refresh)
     missing = [
         rid
@@ -114,16 +126,18 @@ async def download(
         for rid in ids
         if rid not in changed and (rid not in local or object_name in refresh)
     ]
-    fetched: list[dict[str, Any]] = []
+    fetched: list[FeedRecordOut] = []
     for start in range(0, len(missing), FETCH_PAGE):
         await asyncio.sleep(0)
         got = await device.client.post(
             "/api/v1/sync/fetch", json={"ids": missing[start : start + FETCH_PAGE]}
         )
         got.raise_for_status()
-        fetched += got.json()
+        batch = read_answer_as(FETCHED, got)
+        fetched += batch
         tell(len(records) + len(fetched))
-    return Download(answer, fetched)
+    whole = answer.model_copy(update={"records": records, "visible_ids": visible, "next": None})
+    return Download(whole, fetched)
 
 
 class IncrementalSync:
@@ -170,7 +184,7 @@ class IncrementalSync:
                 await device.clock.sleep(HANDSHAKE)
             try:
                 got = await self._download(full)
-            except httpx.HTTPError as exc:
+            except DownloadError as exc:
                 return self._failed(what, str(exc) or type(exc).__name__)
             return await self.apply(got, timed)
         finally:
@@ -203,7 +217,7 @@ class IncrementalSync:
             received=self._received("Downloading"),
         )
         commands = self._new_commands(got.answer)
-        wants_full = any(c["kind"] == "full_refresh" for c in commands) or any(
+        wants_full = any(c.kind == "full_refresh" for c in commands) or any(
             e.requested == "undelete" for e in store.errors()
         )
         if wants_full and not got.full:
@@ -216,9 +230,9 @@ class IncrementalSync:
         """Shows the records received so far, as the pages of the answer come in."""
         return lambda count: self._progress(phase=f"{phase}: {count:,} records received")
 
-    def _new_commands(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
+    def _new_commands(self, answer: SyncResponse) -> list[ClientCommandOut]:
         done = int(self.device.store.setting("last_command_id", 0))
-        return [c for c in answer.get("commands", []) if int(c["id"]) > done]
+        return [c for c in answer.commands if c.id > done]
 
     async def apply(self, got: Download, timed: bool, *, what: str | None = None) -> SyncReport:
         """Apply a download: records, removals, Undo / Undelete, admin commands, settings.
@@ -230,7 +244,7 @@ class IncrementalSync:
         store = device.store
         answer = got.answer
         commands = self._new_commands(answer)
-        if any(c["kind"] == "clear_sync_errors" for c in commands):
+        if any(c.kind == "clear_sync_errors" for c in commands):
             for error in store.errors():
                 store.remove_error(error.id)
                 device.say(
@@ -246,11 +260,11 @@ class IncrementalSync:
         keep |= {rid for e in kept for rid in e.record_ids()}
         # a version newer than the answer (merged from the feed while the pages came, or since
         # Refresh mode downloaded them) is neither replaced by an older one nor judged by it
-        snapshot = int(answer["cursor"])
+        snapshot = answer.cursor
         local = store.versions()
         keep |= {rid for rid, version in local.items() if version is not None and version > snapshot}
-        visible = {rid for ids in answer["visible_ids"].values() for rid in ids}
-        incoming = [r for r in got.records if r["id"] not in keep]
+        visible = {rid for ids in answer.visible_ids.values() for rid in ids}
+        incoming = [r for r in got.records if r.id not in keep]
         undone_local = {rid for e in carried for rid in e.record_ids() if rid not in visible}
         stale = [
             rid
@@ -271,7 +285,7 @@ class IncrementalSync:
                 await device.clock.sleep(PER_RECORD * (len(batch) + len(gone)))
             with store.transaction():
                 for record in batch:
-                    store.put(record["object"], record["fields"])
+                    store.put(record.object, record.fields)
                 for rid in gone:  # left the where clause
                     store.remove(rid)
             done += len(batch) + len(gone)
@@ -299,20 +313,19 @@ class IncrementalSync:
             )
         return self._finished(got, len(incoming), len(stale), what)
 
-    def _store_answer(self, answer: dict[str, Any], commands: list[dict[str, Any]]) -> None:
+    def _store_answer(self, answer: SyncResponse, commands: list[ClientCommandOut]) -> None:
         store = self.device.store
-        store.set_setting("schema", answer["schema"])
-        datasets = {} if answer.get("full") else dict(store.setting("datasets", {}))
-        datasets.update({d["name"]: d for d in answer["datasets"]})
+        store.set_setting("schema", answer.schema_)
+        datasets = {} if answer.full else dict(store.setting("datasets", {}))
+        datasets.update({d.name: d.model_dump(mode="json") for d in answer.datasets})
         store.set_setting("datasets", datasets)
-        store.set_setting("last_sync_cursor", answer["cursor"])
+        store.set_setting("last_sync_cursor", answer.cursor)
         store.set_setting("last_sync_at", self.device.now_iso())
-        store.set_setting("feed_cursor", max(int(store.setting("feed_cursor", 0)), answer["feed_seq"]))
+        store.set_setting("feed_cursor", max(int(store.setting("feed_cursor", 0)), answer.feed_seq))
         store.set_setting("feed_missed", False)
-        if "settings" in answer:
-            store.set_setting("user_settings", answer["settings"])
+        store.set_setting("user_settings", answer.settings.model_dump(mode="json"))
         if commands:
-            store.set_setting("last_command_id", max(int(c["id"]) for c in commands))
+            store.set_setting("last_command_id", max(c.id for c in commands))
 
     def _finished(self, got: Download, updated: int, removed: int, what: str | None) -> SyncReport:
         device = self.device
@@ -320,7 +333,7 @@ class IncrementalSync:
         what = what or ("Full database refresh" if got.full else "Incremental sync")
         message = (
             f"{what} finished: {updated} records updated, {removed} removed, "
-            f"{len(got.answer['datasets'])} data sets."
+            f"{len(got.answer.datasets)} data sets."
         )
         if errors:
             message += f" {errors} sync error{'s' if errors != 1 else ''} still to deal with."

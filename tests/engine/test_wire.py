@@ -100,3 +100,49 @@ def test_a_feed_page_that_cannot_be_read_is_a_failed_poll_and_the_cursor_stays(w
     assert anna.store.setting("feed_cursor", 0) == cursor, "nothing staged, the cursor did not move"
     world.poll_all()  # the next poll reads the feed as it is
     assert anna.record(account["id"])["phone__v"] == "+1 555 0101"
+
+
+@pytest.mark.rule("AS-27")
+@pytest.mark.parametrize(
+    ("path", "body", "named"),
+    [
+        ("/api/v1/sync", {"user_id": "anna", "records": "none"}, "POST /api/v1/sync could not be read"),
+        ("/api/v1/sync", b"", "POST /api/v1/sync could not be read: the body: Invalid JSON"),
+        ("/api/v1/sync/fetch", [{"object": "account__v"}], "POST /api/v1/sync/fetch could not be read: 0.id"),
+    ],
+    ids=["sync-answer", "sync-empty", "fetch-answer"],
+)
+def test_a_sync_answer_that_cannot_be_read_fails_the_sync_and_changes_nothing(
+    world: World, path: str, body: object, named: str
+) -> None:
+    ipad = world.device("Anna iPad")
+    account = account_of(ipad)
+    if path == "/api/v1/sync/fetch":  # a record the device lacks, unchanged online, is fetched
+        ipad.store.remove(account["id"])
+        expected = world.online_record("account__v", account["id"])["phone__v"]
+    else:
+        expected = "+1 555 0102"
+        world.online("PATCH", f"/records/account__v/{account['id']}", json={"fields": {"phone__v": expected}})
+    cursor = ipad.store.setting("last_sync_cursor")
+    garble(ipad, path, body)
+    report = world.sync(ipad)
+    assert not report.ok and named in report.message
+    (failed,) = world.events("sync_failed", ipad)
+    assert named in failed.text
+    assert ipad.store.setting("last_sync_cursor") == cursor, "the sync's cursor did not move"
+    assert world.sync(ipad).ok, "the next sync reads the server's answer as it is"
+    assert ipad.record(account["id"])["phone__v"] == expected
+
+
+@pytest.mark.rule("AS-27")
+def test_a_later_page_of_a_sync_that_cannot_be_read_fails_the_sync(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server_stub import sync
+
+    monkeypatch.setattr(sync, "PAGE_IDS", 5)  # the visible IDs come in several pages
+    ipad = world.device("Anna iPad")
+    garble(ipad, "/api/v1/sync/page", {"records": [], "visible_ids": {}, "next": {"phase": "later"}})
+    report = world.sync(ipad)
+    assert not report.ok
+    assert "POST /api/v1/sync/page could not be read: next.upto: Field required" in report.message
