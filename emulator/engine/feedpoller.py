@@ -10,17 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
 from autosync_wire import FeedEntryOut, FeedPageOut
-from emulator.engine.events import EventKind
+from emulator.engine.events import EventKind, EventLog
+from emulator.engine.localstore import LocalStore
 from emulator.engine.merge import entry_ids, plan_merge
 from emulator.errors import MalformedAnswer, read_answer
-
-if TYPE_CHECKING:
-    from emulator.engine.device import Device
 
 PAGE = 100
 DEFAULT_PAGE_RECORDS = 1000
@@ -43,8 +41,31 @@ def is_complete(entry: dict[str, Any]) -> bool:
     return len(entry.get("records", [])) >= int(entry.get("total_records", 0))
 
 
+class _User(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+
+class PollingDevice(Protocol):
+    """What the feed poller uses of its device (:class:`~emulator.engine.device.Device` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def profile(self) -> _User: ...
+    @property
+    def store(self) -> LocalStore: ...
+    @property
+    def client(self) -> httpx.AsyncClient: ...
+    @property
+    def events(self) -> EventLog: ...
+    def displayed_ids(self) -> set[str]: ...
+    def now_iso(self) -> str: ...
+    def say(self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: Any) -> None: ...
+
+
 class FeedPoller:
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: PollingDevice) -> None:
         self.device = device
         self.polling = False
         self.waiting_reasons: dict[int, str] = {}  # staged entry seq -> why it waits

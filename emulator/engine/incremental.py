@@ -15,21 +15,21 @@ client sync errors" removes every error. Errors left over end the sync in the er
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 from pydantic import TypeAdapter
 
 from autosync_wire import ClientCommandOut, FeedRecordOut, SyncPageOut, SyncResponse
+from emulator.engine.clock import EmulatedClock
 from emulator.engine.events import EventKind
+from emulator.engine.localstore import LocalStore
+from emulator.engine.network import NetworkConditions
 from emulator.engine.sync_widget import SyncProgress
-from emulator.errors import MalformedAnswer, read_answer, read_answer_as
-
-if TYPE_CHECKING:
-    from emulator.engine.device import Device
+from emulator.errors import ActionRefused, MalformedAnswer, read_answer, read_answer_as
 
 #: Records the progress count moves by at least (and the emulated time Refresh mode counts in).
 CHUNK = 50
@@ -41,6 +41,63 @@ FETCH_PAGE = 200
 HANDSHAKE = timedelta(seconds=2)
 #: Emulated time per record moved (uploaded or downloaded).
 PER_RECORD = timedelta(milliseconds=40)
+
+
+class DownloadingDevice(Protocol):
+    """What :func:`download` uses of a device."""
+
+    @property
+    def store(self) -> LocalStore: ...
+    @property
+    def client(self) -> httpx.AsyncClient: ...
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class _Drains(Protocol):
+    def drain(
+        self, *, manual: bool = False, on_sent: Callable[[int], Awaitable[None]] | None = None
+    ) -> Awaitable[bool]: ...
+
+
+class _Refresh(Protocol):
+    @property
+    def applying(self) -> bool: ...
+    def discard(self, why: str) -> None: ...
+
+
+class _WaitingMerges(Protocol):
+    def merge_waiting(self) -> None: ...
+
+
+class SyncingDevice(DownloadingDevice, Protocol):
+    """What an incremental sync uses of its device (:class:`~emulator.engine.device.Device` is one)."""
+
+    @property
+    def profile(self) -> _Named: ...
+    @property
+    def clock(self) -> EmulatedClock: ...
+    @property
+    def conditions(self) -> NetworkConditions: ...
+    @property
+    def foreground(self) -> bool: ...
+    @property
+    def edit(self) -> object:
+        """The edit screen open, if any (None: none is)."""
+
+    @property
+    def uploader(self) -> _Drains: ...
+    @property
+    def refresh(self) -> _Refresh: ...
+    @property
+    def poller(self) -> _WaitingMerges: ...
+    def forget_schema(self) -> None: ...
+    def now_iso(self) -> str: ...
+    def say(self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: Any) -> None: ...
+    def alert_sync_errors(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +133,7 @@ class Download:
 
 
 async def download(
-    device: Device,
+    device: DownloadingDevice,
     cursor: int | None,
     *,
     table_refresh: Iterable[str] = (),
@@ -148,7 +205,7 @@ class IncrementalSync:
         progress: what the Sync widget and the progress window show while it runs.
     """
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: SyncingDevice) -> None:
         self.device = device
         self.running = False
         self.full = False  # the running sync is a full database refresh
@@ -160,8 +217,6 @@ class IncrementalSync:
         ``timed`` spends emulated time on the records moved (the first sync of a new device,
         done while it is set up, does not).
         """
-        from emulator.engine.device import ActionRefused
-
         device = self.device
         if device.edit is not None:
             raise ActionRefused("Save or cancel the edit screen before syncing.")

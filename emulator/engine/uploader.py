@@ -11,42 +11,79 @@ transaction that applies the server's answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
 from autosync_wire import RecordOut, UploadResponse
 from emulator.engine import changes
 from emulator.engine.backoff import retry_delay
-from emulator.engine.clock import Timer
+from emulator.engine.clock import EmulatedClock, Timer
 from emulator.engine.events import (
     ANSWER_KINDS,
     AnswerData,
     Event,
     EventKind,
+    EventLog,
     RetryData,
     UploadData,
     answer_data,
 )
-from emulator.engine.localstore import QueueItem
+from emulator.engine.localstore import LocalStore, QueueItem
+from emulator.engine.network import NetworkConditions
 from emulator.engine.timefmt import iso, parse_iso
 from emulator.engine.upload_wait import UploadWait
 from emulator.errors import MalformedAnswer, detail_of, read_answer
-
-if TYPE_CHECKING:
-    from emulator.engine.device import Device
 
 TRANSIENT_STATUS = frozenset({401, 408, 425, 429})
 #: Events that tell an upload's answer; each carries the server's ``id_map``.
 ANSWER_EVENTS = ANSWER_KINDS
 
 
+class _User(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+
+class _WaitingMerges(Protocol):
+    def merge_waiting(self) -> None: ...
+
+
+class UploadingDevice(Protocol):
+    """What the upload loop uses of its device (:class:`~emulator.engine.device.Device` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def profile(self) -> _User: ...
+    @property
+    def store(self) -> LocalStore: ...
+    @property
+    def clock(self) -> EmulatedClock: ...
+    @property
+    def client(self) -> httpx.AsyncClient: ...
+    @property
+    def conditions(self) -> NetworkConditions: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def poller(self) -> _WaitingMerges: ...
+    @property
+    def autosync_active(self) -> bool: ...
+    def upload_wait(self, item: QueueItem, *, manual: bool = False) -> UploadWait | None: ...
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None: ...
+    def now_iso(self) -> str: ...
+    def say(self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: Any) -> None: ...
+    def alert(self, kind: str, text: str) -> object: ...
+    def alert_sync_errors(self) -> None: ...
+
+
 class Uploader:
     """The device's upload loop; at most one drain runs at a time."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: UploadingDevice) -> None:
         self.device = device
         self.draining = False
         self._retry_timer: Timer | None = None
