@@ -170,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from emulator.scenarios.cli import main as scenario_cli
 
         return scenario_cli(words[1:])
+    if words[:1] == ["bench"]:  # headless: autosync-emulator bench [--quick]
+        from emulator.bench.cli import main as bench_cli
+
+        return bench_cli(words[1:])
     args = parse_args(argv)
     platform = choose_platform(args, dict(os.environ))
     if platform is None:

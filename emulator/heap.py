@@ -32,7 +32,12 @@ def keep_pauses_short() -> None:
 
 
 def thaw_and_collect() -> None:
-    """Collect everything once (a stage closed), then freeze the survivors again."""
+    """Collect everything once (a stage closed), then freeze the survivors again.
+
+    Does nothing unless :func:`keep_pauses_short` is in force (the app, not a test run).
+    """
+    if _freeze_survivors not in gc.callbacks:
+        return
     gc.unfreeze()
     gc.collect()
     gc.freeze()

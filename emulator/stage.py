@@ -9,6 +9,7 @@ transport to ``autosync-stub``. Same seed and same calls give the same event str
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -24,13 +25,22 @@ import httpx
 
 from emulator.engine.clock import DEFAULT_START, EmulatedClock
 from emulator.engine.device import DEFAULT_POLL_INTERVAL, Device
-from emulator.engine.events import Event, EventLog
+from emulator.engine.events import Event, EventKind, EventLog
 from emulator.engine.profile import DeviceProfile
+from emulator.errors import NotFound, ServerError, ServerUnreachable, check_answer
 from emulator.xray import XRay
 
 EMBEDDED_URL = "http://embedded-stub"
 #: Events after which a feed poll may find something new.
-FEED_WRITES = frozenset({"put_on_feed", "discarded_online", "duplicated", "uploaded", "online_change"})
+FEED_WRITES = frozenset(
+    {
+        EventKind.PUT_ON_FEED,
+        EventKind.DISCARDED_ONLINE,
+        EventKind.DUPLICATED,
+        EventKind.UPLOADED,
+        EventKind.ONLINE_CHANGE,
+    }
+)
 DEVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 T = TypeVar("T")
 
@@ -96,7 +106,7 @@ class Stage:
                 headers={"Authorization": f"Bearer {self.admin_token}"},
             )
         )
-        (await self.admin.get("/health")).raise_for_status()
+        check_answer(await self._request("GET", "/health"))
 
     async def close(self) -> None:
         for device in list(self.devices.values()):
@@ -108,9 +118,9 @@ class Stage:
 
     # devices ------------------------------------------------------------------------------------
     async def users(self) -> list[dict[str, Any]]:
-        response = await self._admin().get("/api/v1/admin/users")
-        response.raise_for_status()
-        return list(response.json())
+        """The server's users (raises :class:`~emulator.errors.ServerError` if it cannot tell)."""
+        response = await self._request("GET", "/api/v1/admin/users")
+        return list(check_answer(response).json())
 
     async def add_device(
         self,
@@ -121,16 +131,20 @@ class Stage:
         ios_version: str = "17.5",
         device_id: str | None = None,
     ) -> Device:
-        """Add a virtual iPad signed in as ``user_id`` (reopened from its file if it exists)."""
+        """Add a virtual iPad signed in as ``user_id`` (reopened from its file if it exists).
+
+        A bad or taken device ID is a ``ValueError``; a user the server does not have is a
+        :class:`~emulator.errors.NotFound`.
+        """
         device_id = device_id or _slug(name)
         if not DEVICE_ID.match(device_id):
             raise ValueError(f"device ID {device_id!r}: use lower-case letters, digits and dashes")
         if device_id in self.devices:
             raise ValueError(f"there is already a device called {device_id!r} on the stage")
-        response = await self._admin().get(f"/api/v1/admin/users/{user_id}/token")
+        response = await self._request("GET", f"/api/v1/admin/users/{user_id}/token")
         if response.status_code == 404:
-            raise ValueError(f"no user {user_id!r} on the server")
-        response.raise_for_status()
+            raise NotFound(f"no user {user_id!r} on the server")
+        check_answer(response)
         profile = DeviceProfile(
             device_id=device_id,
             name=name,
@@ -147,7 +161,7 @@ class Stage:
         note = "" if profile.autosync_eligible else f" No Autosync: {profile.ineligibility}"
         self.events.emit(
             "stage",
-            "device_added",
+            EventKind.DEVICE_ADDED,
             f"{name} ({model}, iOS {ios_version}) joined as {user_id}.{note}",
             device=device_id,
         )
@@ -170,10 +184,42 @@ class Stage:
         device = self.devices.pop(device_id)
         await device.close()
         if wipe:
-            for suffix in ("", "-wal", "-shm"):
-                (self.data_dir / f"{device_id}.sqlite{suffix}").unlink(missing_ok=True)
+            self._wipe(device_id)
         self.events.emit(
-            "stage", "device_removed", f"{device.profile.name} left the stage.", device=device_id
+            "stage", EventKind.DEVICE_REMOVED, f"{device.profile.name} left the stage.", device=device_id
+        )
+
+    def _wipe(self, device_id: str) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            (self.data_dir / f"{device_id}.sqlite{suffix}").unlink(missing_ok=True)
+
+    async def reset(self) -> list[Device]:
+        """Back to the sample state: the server's sample data, every iPad set up from scratch.
+
+        The iPads leave the stage first (so none uploads to the fresh server), the server is
+        reset, and each iPad joins again with the same name, user, model and iOS version, in the
+        same order, its file wiped: it syncs everything as on its first start. Returns them.
+
+        If the server refuses the reset or does not answer, nothing is wiped: the iPads are
+        reopened from their files (if the server lets them in) and the error is raised.
+        """
+        profiles = [d.profile for d in self.devices.values()]
+        for device_id in list(self.devices):
+            await self.remove_device(device_id, wipe=False)
+        try:
+            await self.online("POST", "/reset", say="The server was reset to the sample data.")
+        except ServerError:
+            with contextlib.suppress(ServerError):
+                for profile in profiles:
+                    await self._rejoin(profile)
+            raise
+        for profile in profiles:
+            self._wipe(profile.device_id)
+        return [await self._rejoin(profile) for profile in profiles]
+
+    async def _rejoin(self, p: DeviceProfile) -> Device:
+        return await self.add_device(
+            p.name, p.user_id, model=p.model, ios_version=p.ios_version, device_id=p.device_id
         )
 
     async def reopen_device(self, device_id: str) -> Device:
@@ -198,7 +244,7 @@ class Stage:
         text = f"X-ray view {state} {where}: " + (
             "the emulator's explanations are shown." if on else "the iPad shows exactly what a rep sees."
         )
-        self.events.emit("stage", "xray", text, on=on, device=device_id)
+        self.events.emit("stage", EventKind.XRAY, text, on=on, device=device_id)
 
     # time ---------------------------------------------------------------------------------------
     async def settle(self) -> None:
@@ -287,17 +333,26 @@ class Stage:
 
     # the online side ----------------------------------------------------------------------------
     async def online(self, method: str, path: str, *, say: str | None = None, **kwargs: Any) -> Any:
-        """Call the server's online side (admin API); raises with the server's reason.
+        """Call the server's online side (admin API).
 
         A call that changes something is an ``online_change`` event, told with ``say`` (or a
-        plain description of the call).
+        plain description of the call). A 4xx raises :class:`~emulator.errors.ServerRefused`
+        with the server's reason; no answer (or a 5xx), :class:`~emulator.errors.ServerUnreachable`.
         """
-        response = await self._admin().request(method, f"/api/v1/admin{path}", **kwargs)
-        if response.status_code >= 400:
-            raise ValueError(response.json().get("detail", response.text))
+        response = check_answer(await self._request(method, f"/api/v1/admin{path}", **kwargs))
         if method.upper() != "GET":
-            self.events.emit("online", "online_change", say or f"Online: {method.upper()} {path}.", path=path)
+            self.events.emit(
+                "online", EventKind.ONLINE_CHANGE, say or f"Online: {method.upper()} {path}.", path=path
+            )
         return response.json()
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One admin request; a transport failure is a :class:`~emulator.errors.ServerUnreachable`."""
+        try:
+            return await self._admin().request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            where = self.server_url or "the embedded server"
+            raise ServerUnreachable(f"{where} did not answer: {exc or type(exc).__name__}") from exc
 
     def _admin(self) -> httpx.AsyncClient:
         if self.admin is None:

@@ -21,6 +21,7 @@ scenario gives the same result every run (no thread pool deciding who saves firs
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
@@ -36,11 +37,12 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import HTTPException, RequestValidationError
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server_stub import device_admin, feed, models, online, saving, seed, snapshot, sync
 from server_stub.access import ADMIN_ONLY, Access, AdminRoute, CurrentUser, DeviceRoute, Member
 from server_stub.clock import Clock, StoredClock, iso
-from server_stub.errors import ApiError, render_json, safe_text
+from server_stub.errors import ApiError, NotFound, render_json, safe_text
 from server_stub.schema import (
     FieldValueError,
     Schema,
@@ -53,6 +55,7 @@ from server_stub.store import Base, ClockRow, DeviceRow, Store, UserRow, create_
 
 VERSION = "0.1.0"
 API = "/api/v1"
+log = logging.getLogger(__name__)
 
 ERROR_TEXT: dict[int, str] = {
     400: "The body could not be read as JSON",
@@ -438,12 +441,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             problems.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
         return problem(422, "; ".join(problems) or "invalid request")
 
+    # a 404 is only ever a NotFound (an ApiError): a LookupError is a bug like any other
     for error_type, status in (
         (saving.PayloadError, 422),
         (FieldValueError, 422),
         (SchemaError, 422),
         (saving.KeyReused, 409),
-        (LookupError, 404),
     ):
 
         async def _handler(_r: Request, exc: Exception, status: int = status) -> Response:
@@ -451,6 +454,38 @@ def _install_error_handlers(app: FastAPI) -> None:
             return problem(status, text)
 
         app.add_exception_handler(error_type, _handler)
+    app.add_middleware(_ContainBugs)
+
+
+class _ContainBugs:
+    """A bug while answering (any exception no handler took) is logged and answered 500.
+
+    It is not raised on: in-process, behind ``httpx.ASGITransport``, it would surface inside the
+    device's request as if the network had failed; standalone, uvicorn would log it a second time.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            log.exception("a bug answering %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise  # half an answer is out: only dropping the connection says it failed
+            answer = json_answer({"detail": "internal server error (logged on the server)"}, 500)
+            await answer(scope, receive, send)
 
 
 def _feed_page(
@@ -531,12 +566,25 @@ def _device_routes(state: ServerState) -> APIRouter:
 
     @router.post(f"{API}/sync", response_model=models.SyncResponse, responses=_errors(400, 401, 422))
     async def incremental_sync(body: models.SyncRequest, user: CurrentUser, report: Report) -> Response:
-        """Incremental sync (AS-27): changes after ``cursor`` that the where clauses allow."""
+        """Incremental sync (AS-27): changes after ``cursor`` that the where clauses allow.
+
+        This is its first page; ``next`` says where the next one starts (``/sync/page``)."""
         with state.transaction() as store:
             store.relax_durability()
             now = state.now(store)
             answer = sync.incremental_sync(state.schema_for(store), store, user, body.cursor, now)
             state.report(store, user, report, now, kind="sync")
+            return json_answer(answer)
+
+    @router.post(f"{API}/sync/page", response_model=models.SyncPageOut, responses=_errors(400, 401, 422))
+    async def incremental_sync_page(body: models.SyncPosition, user: CurrentUser, report: Report) -> Response:
+        """The next page of an incremental sync, from the ``next`` of the page before."""
+        at = sync.Position(upto=body.upto, phase=body.phase, seq=body.seq, id=body.id)
+        with state.transaction() as store:
+            store.relax_durability()
+            now = state.now(store)
+            answer = sync.sync_page(state.schema_for(store), store, user, at, now)
+            state.report(store, user, report, now)
             return json_answer(answer)
 
     @router.post(
@@ -569,7 +617,7 @@ def _device_routes(state: ServerState) -> APIRouter:
             now = state.now(store)
             schema = state.schema_for(store)
             if object_name not in schema.objects:
-                raise ApiError(404, f"there is no object called {object_name}")
+                raise NotFound(f"there is no object called {object_name}")
             record = store.get(object_name, record_id)
             if record is None or not Access(schema, store, user, now).downloadable(object_name, record):
                 raise ApiError(403, f"{object_name} {record_id} does not exist or is another user's data")
@@ -682,7 +730,7 @@ def _admin_routes(state: ServerState) -> APIRouter:
         """The online records, optionally of one object (an unknown object is a 404)."""
         with state.transaction() as store:
             if object_name is not None and object_name not in state.schema_for(store).objects:
-                raise ApiError(404, f"there is no object called {object_name}")
+                raise NotFound(f"there is no object called {object_name}")
             rows, total = store.records_page(object_name, offset, limit)
             return json_answer(
                 {
@@ -837,14 +885,14 @@ def _user_json(user: UserRow) -> dict[str, Any]:
 def _known_user(store: Store, user_id: str) -> UserRow:
     user = store.user(user_id)
     if user is None:
-        raise ApiError(404, f"unknown user {user_id}")
+        raise NotFound(f"unknown user {user_id}")
     return user
 
 
 def _known_object(state: ServerState, store: Store, object_name: str) -> Schema:
     schema = state.schema_for(store)
     if object_name not in schema.objects:
-        raise ApiError(404, f"there is no object called {object_name}")
+        raise NotFound(f"there is no object called {object_name}")
     return schema
 
 

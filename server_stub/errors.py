@@ -4,6 +4,7 @@
 
     Exception
     ├── ApiError                  answered as {"detail": ...} with its own status
+    │   └── NotFound              404: no such object, record, user, data set or rule
     └── ValueError
         ├── saving.PayloadError   422: the upload does not fit the schema
         ├── saving.KeyReused      409: an idempotency key sent again with another body
@@ -12,6 +13,9 @@
 
 Every message may quote what a client sent (a path, a key); :func:`safe_text` makes it
 printable JSON whatever was sent, so an error answer can never fail to render.
+
+Anything else raised while answering (a ``KeyError`` included) is a bug: it is logged with its
+traceback and answered 500, never mistaken for a 404.
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ class ApiError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+class NotFound(ApiError):
+    """What the request names does not exist: answered 404 with ``detail``."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(404, detail)
 
 
 def safe_text(text: str, limit: int = 500) -> str:

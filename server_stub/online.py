@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from server_stub.clock import iso
+from server_stub.errors import NotFound
 from server_stub.models import FieldChange, UploadItem
 from server_stub.saving import DISABLED_RULES_KEY, PayloadError, save_online
 from server_stub.schema import Schema, SchemaError, apply_metadata_change
@@ -34,7 +35,7 @@ def edit_online(
     """Edit a record as an online user or an integration: runs the save logic, no feed."""
     row = store.get(object_name, record_id)
     if row is None:
-        raise LookupError(f"{object_name} {record_id} does not exist online")
+        raise NotFound(f"{object_name} {record_id} does not exist online")
     owner = store.user(str(row.get("ownerid__v"))) or _any_user(store)
     changes = {name: FieldChange(old=None, new=value) for name, value in fields.items()}
     item = UploadItem(op="update", object=object_name, id=record_id, changes=changes)
@@ -91,7 +92,7 @@ def align_territories(
     if user_id is not None:
         user = store.user(user_id)
         if user is None:
-            raise LookupError(f"unknown user {user_id!r}")
+            raise NotFound(f"unknown user {user_id!r}")
         user.territories = list(user_territories or [])
     return moved, user
 
@@ -129,7 +130,7 @@ def refresh_dataset(store: Store, name: str, now: datetime) -> DatasetRow:
     """A new nightly load of X-Pages sales data or Nitro data: numbers move, version goes up."""
     row = store.dataset(name)
     if row is None or row.kind not in {"xpages", "nitro"}:
-        raise LookupError(f"no X-Pages or Nitro data set called {name!r}")
+        raise NotFound(f"no X-Pages or Nitro data set called {name!r}")
     row.version += 1
     items = []
     for index, item in enumerate(row.items):
@@ -147,7 +148,7 @@ def refresh_dataset(store: Store, name: str, now: datetime) -> DatasetRow:
 
 def set_validation_rule(schema: Schema, store: Store, name: str, enabled: bool) -> None:
     if name not in schema.validation_rules:
-        raise LookupError(f"no validation rule called {name!r}")
+        raise NotFound(f"no validation rule called {name!r}")
     disabled = set(store.setting(DISABLED_RULES_KEY, []))
     (disabled.discard if enabled else disabled.add)(name)
     store.set_setting(DISABLED_RULES_KEY, sorted(disabled))

@@ -5,6 +5,10 @@ queued --send--> uploading --answer--> (applied, item leaves)
              timeout / 5xx / lost
                      v
               waiting(attempt n) --after retry_delay(n)--> uploading
+                     |
+         connectivity returns (offline or lie-fi to online) --at once--> uploading
+
+docs/sync-timings.md tells every timing in words; a test keeps it equal to these constants.
 """
 
 from __future__ import annotations

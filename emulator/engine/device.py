@@ -22,14 +22,16 @@ import httpx
 from emulator.engine import changes
 from emulator.engine.clock import EmulatedClock, Timer
 from emulator.engine.error_actions import LABELS, ErrorAction, error_actions
-from emulator.engine.events import EventLog
+from emulator.engine.events import EventKind, EventLog
 from emulator.engine.localstore import LocalStore, Notice, QueueItem, Record, SyncErrorRow
 from emulator.engine.merge import Action, check_action, entry_ids
-from emulator.engine.network import ConditionedTransport, NetworkConditions
+from emulator.engine.network import WIRE_TIMEOUT_SECONDS, ConditionedTransport, NetworkConditions
 from emulator.engine.profile import DeviceProfile
 from emulator.engine.schema import DeviceSchema
 from emulator.engine.sync_widget import DEFAULT_WARN_DAYS, PendingUpload, SyncWidget, sync_widget
 from emulator.engine.timefmt import iso, parse_iso
+from emulator.engine.upload_wait import UploadWait, upload_wait
+from emulator.errors import ActionRefused as ActionRefused  # where callers have always found it
 
 ScreenMode = Literal["view", "edit"]
 SyncState = Literal["saved_locally", "queued", "uploading", "synced", "sync_error", "update_waiting"]
@@ -42,10 +44,6 @@ SYNC_STATE_TEXT: dict[str, str] = {
     "update_waiting": "Update waiting to merge",
 }
 DEFAULT_POLL_INTERVAL = timedelta(seconds=30)
-
-
-class ActionRefused(Exception):
-    """The device refuses an action; ``str(exc)`` is what the user reads."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +183,7 @@ class Device:
                 "X-Autosync-Device": profile.device_id,
                 "X-Autosync-Model": profile.model,
             },
-            timeout=httpx.Timeout(60.0),
+            timeout=httpx.Timeout(WIRE_TIMEOUT_SECONDS),
             event_hooks={"request": [self._report_queue]},
         )
         self.rng = rng
@@ -245,7 +243,7 @@ class Device:
             return "Applying update"
         return None
 
-    def say(self, kind: str, text: str, record: tuple[str, str] | None = None, **data: Any) -> None:
+    def say(self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: Any) -> None:
         if self._held is not None:
             self._held.append(((self.actor, kind, text, record), data))
         else:
@@ -387,6 +385,7 @@ class Device:
     # conditions ---------------------------------------------------------------------------------
     def set_network(self, mode: str, **options: Any) -> None:
         was_online = self.conditions.app_thinks_online
+        was_mode = self.conditions.mode
         if mode not in ("online", "offline", "lie-fi"):
             raise ValueError(f"unknown network mode {mode!r}")
         self.conditions.mode = mode  # type: ignore[assignment]
@@ -394,11 +393,15 @@ class Device:
             self.conditions.latency = options["latency"]
         if "loss" in options:
             self.conditions.loss = float(options["loss"])
-        self.say("network", f"{self.profile.name} is now {self.conditions.describe()}.", mode=mode)
+        self.say(EventKind.NETWORK, f"{self.profile.name} is now {self.conditions.describe()}.", mode=mode)
         if not was_online and self.conditions.app_thinks_online:
-            self.uploader.kick(now=True)  # AS-06: upload at once when connectivity returns
+            self.uploader.connectivity_returned()  # AS-06: upload at once when connectivity returns
             self._first_use_check()
             self.refresh.foreground_changed(self.foreground)
+        elif was_mode == "lie-fi" and mode == "online":
+            # AS-06 again: lie-fi fooled the app, but the network that comes back is real; the
+            # item waiting for its next retry goes now, not up to five minutes later.
+            self.uploader.connectivity_returned()
 
     def inject_fault(self, fault: str) -> None:
         from emulator.engine.network import FAULTS
@@ -413,7 +416,7 @@ class Device:
         self.foreground = foreground
         where = "foreground" if foreground else "background"
         self.say(
-            "foreground",
+            EventKind.FOREGROUND,
             f"The app on {self.profile.name} is in the {where}.",
             foreground=foreground,
         )
@@ -429,7 +432,7 @@ class Device:
         self._traditional = traditional
         mode = "traditional sync" if traditional else "Autosync"
         self.say(
-            "mode",
+            EventKind.MODE,
             f"Comparison: {self.profile.name} now behaves as with {mode}.",
             traditional=traditional,
         )
@@ -445,7 +448,7 @@ class Device:
         record = self._require(record_id)
         self.screen = Screen(object_name, record_id, "view")
         self.say(
-            "screen",
+            EventKind.SCREEN,
             f"Viewing {self._title(object_name, record)}.",
             (object_name, record_id),
             mode="view",
@@ -458,7 +461,7 @@ class Device:
             raise ActionRefused("Save or cancel the edit screen first.")
         screen, self.screen = self.screen, None
         if screen is not None:
-            self.say("screen", "Back to the list.", (screen.object, screen.record_id), mode="list")
+            self.say(EventKind.SCREEN, "Back to the list.", (screen.object, screen.record_id), mode="list")
         self.poller.merge_waiting()
 
     def _require_unblocked(self) -> None:
@@ -486,7 +489,7 @@ class Device:
         self.edit = session
         self.screen = Screen(object_name, session.record_id, "edit")
         self.say(
-            "screen",
+            EventKind.SCREEN,
             f"Editing {self.schema.label(object_name).lower()}.",
             (object_name, session.record_id),
             mode="edit",
@@ -496,7 +499,7 @@ class Device:
     def _end_edit(self, session: EditSession) -> None:
         self.edit = None
         self.screen = None if session.new else Screen(session.object, session.record_id, "view")
-        self.say("screen", "Left the edit screen.", (session.object, session.record_id), mode="view")
+        self.say(EventKind.SCREEN, "Left the edit screen.", (session.object, session.record_id), mode="view")
 
     def displayed_ids(self) -> set[str]:
         """Records on screen now: the open record and its related records (AS-23)."""
@@ -517,7 +520,7 @@ class Device:
             action, record_id, self.store.record(record_id), waiting, self.schema.label(object_name)
         )
         if reason is not None:
-            self.say("action_refused", reason, (object_name, record_id), action=action)
+            self.say(EventKind.ACTION_REFUSED, reason, (object_name, record_id), action=action)
             raise ActionRefused(reason)
 
     def save(
@@ -613,7 +616,7 @@ class Device:
         self._end_edit(session)
         if not items:
             self.say(
-                "saved",
+                EventKind.SAVED,
                 f"Nothing changed on {self._title(obj, root_after)}.",
                 (obj, session.record_id),
             )
@@ -622,7 +625,7 @@ class Device:
         family = schema.family_of(obj)
         with self._events_after_commit(), self.store.transaction():
             self.say(
-                "saved",
+                EventKind.SAVED,
                 f"{self._title(obj, root_after)} saved on {self.profile.name}.",
                 (obj, session.record_id),
                 submitted=submit,
@@ -662,20 +665,10 @@ class Device:
 
     def _enqueue(self, items: list[Record], label: str, record: tuple[str, str]) -> QueueItem:
         item = self.store.enqueue(self.new_transaction_id(), items, label, self.now_iso())
-        where = (
-            "uploading now"
-            if self.autosync_active
-            else "waiting for "
-            + (
-                "a sync (traditional sync)"
-                if self.traditional
-                else "connectivity"
-                if not self.conditions.app_thinks_online
-                else "the foreground"
-            )
-        )
+        wait = self.upload_wait(item)
+        where = "uploading now" if wait is None else f"waiting for {wait.waits_for}"
         self.say(
-            "queued",
+            EventKind.QUEUED,
             f"{label} queued ({where}).",
             record,
             transaction_id=item.transaction_id,
@@ -707,12 +700,12 @@ class Device:
         record = (error.object, error.record_id)
         if action == "clear":
             self.store.remove_error(error_id)
-            self.say("error_resolved", f"Sync error cleared: {error.label}.", record, how="clear")
+            self.say(EventKind.ERROR_RESOLVED, f"Sync error cleared: {error.label}.", record, how="clear")
             return
         self.store.request_on_error(error_id, action)
         what = "a database refresh" if action == "undelete" else "a refresh of the record from online"
         self.say(
-            "error_action",
+            EventKind.ERROR_ACTION,
             f"{LABELS[action]} requested for {error.label}: the next incremental sync does it ({what}).",
             record,
             how=action,
@@ -724,7 +717,7 @@ class Device:
         if any(n.kind == kind for n in self.unread_notices()):
             return None
         notice = self.store.notify(text, self.now_iso(), kind)
-        self.say("alert", text, alert=kind, notice=notice.id)
+        self.say(EventKind.ALERT, text, alert=kind, notice=notice.id)
         return notice
 
     def alert_sync_errors(self) -> None:
@@ -750,6 +743,17 @@ class Device:
             progress=self.syncer.progress,
             last_sync=parse_iso(last) if last else None,
             warn_days=int(settings.get("sync_warn_interval_days", DEFAULT_WARN_DAYS)),
+        )
+
+    def upload_wait(self, item: QueueItem, *, manual: bool = False) -> UploadWait | None:
+        """Why ``item`` is not sent now (None: it goes now); see :mod:`emulator.engine.upload_wait`."""
+        return upload_wait(
+            item,
+            now=self.clock.now(),
+            traditional=self.traditional,
+            foreground=self.foreground,
+            app_thinks_online=self.conditions.app_thinks_online,
+            manual=manual,
         )
 
     def sync_states(self) -> dict[str, SyncState]:
@@ -806,6 +810,21 @@ class Device:
 
     def records(self, object_name: str) -> list[Record]:
         return [r for _, r in self.store.records(object_name)]
+
+    async def records_in_turns(self, object_name: str, page: int = 1000) -> list[Record]:
+        """The same as :meth:`records`, read a page per turn of the event loop (a long list)."""
+        out: list[Record] = []
+        after = ""
+        while True:
+            chunk = self.store.records_after(object_name, after, page)
+            out += chunk
+            if len(chunk) < page:
+                return out
+            after = str(chunk[-1]["id"])
+            await asyncio.sleep(0)
+
+    def record_count(self, object_name: str) -> int:
+        return self.store.count_records(object_name)
 
     def record(self, record_id: str) -> Record | None:
         return self.store.record(record_id)

@@ -8,44 +8,91 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypedDict
 
-#: Kinds of event, and what they mean (the ``text`` of an event says it in plain words).
-KINDS = (
-    "saved",  # a save is durable on the device
-    "queued",  # a queue item was added
-    "uploading",  # a queue item is being sent
-    "uploaded",  # the server saved it and the answer was applied
-    "rejected",  # the server answered with a sync error
-    "discarded_online",  # the server discarded the edits (submitted elsewhere)
-    "duplicated",  # the server saved the edits as a duplicate record
-    "retry_scheduled",  # a transport failure; the item stays at the head
-    "put_on_feed",  # the server put the saved records on the user's feed
-    "polled",  # the device read its feed
-    "downloaded",  # feed data was staged on the device
-    "merge_deferred",  # downloaded data waits (open on screen, incomplete)
-    "merged",  # downloaded data was merged
-    "download_discarded",  # downloaded data dropped: pending upload or sync error
-    "action_refused",  # AS-24
-    "feed_missed",  # AS-18
-    "sync_started",
-    "sync_progress",
-    "sync_finished",
-    "sync_failed",
-    "network",
-    "foreground",
-    "mode",
-    "screen",
-    "error_action",  # Undo / Undelete requested on the Errors tab (AS-34)
-    "error_resolved",  # an error undone, undeleted or cleared
-    "alert",  # the app showed its user a message (sync error modal, edits discarded, reminder)
-    "refresh",  # Refresh mode: started, paused, resumed, ready, applied (AS-36)
-    "device_added",
-    "device_removed",
-    "online_change",
-    "xray",  # the emulator's X-ray view switched on or off (a view, not the world)
-    "clock",
-)
+
+class EventKind(StrEnum):
+    """Kinds of event, and what they mean (the ``text`` of an event says it in plain words).
+
+    A ``StrEnum``: a member equals its string (``EventKind.SAVED == "saved"``), so readers may
+    compare with either, and the JSON of an event carries the plain string.
+    """
+
+    SAVED = "saved"  # a save is durable on the device
+    QUEUED = "queued"  # a queue item was added
+    UPLOADING = "uploading"  # a queue item is being sent
+    UPLOADED = "uploaded"  # the server saved it and the answer was applied
+    REJECTED = "rejected"  # the server answered with a sync error
+    DISCARDED_ONLINE = "discarded_online"  # the server discarded the edits (submitted elsewhere)
+    DUPLICATED = "duplicated"  # the server saved the edits as a duplicate record
+    RETRY_SCHEDULED = "retry_scheduled"  # a transport failure; the item stays at the head
+    PUT_ON_FEED = "put_on_feed"  # the server put the saved records on the user's feed
+    POLLED = "polled"  # the device read its feed
+    DOWNLOADED = "downloaded"  # feed data was staged on the device
+    MERGE_DEFERRED = "merge_deferred"  # downloaded data waits (open on screen, incomplete)
+    MERGED = "merged"  # downloaded data was merged
+    DOWNLOAD_DISCARDED = "download_discarded"  # downloaded data dropped: pending upload or sync error
+    ACTION_REFUSED = "action_refused"  # AS-24
+    FEED_MISSED = "feed_missed"  # AS-18
+    SYNC_STARTED = "sync_started"
+    SYNC_PROGRESS = "sync_progress"
+    SYNC_FINISHED = "sync_finished"
+    SYNC_FAILED = "sync_failed"
+    NETWORK = "network"
+    FOREGROUND = "foreground"
+    MODE = "mode"
+    SCREEN = "screen"
+    ERROR_ACTION = "error_action"  # Undo / Undelete requested on the Errors tab (AS-34)
+    ERROR_RESOLVED = "error_resolved"  # an error undone, undeleted or cleared
+    ALERT = "alert"  # the app showed its user a message (sync error modal, edits discarded, reminder)
+    REFRESH = "refresh"  # Refresh mode: started, paused, resumed, ready, applied (AS-36)
+    DEVICE_ADDED = "device_added"
+    DEVICE_REMOVED = "device_removed"
+    ONLINE_CHANGE = "online_change"
+    XRAY = "xray"  # the emulator's X-ray view switched on or off (a view, not the world)
+    CLOCK = "clock"
+
+
+#: Every kind's name, in the order above (the scenario format offers these).
+KINDS: tuple[str, ...] = tuple(kind.value for kind in EventKind)
+#: Events that tell an upload's answer; each carries :class:`AnswerData`.
+ANSWER_KINDS = frozenset({EventKind.UPLOADED, EventKind.DUPLICATED, EventKind.DISCARDED_ONLINE})
+
+
+class UploadData(TypedDict):
+    """The data of ``uploading``, ``retry_scheduled`` and ``rejected``: which queue item."""
+
+    transaction_id: str
+
+
+class RetryData(UploadData):
+    """``retry_scheduled``: the attempts made so far."""
+
+    attempts: int
+
+
+class AnswerData(UploadData):
+    """``uploaded``, ``duplicated``, ``discarded_online``: the server's answer to a queue item.
+
+    ``id_map``: temporary ID -> server ID (AS-14); ``replayed``: the server had answered this
+    transaction ID before (a retry) and answered it again without applying it.
+    """
+
+    replayed: bool
+    id_map: dict[str, str]
+
+
+def answer_data(event: Event) -> AnswerData | None:
+    """The upload answer an event tells, typed; None for an event of another kind."""
+    if event.kind not in ANSWER_KINDS:
+        return None
+    data = event.data
+    return AnswerData(
+        transaction_id=str(data["transaction_id"]),
+        replayed=bool(data.get("replayed", False)),
+        id_map={str(k): str(v) for k, v in (data.get("id_map") or {}).items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -55,17 +102,21 @@ class Event:
     seq: int
     time: datetime
     actor: str  # "device:<id>", "server", "feed:<user>", "online", "stage"
-    kind: str
+    kind: EventKind
     text: str
     record: tuple[str, str] | None = None  # (object, id)
     data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # an event read back (a bug bundle, a test's hand-made event) may name its kind as text
+        object.__setattr__(self, "kind", EventKind(self.kind))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
             "time": self.time.isoformat().replace("+00:00", "Z"),
             "actor": self.actor,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "text": self.text,
             "record": list(self.record) if self.record else None,
             "data": self.data,
@@ -96,13 +147,13 @@ class EventLog:
     def emit(
         self,
         actor: str,
-        kind: str,
+        kind: EventKind,
         text: str,
         record: tuple[str, str] | None = None,
         **data: Any,
     ) -> Event:
-        if kind not in KINDS:
-            raise ValueError(f"unknown event kind {kind!r}")
+        if not isinstance(kind, EventKind):  # a caller that mypy does not see (a plain string)
+            raise TypeError(f"an event kind is an EventKind member, not {kind!r}")
         event = Event(len(self.events) + 1, self._now(), actor, kind, text, record, data)
         self.events.append(event)
         for callback in list(self._subscribers):

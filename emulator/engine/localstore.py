@@ -236,11 +236,37 @@ class LocalStore:
         return None if found is None else found[1]
 
     def records(self, object_name: str | None = None) -> list[tuple[str, Record]]:
+        """Every record (of one object), by ID; read as columns, not ORM objects (a list of
+        10,000 is read after every large sync)."""
         with self.transaction() as s:
-            query = select(LocalRecord).order_by(LocalRecord.id)
+            query = select(LocalRecord.object, LocalRecord.data).order_by(LocalRecord.id)
             if object_name is not None:
                 query = query.where(LocalRecord.object == object_name)
-            return [(r.object, dict(r.data)) for r in s.scalars(query)]
+            return [(str(obj), dict(data)) for obj, data in s.execute(query)]
+
+    def records_after(self, object_name: str, after_id: str, limit: int) -> list[Record]:
+        """The next ``limit`` records of an object after ``after_id``, by ID (a page of a long list)."""
+        with self.transaction() as s:
+            query = (
+                select(LocalRecord.data)
+                .where(LocalRecord.object == object_name, LocalRecord.id > after_id)
+                .order_by(LocalRecord.id)
+                .limit(limit)
+            )
+            return [dict(data) for data in s.scalars(query)]
+
+    def count_records(self, object_name: str) -> int:
+        with self.transaction() as s:
+            query = select(func.count()).select_from(LocalRecord).where(LocalRecord.object == object_name)
+            return int(s.scalar(query) or 0)
+
+    def versions(self) -> dict[str, int | None]:
+        """Every record's ID and the online version it holds (None: never online, or stale),
+        read without decoding the records."""
+        with self.transaction() as s:
+            version = func.json_extract(LocalRecord.data, "$._version")
+            rows = s.execute(select(LocalRecord.id, version).order_by(LocalRecord.id))
+            return {rid: None if v is None else int(v) for rid, v in rows}
 
     def count(self) -> int:
         with self.transaction() as s:
@@ -355,14 +381,19 @@ class LocalStore:
         with self.transaction() as s:
             return set(s.scalars(select(QueueItem.transaction_id)))
 
-    def queue_items_editing(self, record_ids: Iterable[str]) -> list[QueueItem]:
-        """The queue items that edit any of ``record_ids``, head first."""
+    def queued_edits_of(self, record_ids: Iterable[str]) -> list[Record]:
+        """The edits (items) of the queue items that edit any of ``record_ids``, head first.
+
+        Only the items column is read (no ORM objects): an answer re-applies every later edit of
+        its records, and a long queue of edits to a few accounts makes that many rows.
+        """
         ids = list(record_ids)
         if not ids:
             return []
         with self.transaction() as s:
             seqs = select(QueueRef.seq).where(QueueRef.record_id.in_(ids), QueueRef.item.is_(True))
-            return list(s.scalars(select(QueueItem).where(QueueItem.seq.in_(seqs)).order_by(QueueItem.seq)))
+            rows = s.execute(select(QueueItem.items).where(QueueItem.seq.in_(seqs)).order_by(QueueItem.seq))
+            return [item for (items,) in rows for item in items]
 
     def update_queue_item(self, seq: int, **values: Any) -> None:
         with self.transaction() as s:
@@ -407,20 +438,27 @@ class LocalStore:
         """Stage a feed entry, or add a later part of it; returns the entry as held now."""
         with self.transaction() as s:
             row = s.get(StagedEntry, seq)
-            have_ids = set() if row is None else _part_ids(row.entry)
-            for rid in _part_ids(part) - have_ids:
-                s.add(StagedRef(seq=seq, record_id=rid))
             if row is None:
                 row = StagedEntry(seq=seq, received_at=now, entry=dict(part))
                 s.add(row)
+                self._index_staged(s, seq, set(), _part_ids(part))
                 return row.entry
             entry = dict(row.entry)
             have = len(entry.get("records", []))
             if part.get("first_record", 0) == have:  # the next part, not a repeat
                 entry["records"] = [*entry.get("records", []), *part.get("records", [])]
                 entry["deleted"] = part.get("deleted", [])
+            self._index_staged(s, seq, _part_ids(row.entry), _part_ids(entry))
             row.entry = entry
             return entry
+
+    @staticmethod
+    def _index_staged(s: Session, seq: int, had: set[str], has: set[str]) -> None:
+        """Keep the record index of a staged entry equal to the records the entry now carries."""
+        for rid in has - had:
+            s.add(StagedRef(seq=seq, record_id=rid))
+        if had - has:
+            s.execute(delete(StagedRef).where(StagedRef.seq == seq, StagedRef.record_id.in_(had - has)))
 
     def has_staged(self) -> bool:
         with self.transaction() as s:

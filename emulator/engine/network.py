@@ -20,6 +20,10 @@ from emulator.engine.clock import EmulatedClock
 Mode = Literal["online", "offline", "lie-fi"]
 Fault = Literal["reply_lost", "server_error", "timeout"]
 FAULTS: tuple[Fault, ...] = ("reply_lost", "server_error", "timeout")
+#: Emulated time a request waits for an answer that never comes (lie-fi, loss, a timeout fault).
+REQUEST_TIMEOUT = timedelta(seconds=30)
+#: Wall-clock seconds the HTTP client waits for a real server (a remote stub that hangs).
+WIRE_TIMEOUT_SECONDS = 60.0
 
 
 class Offline(httpx.ConnectError):
@@ -33,7 +37,7 @@ class NetworkConditions:
     mode: Mode = "online"
     latency: timedelta = timedelta(0)
     loss: float = 0.0  # probability that a request is lost (times out)
-    request_timeout: timedelta = timedelta(seconds=30)
+    request_timeout: timedelta = REQUEST_TIMEOUT
     faults: list[Fault] = field(default_factory=list)
 
     @property

@@ -21,9 +21,16 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
-
-from emulator.engine.incremental import CHUNK, HANDSHAKE, PER_RECORD, Download, SyncReport, download
+from emulator.engine.events import EventKind
+from emulator.engine.incremental import (
+    CHUNK,
+    HANDSHAKE,
+    PER_RECORD,
+    Download,
+    DownloadError,
+    SyncReport,
+    download,
+)
 
 if TYPE_CHECKING:
     from emulator.engine.device import Device
@@ -120,7 +127,7 @@ class RefreshMode:
             "resumed": "Refresh mode resumed its download",
             "restarted": "Refresh mode started its download over (paused for more than 12 hours)",
         }[how]
-        device.say("refresh", f"{verb} on {device.profile.name}.", phase=how)
+        device.say(EventKind.REFRESH, f"{verb} on {device.profile.name}.", phase=how)
         self._task = device.spawn(self._run())
 
     async def _run(self) -> None:
@@ -139,7 +146,7 @@ class RefreshMode:
                 if not device.foreground:
                     self.paused_at = device.clock.now()
                     device.say(
-                        "refresh",
+                        EventKind.REFRESH,
                         f"Refresh mode paused: the app is in the background ({done} of {total}).",
                         phase="paused",
                     )
@@ -150,15 +157,17 @@ class RefreshMode:
                 self._set_progress(done, total)
             self.ready_at = device.clock.now()
             device.say(
-                "refresh",
+                EventKind.REFRESH,
                 f"Refresh mode downloaded {total} records on {device.profile.name}: Apply Update is shown.",
                 phase="ready",
                 records=total,
             )
-        except httpx.HTTPError as exc:
+        except DownloadError as exc:
             self.paused_at = device.clock.now()
             device.say(
-                "refresh", f"Refresh mode could not download: {exc or type(exc).__name__}.", phase="paused"
+                EventKind.REFRESH,
+                f"Refresh mode could not download: {exc or type(exc).__name__}.",
+                phase="paused",
             )
 
     def _set_progress(self, done: int, total: int) -> None:
@@ -174,7 +183,7 @@ class RefreshMode:
         self._download = None
         self.ready_at = self.paused_at = None
         self.progress = (0, 0)
-        self.device.say("refresh", f"Refresh mode dropped its update: {why}.", phase="discarded")
+        self.device.say(EventKind.REFRESH, f"Refresh mode dropped its update: {why}.", phase="discarded")
 
     # applying ------------------------------------------------------------------------------------
     async def apply(self) -> SyncReport:
@@ -191,7 +200,7 @@ class RefreshMode:
             raise ActionRefused("A sync is already running.")
         self.applying = True
         try:
-            device.say("refresh", f"Applying the update on {device.profile.name}.", phase="applying")
+            device.say(EventKind.REFRESH, f"Applying the update on {device.profile.name}.", phase="applying")
             await device.clock.sleep(APPLY_TIME)
             report = await device.syncer.apply(got, timed=False, what="Update")
         finally:
@@ -199,5 +208,5 @@ class RefreshMode:
             self._download = None
             self.ready_at = None
             self.progress = (0, 0)
-        device.say("refresh", f"Update applied on {device.profile.name}.", phase="applied")
+        device.say(EventKind.REFRESH, f"Update applied on {device.profile.name}.", phase="applied")
         return report

@@ -11,39 +11,101 @@ transaction that applies the server's answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
+from autosync_wire import RecordOut, UploadResponse
 from emulator.engine import changes
 from emulator.engine.backoff import retry_delay
-from emulator.engine.clock import Timer
-from emulator.engine.events import Event
-from emulator.engine.localstore import QueueItem
+from emulator.engine.clock import EmulatedClock, Timer
+from emulator.engine.events import (
+    ANSWER_KINDS,
+    AnswerData,
+    Event,
+    EventKind,
+    EventLog,
+    RetryData,
+    UploadData,
+    answer_data,
+)
+from emulator.engine.localstore import LocalStore, QueueItem
+from emulator.engine.network import NetworkConditions
 from emulator.engine.timefmt import iso, parse_iso
-
-if TYPE_CHECKING:
-    from emulator.engine.device import Device
+from emulator.engine.upload_wait import UploadWait
+from emulator.errors import MalformedAnswer, detail_of, read_answer
 
 TRANSIENT_STATUS = frozenset({401, 408, 425, 429})
 #: Events that tell an upload's answer; each carries the server's ``id_map``.
-ANSWER_EVENTS = frozenset({"uploaded", "duplicated", "discarded_online"})
+ANSWER_EVENTS = ANSWER_KINDS
+
+
+class _User(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+
+class _WaitingMerges(Protocol):
+    def merge_waiting(self) -> None: ...
+
+
+class UploadingDevice(Protocol):
+    """What the upload loop uses of its device (:class:`~emulator.engine.device.Device` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def profile(self) -> _User: ...
+    @property
+    def store(self) -> LocalStore: ...
+    @property
+    def clock(self) -> EmulatedClock: ...
+    @property
+    def client(self) -> httpx.AsyncClient: ...
+    @property
+    def conditions(self) -> NetworkConditions: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def poller(self) -> _WaitingMerges: ...
+    @property
+    def autosync_active(self) -> bool: ...
+    def upload_wait(self, item: QueueItem, *, manual: bool = False) -> UploadWait | None: ...
+    def spawn(self, coro: Coroutine[object, None, object]) -> object: ...
+    def now_iso(self) -> str: ...
+    def say(
+        self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: object
+    ) -> None: ...
+    def alert(self, kind: str, text: str) -> object: ...
+    def alert_sync_errors(self) -> None: ...
 
 
 class Uploader:
     """The device's upload loop; at most one drain runs at a time."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: UploadingDevice) -> None:
         self.device = device
         self.draining = False
         self._retry_timer: Timer | None = None
+        # Set when connectivity returns while an upload is on the wire (lie-fi then online): if
+        # that upload then fails, it is sent again at once instead of after its backoff.
+        self._network_returned = False
 
     def kick(self, *, now: bool = False) -> None:
         """Start draining if Autosync may upload now; ``now`` skips a pending backoff wait."""
         if self.device.autosync_active:
             self.device.spawn(self.drain(skip_backoff=now))
+
+    def connectivity_returned(self) -> None:
+        """AS-06: connectivity is back (offline or lie-fi to online): send the queue at once.
+
+        A waiting head skips the rest of its backoff. An upload still on the wire (sent under
+        lie-fi, waiting for its timeout) is sent again as soon as it fails.
+        """
+        self._network_returned = self.draining
+        self.kick(now=True)
 
     def resume(self) -> None:
         """After the app (re)starts: send now, or re-arm the head's pending retry."""
@@ -84,16 +146,18 @@ class Uploader:
         sent = 0
         try:
             while True:
-                if not (manual or device.autosync_active) or not device.conditions.app_thinks_online:
-                    return False
                 head = device.store.head()
                 if head is None:
                     return True
-                waiting = bool(head.next_attempt_at) and str(head.next_attempt_at) > iso(device.clock.now())
-                if waiting and not (manual or skip_backoff):
+                wait = device.upload_wait(head, manual=manual)
+                if wait is not None and not _goes_anyway(wait, skip_backoff):
                     return False
                 self.cancel_retry()
+                self._network_returned = False
                 if not await self._send(head):
+                    if self._network_returned and device.conditions.mode == "online":
+                        skip_backoff = True  # connectivity came back during the attempt
+                        continue
                     return False
                 sent += 1
                 if on_sent is not None:
@@ -108,10 +172,10 @@ class Uploader:
         device.store.update_queue_item(head.seq, state="uploading")
         root = head.items[0]
         device.say(
-            "uploading",
+            EventKind.UPLOADING,
             f"Uploading: {head.label}.",
             (root["object"], root["id"]),
-            transaction_id=head.transaction_id,
+            **UploadData(transaction_id=head.transaction_id),
         )
         body = {"transaction_id": head.transaction_id, "device_id": device.id, "items": head.items}
         try:
@@ -123,9 +187,14 @@ class Uploader:
             self._transport_failure(head, f"the server answered {response.status_code}")
             return False
         if response.status_code >= 400:
-            self._refused(head, _detail(response))
+            self._refused(head, detail_of(response))
             return True
-        self._apply(head, response.json())
+        try:
+            answer = read_answer(UploadResponse, response)
+        except MalformedAnswer as exc:  # like a lost reply: sent again, the server replays its answer
+            self._transport_failure(head, str(exc))
+            return False
+        self._apply(head, answer)
         return True
 
     def _transport_failure(self, head: QueueItem, why: str) -> None:
@@ -137,13 +206,16 @@ class Uploader:
             head.seq, state="waiting", attempts=attempts, last_error=why, next_attempt_at=iso(due)
         )
         root = head.items[0]
+        when = (
+            "sent again now that the network is back"
+            if self._network_returned and device.conditions.mode == "online"
+            else f"retried in {int(delay.total_seconds())} s"
+        )
         device.say(
-            "retry_scheduled",
-            f"Upload of {head.label} failed ({why}); it stays first in the queue and is "
-            f"retried in {int(delay.total_seconds())} s.",
+            EventKind.RETRY_SCHEDULED,
+            f"Upload of {head.label} failed ({why}); it stays first in the queue and is {when}.",
             (root["object"], root["id"]),
-            attempts=attempts,
-            transaction_id=head.transaction_id,
+            **RetryData(attempts=attempts, transaction_id=head.transaction_id),
         )
         self._arm_retry(due)
 
@@ -166,72 +238,78 @@ class Uploader:
                 label=head.label,
             )
         device.say(
-            "rejected",
+            EventKind.REJECTED,
             f"{head.label} was refused by the server: {detail}",
             (root["object"], root["id"]),
             transaction_id=head.transaction_id,
         )
         device.alert_sync_errors()
 
-    def _apply(self, head: QueueItem, answer: dict[str, Any]) -> None:
+    def _apply(self, head: QueueItem, answer: UploadResponse) -> None:
         """Apply the server's answer and remove the item, in one local transaction."""
         device = self.device
         store = device.store
-        outcome = answer["outcome"]
+        outcome = answer.outcome
+        error = answer.error  # never None for a sync error (the wire model says so)
         root = head.items[0]
         record = (root["object"], root["id"])
         with store.transaction():
             store.dequeue(head.seq)
-            if outcome == "sync_error":
-                error = answer["error"]
+            if error is not None and outcome == "sync_error":
                 store.add_error(
                     transaction_id=head.transaction_id,
                     created_at=device.now_iso(),
-                    kind=error["kind"],
-                    message=error["message"],
-                    object=error["object"],
-                    record_id=error["record_id"],
-                    rule=error.get("rule"),
-                    conflicts=error.get("conflicts", []),
+                    kind=error.kind,
+                    message=error.message,
+                    object=error.object,
+                    record_id=error.record_id,
+                    rule=error.rule,
+                    conflicts=[c.model_dump() for c in error.conflicts],
                     items=head.items,
                     label=head.label,
                 )
             elif outcome == "discarded":
                 self._forget_unsaved(head.items, keep_created=False)
             else:
-                self._apply_records(answer)
+                self._apply_records(answer.records)
                 if outcome == "duplicated":
                     self._forget_unsaved(head.items, keep_created=True)
-        if outcome == "sync_error":
+        if error is not None and outcome == "sync_error":
             device.say(
-                "rejected",
-                f"Sync error: {answer['error']['message']}",
+                EventKind.REJECTED,
+                f"Sync error: {error.message}",
                 record,
-                error=answer["error"]["kind"],
+                error=error.kind,
                 transaction_id=head.transaction_id,
             )
             device.alert_sync_errors()
             device.poller.merge_waiting()
             return
         if outcome == "discarded":
-            device.alert("discarded", answer["message"])
+            device.alert("discarded", answer.message)
         server_record = record
-        if answer.get("id_map", {}).get(root["id"]):
-            server_record = (root["object"], answer["id_map"][root["id"]])
-        kind = {"saved": "uploaded", "duplicated": "duplicated", "discarded": "discarded_online"}[outcome]
+        if answer.id_map.get(root["id"]):
+            server_record = (root["object"], answer.id_map[root["id"]])
+        kind = {
+            "saved": EventKind.UPLOADED,
+            "duplicated": EventKind.DUPLICATED,
+            "discarded": EventKind.DISCARDED_ONLINE,
+        }[outcome]
         device.say(
             kind,
-            answer["message"],
+            answer.message,
             server_record,
-            transaction_id=head.transaction_id,
-            replayed=answer.get("replayed", False),
-            id_map=answer.get("id_map", {}),
+            **AnswerData(
+                transaction_id=head.transaction_id,
+                replayed=answer.replayed,
+                id_map=dict(answer.id_map),
+            ),
         )
         if outcome != "discarded":
             user = device.profile.user_id
             device.events.emit(
                 f"feed:{user}",
-                "put_on_feed",
+                EventKind.PUT_ON_FEED,
                 f"Saved records put on {user}'s feed for their other devices.",
                 server_record,
                 transaction_id=head.transaction_id,
@@ -253,26 +331,29 @@ class Uploader:
             else:
                 store.mark_stale(item["id"])
 
-    def _apply_records(self, answer: dict[str, Any]) -> None:
+    def _apply_records(self, records: list[RecordOut]) -> None:
         """AS-14: server IDs replace temporary ones; returned fields are applied.
 
         Later queued edits of the same records are laid over the answer (the user's newer
         values stay on screen); only the queue items that edit these records are read.
         """
         store = self.device.store
-        answered = {str(r["id"]) for r in answer["records"]} | {
-            str(r["temp_id"]) for r in answer["records"] if r.get("temp_id")
-        }
-        later = [item for queued in store.queue_items_editing(answered) for item in queued.items]
-        for record in answer["records"]:
-            temp = record.get("temp_id")
+        answered = {r.id for r in records} | {r.temp_id for r in records if r.temp_id}
+        later = store.queued_edits_of(answered)
+        for record in records:
+            temp = record.temp_id
             if temp and temp.startswith("tmp-"):
-                store.rename(temp, record["id"])
+                store.rename(temp, record.id)
             # An AS-11 duplicate arrives under a new ID; the original it was sent as stays
             # here until the feed brings back its submitted version.
-            fields = dict(record["fields"])
-            later = [_renamed(i, temp, record["id"]) for i in later] if temp else later
-            store.put(record["object"], changes.apply_items(fields, later))
+            fields = dict(record.fields)
+            later = [_renamed(i, temp, record.id) for i in later] if temp else later
+            store.put(record.object, changes.apply_items(fields, later))
+
+
+def _goes_anyway(wait: UploadWait, skip_backoff: bool) -> bool:
+    """In flight: only the drain sends, so it is its own item; a backoff is skipped when told."""
+    return wait.reason == "in_flight" or (wait.reason == "backoff" and skip_backoff)
 
 
 def _renamed(item: dict[str, Any], old: str | None, new: str) -> dict[str, Any]:
@@ -285,17 +366,11 @@ def _describe(exc: httpx.TransportError) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _detail(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("detail", response.text))
-    except ValueError:
-        return response.text or f"status {response.status_code}"
-
-
 def server_ids(events: Iterable[Event]) -> dict[str, str]:
     """Temporary ID -> server ID, from the upload answers among ``events`` (AS-14)."""
     found: dict[str, str] = {}
     for event in events:
-        if event.kind in ANSWER_EVENTS:
-            found.update(event.data.get("id_map") or {})
+        answer = answer_data(event)
+        if answer is not None:
+            found.update(answer["id_map"])
     return found

@@ -26,6 +26,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from emulator.engine.profile import MODELS, ios_major
+from emulator.errors import ScenarioError
 from emulator.scenarios.actions import (
     ACTIONS,
     FINISHES,
@@ -82,7 +83,7 @@ CHILD_WHAT = {"add": "a child added", "edit": "a child edited", "remove": "a chi
 T = TypeVar("T")
 
 
-class ScenarioFileError(Exception):
+class ScenarioFileError(ScenarioError):
     """A scenario file that cannot be run; ``str(exc)`` is ``FILE:LINE: what is wrong``."""
 
     def __init__(self, source: str, line: int, problem: str) -> None:

@@ -17,6 +17,7 @@ from typing import assert_never
 from emulator.engine.device import Device
 from emulator.engine.events import Event
 from emulator.engine.uploader import server_ids
+from emulator.errors import ScenarioError
 from emulator.scenarios.model import Scenario
 from emulator.scenarios.values import (
     ONLINE,
@@ -39,7 +40,7 @@ TODAY = re.compile(r"^today(?:([+-])(\d+))?$")
 Row = Mapping[str, object]
 
 
-class ScenarioRunError(Exception):
+class ScenarioRunError(ScenarioError):
     """A step could not be played (not a failed check): ``str(exc)`` says why.
 
     ``line``: the line of the file it is about, when it is not the step's (a device's).

@@ -24,11 +24,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import assert_never
 
-import httpx
-
 from emulator.engine.clock import DEFAULT_START
 from emulator.engine.device import ActionRefused, Device, EditSession
 from emulator.engine.events import Event
+from emulator.errors import ServerError, ServerRefused, ServerUnreachable
 from emulator.scenarios.actions import (
     Advance,
     App,
@@ -205,7 +204,7 @@ class ScenarioRunner:
         began = time.perf_counter()
         try:
             await self.stage.start()
-        except httpx.HTTPError as exc:
+        except ServerError as exc:
             raise ScenarioRunError(f"cannot reach the server at {self.stage.server_url}: {exc}") from None
         self._started = True
         if self.server_clock is not None:
@@ -254,7 +253,7 @@ class ScenarioRunner:
             message = await self._act(step)
         except ActionRefused as exc:
             refused = str(exc)
-        except (ScenarioRunError, ValueError, KeyError) as exc:
+        except (ScenarioRunError, ServerUnreachable, ValueError, KeyError) as exc:
             ok, message = False, str(exc).strip("'\"")
         await self.stage.settle()
         if self.server_clock is not None and ok:
@@ -296,9 +295,7 @@ class ScenarioRunner:
             return await self.stage.add_device(
                 spec.name, spec.user, model=spec.model, ios_version=spec.ios, device_id=spec.id
             )
-        except ValueError as exc:  # the server has no such user (a standalone one has its own)
-            raise ScenarioRunError(f"{spec.id} cannot join the stage: {exc}", line=spec.line) from None
-        except httpx.HTTPError as exc:
+        except (ServerError, ValueError) as exc:  # no such user on the server, a taken ID, no answer
             raise ScenarioRunError(f"{spec.id} cannot join the stage: {exc}", line=spec.line) from None
 
     def _device(self, device_id: str | None) -> Device:
@@ -322,7 +319,7 @@ class ScenarioRunner:
             case OnlineAction():
                 try:
                     await self._online(a)
-                except ValueError as exc:
+                except ServerRefused as exc:
                     raise ActionRefused(f"the server refused: {exc}") from None
                 return ""
             case StageAction():
@@ -544,8 +541,10 @@ class ScenarioRunner:
             seen = await self.checker.seen(step, check, refused, events)
         except ScenarioRunError as exc:
             seen = str(exc)
-        except ValueError as exc:  # the server refused what the check asked it
+        except ServerRefused as exc:  # the server refused what the check asked it
             seen = f"the server refused: {exc}"
+        except ServerUnreachable as exc:
+            seen = str(exc)
         return CheckResult(check, seen is None, seen or "")
 
     async def _watch(self, events: list[Event]) -> tuple[CheckResult, ...]:

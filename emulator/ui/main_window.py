@@ -447,36 +447,28 @@ class MainWindow(QMainWindow):
         box.open()
 
     def reset_stage(self) -> Any:
-        """Reset the server to its sample data and recreate every iPad from scratch.
+        """Reset this window's own stage to the sample state (:meth:`Stage.reset`) and show it.
 
-        A reset is of this window's own stage: a scenario being shown is closed first.
+        A scenario being shown is closed first.
         """
         if self._refuse_while_recording("Reset"):
             return None
+        return self.context.tasks.spawn(self._reset(), title="Reset", parent=self, always=self._after_reset)
 
-        async def reset() -> None:
-            if self.showing_scenario:
-                self.player_dock.hide()
-                await self.scenario_player.close_run()
-            stage = self.home_stage
-            profiles = [d.profile for d in stage.devices.values()]
-            for device_id in list(self.columns):
-                self._remove_column(device_id)
-            for device_id in list(stage.devices):
-                await stage.remove_device(device_id)
-            await stage.online("POST", "/reset", say="The server was reset to the sample data.")
-            for p in profiles:
-                device = await stage.add_device(
-                    p.name, p.user_id, model=p.model, ios_version=p.ios_version, device_id=p.device_id
-                )
-                if device.id not in self.columns:
-                    self._add_column(device)
+    async def _reset(self) -> None:
+        """Close a scenario being shown, reset the stage, show its new iPads; raises if it failed."""
+        if self.showing_scenario:
+            self.player_dock.hide()
+            await self.scenario_player.close_run()
+        for device_id in list(self.columns):  # no column redraws an iPad while it closes
+            self._remove_column(device_id)
+        for device in await self.home_stage.reset():
+            if device.id not in self.columns:
+                self._add_column(device)
 
-        def always() -> None:
-            self._rebuild_device_menu()
-            self.console.reload()
-
-        return self.context.tasks.spawn(reset(), title="Reset", parent=self, always=always)
+    def _after_reset(self) -> None:
+        self._rebuild_device_menu()
+        self.console.reload()
 
     # menus ----------------------------------------------------------------------------------------
     def _action(
@@ -738,10 +730,10 @@ class MainWindow(QMainWindow):
         async def begin() -> None:
             fresh = reset or self.showing_scenario
             if fresh:
-                shown = len(self.context.messages.history)
-                await self.reset_stage()
-                if any(m.title == "Reset" for m in self.context.messages.history[shown:]):
-                    return  # the reset failed and said so: nothing to record from
+                try:
+                    await self._reset()  # a failed reset raises: nothing to record from
+                finally:
+                    self._after_reset()
             stage = self.home_stage
             await stage.settle()
             start = "the sample state" if fresh else "the stage as it was"

@@ -98,18 +98,14 @@ OPS = {"create": "+ New", "update": "✎ Edit", "delete": "✕ Delete"}
 
 
 def queue_state(device: Device, item: QueueItem) -> str:
-    """A queue item's state in words, from what the item and the device say."""
-    if item.state == "uploading":
-        return f"{STATES['uploading'].glyph} Uploading"
-    if item.state == "waiting" and item.next_attempt_at:
-        return f"⟳ Retry at {str(item.next_attempt_at)[11:19]} (attempt {item.attempts + 1})"
-    if device.autosync_active:
+    """A queue item's state in words, as the engine decides why it waits (Device.upload_wait)."""
+    wait = device.upload_wait(item)
+    if wait is None:
         return f"{STATES['queued'].glyph} Queued"
-    if device.traditional:
-        return f"{STATES['saved_locally'].glyph} Waits for a sync (traditional sync)"
-    if not device.conditions.app_thinks_online:
-        return f"{STATES['saved_locally'].glyph} Waits for connectivity"
-    return f"{STATES['saved_locally'].glyph} Waits for the foreground"
+    glyph = {"in_flight": STATES["uploading"].glyph, "backoff": "⟳"}.get(
+        wait.reason, STATES["saved_locally"].glyph
+    )
+    return f"{glyph} {wait.describe()}"
 
 
 class QueueTree(QTreeWidget):
@@ -277,6 +273,8 @@ class DevicePanel(QWidget):
             self.drawer.setTabToolTip(self.drawer.count() - 1, XRAY_TIP)
         self.drawer.hide()
         self._drawer_stale = True
+        self._errors: dict[int, Any] = {}
+        self._errors_key: tuple[object, ...] | None = None  # what the error list last showed
         column.addWidget(self.drawer, 1)
         self._refresh = Coalescer(self.refresh, self, every_ms=REDRAW_MS)
         self._flush = Coalescer(self._flush_log, self, every_ms=REDRAW_MS)
@@ -693,6 +691,11 @@ class DevicePanel(QWidget):
 
     def _refresh_errors(self) -> None:
         errors = self.device.sync_errors()
+        events = self.context.stage.events
+        key = tuple((e.id, e.label, e.message, repr(e.conflicts), who_won(events, e)) for e in errors)
+        if key == self._errors_key:
+            return  # unchanged: the list, its selection and the conflicts table stay as they are
+        self._errors_key = key
         current = self.error_list.currentItem()
         keep = None if current is None else current.data(Qt.ItemDataRole.UserRole)
         self.error_list.blockSignals(True)

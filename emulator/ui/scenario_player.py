@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emulator.heap import thaw_and_collect
 from emulator.scenarios.bundle import save_bundle
 from emulator.scenarios.loader import ScenarioFileError, library_dir, load_scenario
 from emulator.scenarios.model import Scenario, Step
@@ -262,6 +263,7 @@ class ScenarioPlayer(QWidget):
             self.playing = False
             self.stage_closing.emit(runner.stage)
             await runner.close()
+            thaw_and_collect()  # what the closed stage held in cycles is freed now
             self._refresh()
 
     def close_scenario(self) -> asyncio.Future[Any] | None:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from emulator.engine.events import Event
 from emulator.ui.records import HeaderedTableModel, Index
+from emulator.ui.room import RoomPage
 from emulator.ui.support import Coalescer, Context
 
 #: The console re-reads the server at most this often while changes keep coming.
@@ -152,6 +153,12 @@ class ServerConsole(QTabWidget):
         self.addTab(self._build_operations(), "Online operations")
         self.addTab(self._build_rules(), "Validation rules")
         self.addTab(self._build_admin(), "Users' iPads")
+        self.room = RoomPage()
+        self.room.setObjectName("room")
+        self.addTab(self.room, "Room")
+        self.room.refresh.clicked.connect(self.reload_room)
+        self._room_clock = Coalescer(self._room_tick, self, every_ms=CONSOLE_EVERY_MS)
+        self.currentChanged.connect(lambda _i: self._room_tick())
         self._reload = Coalescer(self.reload, self, every_ms=CONSOLE_EVERY_MS)
         context.bridge.happened.connect(self._on_event)
         context.bridge.time_changed.connect(self._times_moved)  # a bound slot: disconnected on deletion
@@ -267,7 +274,7 @@ class ServerConsole(QTabWidget):
         publish = QPushButton("Publish CLM content")
         form.addRow("CLM presentation", self.clm_name)
         form.addRow(publish)
-        datasets = QHBoxLayout()
+        datasets = QVBoxLayout()  # stacked: the console is often a narrow dock
         xpages = QPushButton("Refresh X-Pages data")
         nitro = QPushButton("Refresh Nitro data")
         datasets.addWidget(xpages)
@@ -312,8 +319,9 @@ class ServerConsole(QTabWidget):
         top.addWidget(QLabel("User"))
         top.addWidget(self.admin_user, 1)
         layout.addLayout(top)
-        settings = QGroupBox("Sync settings (read by the iPads at their next incremental sync)")
+        settings = QGroupBox("Sync settings")
         form = QFormLayout(settings)
+        form.addRow(_note("The user's iPads read them at their next incremental sync."))
         self.warn_days = QSpinBox()
         self.warn_days.setObjectName("sync-warn-interval")
         self.warn_days.setRange(1, 365)
@@ -321,7 +329,8 @@ class ServerConsole(QTabWidget):
         self.warn_days.setToolTip(
             "SYNC_WARN_INTERVAL: the Sync widget's pending count turns red once uploads have waited longer"
         )
-        self.refresh_mode = QCheckBox("Refresh mode (non-blocking sync at the first use of a day)")
+        self.refresh_mode = QCheckBox("Refresh mode")
+        self.refresh_mode.setToolTip("A non-blocking incremental sync at the first use of a day (AS-36)")
         self.refresh_mode.setObjectName("refresh-mode")
         save = QPushButton("Save settings")
         save.setObjectName("save-user-settings")
@@ -329,8 +338,9 @@ class ServerConsole(QTabWidget):
         form.addRow(self.refresh_mode)
         form.addRow(save)
         layout.addWidget(settings)
-        commands = QGroupBox("Commands to the user's iPads (each runs it at its next incremental sync)")
+        commands = QGroupBox("Commands to the user's iPads")
         row = QVBoxLayout(commands)
+        row.addWidget(_note("Each iPad runs a command at its next incremental sync."))
         clear = QPushButton("Clear client sync errors")
         clear.setObjectName("clear-sync-errors")
         force = QPushButton("Force a full database refresh")
@@ -352,6 +362,13 @@ class ServerConsole(QTabWidget):
 
     def _times_moved(self, _moment: object) -> None:
         self.feed_model.times_moved()
+        if self.currentWidget() is self.room:
+            self._room_clock.request()
+
+    def _room_tick(self) -> None:
+        """While the room is on screen it follows the clock (other trainees' iPads change it too)."""
+        if self.currentWidget() is self.room and not self.loading:
+            self.reload_room()
 
     def reload(self) -> None:
         """Re-read everything the console shows from the server."""
@@ -378,6 +395,7 @@ class ServerConsole(QTabWidget):
         await self._load_feed()
         await self._load_rules()
         await self._load_user_settings()
+        await self._load_room()
 
     async def _load_objects(self) -> None:
         device = next(iter(self.stage.devices.values()), None)
@@ -445,6 +463,14 @@ class ServerConsole(QTabWidget):
         settings = await self.stage.online("GET", f"/users/{user}/settings")
         self.warn_days.setValue(int(settings["sync_warn_interval_days"]))
         self.refresh_mode.setChecked(bool(settings["refresh_mode"]))
+
+    def reload_room(self) -> None:
+        self.context.tasks.spawn(self._load_room(), title="Room", parent=self)
+
+    async def _load_room(self) -> None:
+        answer = await self.stage.online("GET", "/devices")
+        names = {device_id: device.profile.name for device_id, device in self.stage.devices.items()}
+        self.room.show_room(answer, names)
 
     async def _load_rules(self) -> None:
         rules = await self.stage.online("GET", "/validation-rules")
@@ -640,6 +666,13 @@ class ServerConsole(QTabWidget):
             step=_fixed({"validation_rule": name, "enabled": enabled}),
             json={"enabled": enabled},
         )
+
+
+def _note(text: str) -> QLabel:
+    """An explanation that wraps to the console's width (the console is often a narrow dock)."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 def _fixed(step: dict[str, Any]) -> Callable[[], Awaitable[dict[str, Any] | None]]:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from emulator.engine.device import ActionRefused
 from emulator.engine.events import Event
+from emulator.errors import AutosyncError
 from emulator.stage import Stage
 from emulator.ui.recording import Recording
 
@@ -196,7 +197,7 @@ class Tasks:
         except ActionRefused as exc:
             self._tell(parent, title, "refused", str(exc))
             return None
-        except (ValueError, httpx.HTTPError, RuntimeError) as exc:
+        except (AutosyncError, ValueError, httpx.HTTPError, RuntimeError) as exc:
             self._tell(parent, title, "problem", str(exc) or type(exc).__name__)
             return None
         except asyncio.CancelledError:

@@ -296,3 +296,27 @@ def test_the_errors_tab_the_app_messages_and_the_xray_switch_are_recorded_and_re
     (xray,) = [s.action for s in steps if isinstance(s.action, XRay)]
     assert xray.on is False
     _replay(scenario)  # the end state, Harper equal online on the Air included
+
+
+def test_a_failed_reset_records_nothing(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emulator.errors import ServerRefused
+
+    ipads = list(window.columns)
+    stage = window.home_stage
+    real_online = stage.online
+
+    async def refusing(method: str, path: str, **kwargs: Any) -> Any:
+        if path == "/reset":
+            raise ServerRefused(403, "the token may not do or see this")
+        return await real_online(method, path, **kwargs)
+
+    monkeypatch.setattr(stage, "online", refusing)
+    window.record_action.trigger()
+    click(qtbot, next(b for b in window.record_offer.buttons() if b.text() == "Reset and record"))
+    qtbot.waitUntil(lambda: not window.context.tasks.running, timeout=20_000)
+    assert not window.context.recording.active and not window.record_action.isChecked()
+    problem = window.context.messages.history[-1]
+    assert problem.kind == "problem" and "may not do or see this" in problem.text
+    assert list(window.columns) == ipads, "the iPads are back, reopened from their files"
