@@ -34,11 +34,13 @@ class Plan:
     stall_sync: int
     server_quick: bool
     list_records: int
+    startup_repeats: int
+    library_files: int | None  # None: the whole library
 
 
-FULL = Plan((100, 1_000, 10_000), 1_000, 20, 1_000, 10_000, False, 10_000)
-QUICK = Plan((50, 200, 500), 100, 5, 200, 1_000, True, 10_000)
-PARTS = ("list", "drain", "loopback", "propagation", "server", "stalls")
+FULL = Plan((100, 1_000, 10_000), 1_000, 20, 1_000, 10_000, False, 10_000, 3, None)
+QUICK = Plan((50, 200, 500), 100, 5, 200, 1_000, True, 10_000, 1, 3)
+PARTS = ("list", "startup", "library", "drain", "loopback", "propagation", "server", "stalls")
 
 
 def _say(text: str) -> None:
@@ -59,6 +61,19 @@ class Run:
 
         _say(f"the record list's model with {self.plan.list_records:,} records")
         self.figures += listing.figures(self.plan.list_records)
+
+    def startup(self) -> None:
+        from emulator.bench.startup import startup_figures
+
+        _say("start-up: the app's --screenshot process against a bare PySide6 window's")
+        self.figures += startup_figures(self.plan.startup_repeats)
+
+    def library(self) -> None:
+        from emulator.bench.library import library_files, scenario_library_figure
+
+        files = library_files()[: self.plan.library_files] if self.plan.library_files else None
+        _say(f"the scenario library headless ({len(files) if files else 'every'} file(s))")
+        self.figures.append(scenario_library_figure(files))
 
     def drain(self) -> None:
         from emulator.bench import drain
@@ -114,6 +129,8 @@ class Run:
     def part(self, name: str) -> Callable[[], None]:
         parts: dict[str, Callable[[], None]] = {
             "list": self.listing,
+            "startup": self.startup,
+            "library": self.library,
             "drain": self.drain,
             "loopback": self.loopback,
             "propagation": self.propagation,
