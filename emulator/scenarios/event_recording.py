@@ -21,6 +21,10 @@ What each event becomes (the device's steps carry ``device:``):
                                               ``sync_mode``
 ``setting``                                   ``poll_interval``, ``feed_page_size``, ``fault``
 ``xray``, ``device_added``, ``device_removed``  ``xray``; ``join``; a ``say:`` (not replayable)
+``online_change``                             ``validation_rule``, ``sync_settings``,
+                                              ``publish_content``, ``metadata_change``,
+                                              ``refresh_dataset``, ``clear_sync_errors``,
+                                              ``force_full_refresh``
 ============================================  ==================================================
 
 The emulated time that passed since the last recorded step (a running clock, a jump) is written
@@ -28,8 +32,9 @@ first as an ``advance:`` step, so the replay fires the same timers at the same e
 the time a sync or an update took is not (the replay's sync takes it). Records are named by
 :meth:`EventRecording.ref` (a lookup on the record's title field when that finds exactly one
 record where it is first used, else on its ID) or bound when created during the recording
-(:meth:`EventRecording.bind`, ``as:``). Online operations (the server console) have no event
-that tells their step; the window hands those to :meth:`EventRecording.record` itself.
+(:meth:`EventRecording.bind`, ``as:``). An online record edit or territory alignment names its
+records by a lookup online (a request, which an event listener cannot make): the window hands
+those steps to :meth:`EventRecording.record` itself.
 """
 
 from __future__ import annotations
@@ -146,6 +151,11 @@ class EventRecording:
     def _on_event(self, event: Event) -> None:
         if event.actor == "stage":
             self._stage_event(event)
+            return
+        if event.kind is EventKind.ONLINE_CHANGE:
+            step = self._online_step(event.data)
+            if step is not None:
+                self.record(step)
             return
         kind, _, device_id = event.actor.partition(":")
         device = self.stage.devices.get(device_id) if kind == "device" else None
@@ -307,6 +317,32 @@ class EventRecording:
         if loss or was_loss:
             step["loss"] = loss
         return step
+
+    @staticmethod
+    def _online_step(data: Mapping[str, Any]) -> StepData | None:
+        """The step of an online change; None for a call whose step names records online.
+
+        An online record edit or a territory alignment names its records by a lookup among the
+        records online (a request): whoever makes the call hands that step to :meth:`record`.
+        """
+        body = data.get("body")
+        body = dict(body) if isinstance(body, Mapping) else {}
+        match data.get("method"), str(data.get("path", "")).strip("/").split("/"):
+            case "PUT", ["validation-rules", name]:
+                return {"validation_rule": name, "enabled": bool(body.get("enabled"))}
+            case "POST", ["users", user, "commands"]:
+                kind = body.get("kind")
+                return {"clear_sync_errors" if kind == "clear_sync_errors" else "force_full_refresh": user}
+            case "PATCH", ["users", user, "settings"]:
+                return {"sync_settings": {"user": user, **body}}
+            case "POST", ["datasets", name, "refresh"]:
+                return {"refresh_dataset": name}
+            case "POST", ["content"]:
+                return {"publish_content": {k: v for k, v in body.items() if v}}
+            case "POST", ["metadata"]:
+                return {"metadata_change": {k: v for k, v in body.items() if v}}
+            case _:
+                return None
 
     @staticmethod
     def _setting_step(data: Mapping[str, Any]) -> StepData | None:

@@ -139,6 +139,7 @@ async def _children_and_settings(data_dir: Path) -> tuple[Recorder, list[dict[st
         pro.set_traditional(True)
         pro.set_traditional(False)
         await stage.complete(pro.syncer.run(full=True))
+        await stage.online("POST", "/content", json={"kind": "clm", "name": "Driven deck", "description": ""})
         await stage.settle()
         recorder = recording.recorder
         recording.close()
@@ -181,6 +182,7 @@ def test_a_save_names_the_related_records_it_changed_or_removed_as_they_were(tmp
         {"device": "pro", "sync_mode": "traditional"},
         {"device": "pro", "sync_mode": "autosync"},
         {"device": "pro", "full_refresh": True},
+        {"publish_content": {"kind": "clm", "name": "Driven deck"}},  # an online change, its own event
     ]
     assert recorder.records[old_address].where == {"address_line_1__v": "55 Fruit Street, Suite 410"}
     assert recorder.records["r_593_eddy_street"].where == {"address_line_1__v": "593 Eddy Street"}, "removed"
