@@ -8,23 +8,33 @@
         ├── ServerError               the server could not do what the stage asked of it
         │   ├── ServerRefused         it answered 4xx: ``status`` and the server's ``message``
         │   │   └── NotFound          404: no such user, record, object, data set or rule
-        │   └── ServerUnreachable     no answer at all: not running, wrong address, connection dropped
+        │   ├── ServerUnreachable     no answer at all: not running, wrong address, connection dropped
+        │   └── MalformedAnswer       a success whose body is not what the wire protocol says
         └── ScenarioError             a scenario that cannot be read or played
             ├── scenarios.loader.ScenarioFileError    FILE:LINE: what is wrong with the file
             └── scenarios.resolving.ScenarioRunError  a step that could not be played
 
-Who catches what: the engine turns a refused upload into a sync error and a transport failure into
-a retry, and raises nothing of either; a scenario step turns ``ServerError`` into "could not be
-played"; the window shows ``ActionRefused`` as the app's refusal and any other ``AutosyncError``
-as a problem, and logs anything else as the bug it is. Arguments a caller got wrong stay
-``ValueError`` (a bad device ID, an unknown network mode).
+Who catches what: the engine turns a refused upload into a sync error and a transport failure (or
+an answer it cannot read) into a retry, and raises nothing of either; a scenario step turns
+``ServerError`` into "could not be played"; the window shows ``ActionRefused`` as the app's
+refusal and any other ``AutosyncError`` as a problem, and logs anything else as the bug it is.
+Arguments a caller got wrong stay ``ValueError`` (a bad device ID, an unknown network mode).
 
 No Qt, no server code: the engine, the scenarios and the window all import this module.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
 import httpx
+from pydantic_core import ValidationError  # pydantic's own; importing pydantic here is not needed
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter
+
+M = TypeVar("M", bound="BaseModel")
+T = TypeVar("T")
 
 
 class AutosyncError(Exception):
@@ -70,6 +80,14 @@ class ServerUnreachable(ServerError):
     """No answer from the server (or a 5xx): it is down, elsewhere, or the connection dropped."""
 
 
+class MalformedAnswer(ServerError):
+    """The server said yes (2xx) but its body is not what :mod:`autosync_wire` says it holds.
+
+    ``str(exc)`` names the request and the first thing wrong, e.g. ``the answer to POST
+    /api/v1/transactions could not be read: outcome: field required``.
+    """
+
+
 class ScenarioError(AutosyncError):
     """A scenario that cannot be read or played; its subclasses say where."""
 
@@ -92,3 +110,33 @@ def check_answer(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise ServerRefused.from_response(response)
     return response
+
+
+def read_answer(model: type[M], response: httpx.Response) -> M:
+    """The body of a success ``response`` read as ``model`` (an :mod:`autosync_wire` answer).
+
+    A body that is no JSON, or lacks or mistypes what the model needs, is a
+    :class:`MalformedAnswer`, never a ``KeyError`` deep in the caller.
+    """
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise _malformed(response, exc) from exc
+
+
+def read_answer_as(shape: TypeAdapter[T], response: httpx.Response) -> T:
+    """Like :func:`read_answer`, for an answer that is not one model (a list of records)."""
+    try:
+        return shape.validate_json(response.content)
+    except ValidationError as exc:
+        raise _malformed(response, exc) from exc
+
+
+def _malformed(response: httpx.Response, exc: ValidationError) -> MalformedAnswer:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the body"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    request = response.request
+    return MalformedAnswer(
+        f"the answer to {request.method} {request.url.path} could not be read: {where}: {first['msg']}{more}"
+    )

@@ -479,12 +479,25 @@ def _device_routes(state: ServerState) -> APIRouter:
 
     @router.post(f"{API}/sync", response_model=models.SyncResponse, responses=_errors(400, 401, 422))
     async def incremental_sync(body: models.SyncRequest, user: CurrentUser, report: Report) -> Response:
-        """Incremental sync (AS-27): changes after ``cursor`` that the where clauses allow."""
+        """Incremental sync (AS-27): changes after ``cursor`` that the where clauses allow.
+
+        This is its first page; ``next`` says where the next one starts (``/sync/page``)."""
         with state.transaction() as store:
             store.relax_durability()
             now = state.now(store)
             answer = sync.incremental_sync(state.schema_for(store), store, user, body.cursor, now)
             state.report(store, user, report, now, kind="sync")
+            return json_answer(answer)
+
+    @router.post(f"{API}/sync/page", response_model=models.SyncPageOut, responses=_errors(400, 401, 422))
+    async def incremental_sync_page(body: models.SyncPosition, user: CurrentUser, report: Report) -> Response:
+        """The next page of an incremental sync, from the ``next`` of the page before."""
+        at = sync.Position(upto=body.upto, phase=body.phase, seq=body.seq, id=body.id)
+        with state.transaction() as store:
+            store.relax_durability()
+            now = state.now(store)
+            answer = sync.sync_page(state.schema_for(store), store, user, at, now)
+            state.report(store, user, report, now)
             return json_answer(answer)
 
     @router.post(

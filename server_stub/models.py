@@ -1,196 +1,43 @@
 """Request and response bodies of the HTTP API (pydantic models, so OpenAPI comes for free).
 
-Request bodies are strict: no unknown keys, and no coercion (``false`` is not the integer 0,
-``"5"`` is not a number). Text anywhere in a request is real text: a lone UTF-16 surrogate
-(``"\\ud800"`` in JSON), which no answer could carry, is refused before anything runs.
+What a device sends and what it is answered lives in :mod:`autosync_wire`, shared with the
+engine, and is re-exported here; this module adds what only the server's other callers use (the
+online side, the admin's endpoints, the room). Request bodies are strict (see
+:class:`autosync_wire.Strict`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    StringConstraints,
-    WithJsonSchema,
-)
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from server_stub.schema import LONE_SURROGATE, MAX_LONG_TEXT
-
-ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
-NAME_PATTERN = r"^[a-z0-9_]+$"
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
-FieldName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
-
-
-def _real_text(value: str) -> str:
-    if LONE_SURROGATE.search(value):
-        raise ValueError("text must not hold a lone surrogate")
-    return value
-
-
-def _scalar(value: object) -> str | int | float | bool | None:
-    """One field value as a client sends it: null, a boolean, a number or real text."""
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, str):
-        if len(value) > MAX_LONG_TEXT:
-            raise ValueError(f"text must be at most {MAX_LONG_TEXT} characters")
-        return _real_text(value)
-    raise ValueError("a field value must be text, a number, true, false or null")
-
-
-#: A field value a client sends (text at most the longest text field's length, no lone surrogate).
-Scalar = Annotated[
-    str | int | float | bool | None,
-    PlainValidator(_scalar),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "maxLength": MAX_LONG_TEXT},
-                {"type": "number"},
-                {"type": "boolean"},
-                {"type": "null"},
-            ]
-        }
-    ),
-]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class FieldChange(Strict):
-    """One changed field of an edit: the value the device last saw and the new one (AS-08)."""
-
-    old: Scalar = None
-    new: Scalar = None
-
-
-class UploadItem(Strict):
-    """One record of an upload transaction."""
-
-    op: Literal["create", "update", "delete"]
-    object: FieldName
-    id: Identifier = Field(description="Server ID, or the device's temporary ID for a create.")
-    fields: dict[FieldName, Scalar] = Field(
-        default_factory=dict, description="For a create: the values the user entered."
-    )
-    changes: dict[FieldName, FieldChange] = Field(
-        default_factory=dict, description="For an update: each changed field, old and new."
-    )
-
-
-class UploadRequest(Strict):
-    """One queue item: a single record, or a whole AS-05 family saved together."""
-
-    transaction_id: Identifier
-    device_id: Identifier
-    items: list[UploadItem] = Field(min_length=1, max_length=500)
-
-
-class RecordOut(BaseModel):
-    object: str
-    id: str
-    temp_id: str | None = Field(
-        default=None, description="The ID the device sent this record under, if different."
-    )
-    fields: dict[str, Any]
-
-
-class ConflictOut(BaseModel):
-    field: str
-    label: str
-    previous: Scalar
-    online: Scalar
-    new: Scalar
-
-
-class SyncErrorOut(BaseModel):
-    kind: Literal["conflict", "validation", "submitted", "not_found", "access"]
-    message: str
-    object: str
-    record_id: str
-    rule: str | None = None
-    conflicts: list[ConflictOut] = Field(default_factory=list)
-
-
-class UploadResponse(BaseModel):
-    transaction_id: str
-    outcome: Literal["saved", "duplicated", "discarded", "sync_error"]
-    message: str
-    replayed: bool = False
-    processed_at: str
-    records: list[RecordOut] = Field(default_factory=list)
-    id_map: dict[str, str] = Field(default_factory=dict)
-    error: SyncErrorOut | None = None
-
-
-class FeedRecordOut(BaseModel):
-    object: str
-    id: str
-    fields: dict[str, Any]
-
-
-class DeletedOut(BaseModel):
-    object: str
-    id: str
-
-
-class FeedEntryOut(BaseModel):
-    seq: int
-    first_record: int = Field(description="Index of this part's first record in the entry.")
-    total_records: int = Field(description="How many records the whole entry holds.")
-    added_at: str
-    expires_at: str
-    transaction_id: str
-    origin_device: str
-    reason: str
-    records: list[FeedRecordOut]
-    deleted: list[DeletedOut]
-
-
-class FeedPageOut(BaseModel):
-    user_id: str
-    entries: list[FeedEntryOut]
-    latest_seq: int
-    purged_through: int
-    missed: bool = Field(
-        description="True when entries after the cursor expired unread: run an incremental sync."
-    )
-    oldest_added_at: str | None
-    server_time: str
-
-
-class SyncRequest(Strict):
-    cursor: int | None = Field(
-        default=None,
-        ge=0,
-        le=2**53,
-        description="The cursor of the device's last incremental sync; none for a full sync.",
-    )
-
-
-class DatasetOut(BaseModel):
-    name: str
-    kind: str
-    version: int
-    updated_at: str
-    items: list[dict[str, Any]]
-
-
-class UserSettingsOut(BaseModel):
-    """An admin's sync settings for one user's iPads (AS-33, AS-36)."""
-
-    sync_warn_interval_days: int = Field(
-        description="SYNC_WARN_INTERVAL: days of pending uploads after which the Sync widget turns red."
-    )
-    refresh_mode: bool = Field(description="Non-blocking sync (Refresh mode) at the first use of a day.")
+from autosync_wire import ID_PATTERN as ID_PATTERN
+from autosync_wire import NAME_PATTERN as NAME_PATTERN
+from autosync_wire import ClientCommandOut as ClientCommandOut
+from autosync_wire import ConflictOut as ConflictOut
+from autosync_wire import DatasetOut as DatasetOut
+from autosync_wire import DeletedOut as DeletedOut
+from autosync_wire import FeedEntryOut as FeedEntryOut
+from autosync_wire import FeedPageOut as FeedPageOut
+from autosync_wire import FeedRecordOut as FeedRecordOut
+from autosync_wire import FetchRequest as FetchRequest
+from autosync_wire import FieldChange as FieldChange
+from autosync_wire import FieldName as FieldName
+from autosync_wire import Identifier as Identifier
+from autosync_wire import RecordOut as RecordOut
+from autosync_wire import Scalar as Scalar
+from autosync_wire import Strict as Strict
+from autosync_wire import SyncErrorOut as SyncErrorOut
+from autosync_wire import SyncPageOut as SyncPageOut
+from autosync_wire import SyncPosition as SyncPosition
+from autosync_wire import SyncRequest as SyncRequest
+from autosync_wire import SyncResponse as SyncResponse
+from autosync_wire import UploadItem as UploadItem
+from autosync_wire import UploadRequest as UploadRequest
+from autosync_wire import UploadResponse as UploadResponse
+from autosync_wire import UserSettingsOut as UserSettingsOut
+from autosync_wire import real_text as _real_text
 
 
 class UserSettingsPatch(Strict):
@@ -198,34 +45,8 @@ class UserSettingsPatch(Strict):
     refresh_mode: bool | None = Field(default=None, strict=True)
 
 
-class ClientCommandOut(BaseModel):
-    """An admin's command to every iPad of a user, carried out at its next incremental sync."""
-
-    id: int
-    kind: Literal["clear_sync_errors", "full_refresh"]
-    issued_at: str
-
-
 class ClientCommandIn(Strict):
     kind: Literal["clear_sync_errors", "full_refresh"]
-
-
-class SyncResponse(BaseModel):
-    user_id: str
-    server_time: str
-    feed_seq: int
-    cursor: int
-    full: bool
-    records: list[FeedRecordOut]
-    visible_ids: dict[str, list[str]]
-    schema_: dict[str, Any] = Field(alias="schema")
-    datasets: list[DatasetOut]
-    settings: UserSettingsOut
-    commands: list[ClientCommandOut] = Field(
-        description="Every client command kept for the user; a device runs those it has not run yet."
-    )
-
-    model_config = ConfigDict(populate_by_name=True)
 
 
 class HealthOut(BaseModel):
@@ -307,10 +128,6 @@ class ValidationRuleToggle(Strict):
 class OnlineRecordsOut(BaseModel):
     records: list[FeedRecordOut]
     total: int
-
-
-class FetchRequest(Strict):
-    ids: list[Identifier] = Field(max_length=5000)
 
 
 class AlignmentOut(BaseModel):

@@ -9,7 +9,6 @@ of the loaded schema with :meth:`Schema.with_changes`, so the original file stay
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any, Literal, cast
 
 import yaml
 
+from autosync_wire import LONE_SURROGATE as LONE_SURROGATE
+from autosync_wire import MAX_LONG_TEXT as MAX_LONG_TEXT
 from server_stub.clock import parse_iso
 
 FieldType = Literal[
@@ -46,9 +47,6 @@ SYSTEM_FIELDS = (
 )
 SUBMITTED = "submitted__v"
 MAX_TEXT = 255
-MAX_LONG_TEXT = 32_000
-#: A lone UTF-16 surrogate: a Python str can hold one, UTF-8 and a JSON answer cannot.
-LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class SchemaError(ValueError):

@@ -44,9 +44,11 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal,
     literal_column,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -74,6 +76,11 @@ class UserRow(Base):
 
 class RecordRow(Base):
     __tablename__ = "records"
+    __table_args__ = (
+        # an incremental sync reads what changed after its cursor in change order, a page at a
+        # time (the change number, then the ID, is the page's position)
+        Index("ix_records_change_seq_id", "change_seq", "id"),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     object: Mapped[str] = mapped_column(String(64), index=True)
     owner: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -381,6 +388,35 @@ class Store:
         total = self.session.scalar(select(func.count()).select_from(RecordRow).where(*where)) or 0
         page = select(RecordRow).where(*where).order_by(RecordRow.id).offset(offset).limit(limit)
         return list(self.session.scalars(page)), int(total)
+
+    def changed_page(self, after_seq: int, after_id: str | None, upto: int, limit: int) -> list[RecordRow]:
+        """Live records changed after a position and at or before change ``upto``, at most
+        ``limit``, in change order (change number, then ID): one range of the change index.
+
+        The position is the change number ``after_seq`` with, when the page before stopped inside
+        it, the ID ``after_id`` it stopped at (None: everything of ``after_seq`` was read).
+        """
+        if after_id is None:
+            after: ColumnElement[bool] = RecordRow.change_seq > after_seq
+        else:
+            after = tuple_(RecordRow.change_seq, RecordRow.id) > tuple_(literal(after_seq), literal(after_id))
+        query = (
+            select(RecordRow)
+            .where(after, RecordRow.change_seq <= upto, RecordRow.deleted.is_(False))
+            .order_by(RecordRow.change_seq, RecordRow.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
+    def live_page(self, after_id: str, limit: int) -> list[RecordRow]:
+        """Live records whose ID sorts after ``after_id``, by ID, at most ``limit``."""
+        query = (
+            select(RecordRow)
+            .where(RecordRow.id > after_id, RecordRow.deleted.is_(False))
+            .order_by(RecordRow.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
 
     def _children_of(self, child_object: str, via_field: str, parent_id: str) -> list[_Condition]:
         """The conditions of :meth:`children`, as the reference index of the pair matches them."""

@@ -6,6 +6,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from emulator.errors import (
@@ -74,3 +75,16 @@ def test_one_hierarchy() -> None:
     from emulator.engine.device import ActionRefused as FromDevice
 
     assert FromDevice is ActionRefused
+
+
+def test_an_answer_that_is_not_what_the_wire_says_is_a_malformed_answer() -> None:
+    from autosync_wire import FeedPageOut
+    from emulator.errors import MalformedAnswer, ServerError, read_answer
+
+    request = httpx.Request("GET", "http://stub/api/v1/feeds/anna")
+    with pytest.raises(MalformedAnswer, match=r"^the answer to GET /api/v1/feeds/anna could not be read: "):
+        read_answer(FeedPageOut, httpx.Response(200, content=b"{", request=request))
+    with pytest.raises(ServerError, match=r"latest_seq: Field required \(and 4 more\)"):
+        read_answer(
+            FeedPageOut, httpx.Response(200, json={"user_id": "anna", "entries": []}, request=request)
+        )

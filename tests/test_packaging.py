@@ -26,9 +26,21 @@ def test_every_python_package_is_declared() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     found = {
         ".".join(init.parent.relative_to(ROOT).parts)
-        for top in ("emulator", "server_stub")
+        for top in ("autosync_wire", "emulator", "server_stub")
         for init in (ROOT / top).rglob("__init__.py")
     }
     assert found <= set(config["packages"]), (
         f"missing from [tool.setuptools] packages: {found - set(config['packages'])}"
     )
+
+
+def test_the_wire_package_is_shipped_typed_and_checked() -> None:
+    """autosync_wire (what engine and server both import) ships, carries py.typed and is type-checked."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    tool = pyproject["tool"]
+    assert "autosync_wire" in tool["setuptools"]["packages"]
+    assert (ROOT / "autosync_wire" / "py.typed").is_file()
+    assert "autosync_wire" in tool["mypy"]["files"]
+    assert "autosync_wire" in tool["importlinter"]["root_packages"]
+    neutral = [c for c in tool["importlinter"]["contracts"] if c["source_modules"] == ["autosync_wire"]]
+    assert neutral and set(neutral[0]["forbidden_modules"]) >= {"emulator", "server_stub"}

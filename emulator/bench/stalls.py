@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QTimer
 
@@ -135,6 +136,7 @@ async def measure(sizes: Sizes, progress: Callable[[str], None] = lambda _text: 
             report = await chloe.syncer.run(timed=False)
             if not report.ok:
                 raise RuntimeError(f"Chloe's sync failed: {report}")
+            await _until_redrawn(window)  # the list she is looking at shows the new records
 
         progress(f"Chloe's iPad syncs {sizes.sync:,} records")
         worst, turns, took = await meter.during(sync)
@@ -144,6 +146,18 @@ async def measure(sizes: Sizes, progress: Callable[[str], None] = lambda _text: 
     finally:
         await window.shutdown()
     return figures
+
+
+async def _until_redrawn(window: Any) -> None:
+    """Until the window's pending redraws and background reads are done, and it has painted."""
+    from emulator.app import _let_qt_paint
+    from emulator.ui.support import REDRAW_MS
+
+    await _let_qt_paint(3)
+    await asyncio.sleep(2 * REDRAW_MS / 1000)  # a redraw is at most this far behind (a UI timer)
+    while window.context.tasks.running:
+        await asyncio.sleep(0.005)
+    await _let_qt_paint(3)
 
 
 def _figure(what: str, worst: float, turns: int, took: float) -> Figure:

@@ -897,6 +897,21 @@ class Device:
     def records(self, object_name: str) -> list[Record]:
         return [r for _, r in self.store.records(object_name)]
 
+    async def records_in_turns(self, object_name: str, page: int = 1000) -> list[Record]:
+        """The same as :meth:`records`, read a page per turn of the event loop (a long list)."""
+        out: list[Record] = []
+        after = ""
+        while True:
+            chunk = self.store.records_after(object_name, after, page)
+            out += chunk
+            if len(chunk) < page:
+                return out
+            after = str(chunk[-1]["id"])
+            await asyncio.sleep(0)
+
+    def record_count(self, object_name: str) -> int:
+        return self.store.count_records(object_name)
+
     def record(self, record_id: str) -> Record | None:
         return self.store.record(record_id)
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
-from emulator.engine.events import EventKind
+from autosync_wire import FeedEntryOut, FeedPageOut
+from emulator.engine.events import EventKind, EventLog
+from emulator.engine.localstore import LocalStore
 from emulator.engine.merge import entry_ids, plan_merge
-
-if TYPE_CHECKING:
-    from emulator.engine.device import Device
+from emulator.errors import MalformedAnswer, read_answer
 
 PAGE = 100
 DEFAULT_PAGE_RECORDS = 1000
@@ -41,8 +41,33 @@ def is_complete(entry: dict[str, Any]) -> bool:
     return len(entry.get("records", [])) >= int(entry.get("total_records", 0))
 
 
+class _User(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+
+class PollingDevice(Protocol):
+    """What the feed poller uses of its device (:class:`~emulator.engine.device.Device` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def profile(self) -> _User: ...
+    @property
+    def store(self) -> LocalStore: ...
+    @property
+    def client(self) -> httpx.AsyncClient: ...
+    @property
+    def events(self) -> EventLog: ...
+    def displayed_ids(self) -> set[str]: ...
+    def now_iso(self) -> str: ...
+    def say(
+        self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: object
+    ) -> None: ...
+
+
 class FeedPoller:
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: PollingDevice) -> None:
         self.device = device
         self.polling = False
         self.waiting_reasons: dict[int, str] = {}  # staged entry seq -> why it waits
@@ -66,7 +91,7 @@ class FeedPoller:
             cursor = int(store.setting("feed_cursor", 0))
             skip = int(store.setting("feed_skip", 0))
             page_records = int(store.setting("feed_page_records", DEFAULT_PAGE_RECORDS))
-            read: list[dict[str, Any]] = []
+            read: list[FeedEntryOut] = []
             while True:
                 try:
                     response = await device.client.get(
@@ -79,25 +104,25 @@ class FeedPoller:
                         },
                     )
                     response.raise_for_status()
-                except httpx.HTTPError as exc:
+                    page = read_answer(FeedPageOut, response)
+                except (httpx.HTTPError, MalformedAnswer) as exc:
                     device.say(EventKind.POLLED, f"Could not read the feed: {_why(exc)}.", ok=False)
                     for part in read:  # pages read before the failure are staged: told too
                         self._downloaded(part)
                     return downloaded
-                page = response.json()
-                if page["missed"] and not device.store.setting("feed_missed", False):
+                if page.missed and not device.store.setting("feed_missed", False):
                     self._missed(page)
-                entries = page["entries"]
+                entries = page.entries
                 cut_short = False
                 with store.transaction():  # staged data and cursor move together
                     for part in entries:
-                        store.stage(part["seq"], part, device.now_iso())
-                        received = part["first_record"] + len(part["records"])
-                        cut_short = received < part["total_records"]
-                        cursor, skip = (cursor, received) if cut_short else (part["seq"], 0)
+                        store.stage(part.seq, part.model_dump(mode="json"), device.now_iso())
+                        received = part.first_record + len(part.records)
+                        cut_short = received < part.total_records
+                        cursor, skip = (cursor, received) if cut_short else (part.seq, 0)
                     store.set_setting("feed_cursor", cursor)
                     store.set_setting("feed_skip", skip)
-                    store.set_setting("last_feed_read", page["server_time"])
+                    store.set_setting("last_feed_read", page.server_time)
                 read += entries
                 downloaded += len(entries)
                 if cut_short or len(entries) < PAGE:
@@ -117,7 +142,7 @@ class FeedPoller:
         finally:
             self.polling = False
 
-    def _missed(self, page: dict[str, Any]) -> None:
+    def _missed(self, page: FeedPageOut) -> None:
         """AS-18: entries expired before this device read them.
 
         The app shows nothing of it (only the Sync widget's last-sync date and the reminder to
@@ -129,26 +154,25 @@ class FeedPoller:
             EventKind.FEED_MISSED,
             "Some changes from this user's other iPads expired from the feed before this iPad read "
             "them; only an incremental sync brings them now.",
-            purged_through=page["purged_through"],
+            purged_through=page.purged_through,
         )
 
-    def _downloaded(self, part: dict[str, Any]) -> None:
+    def _downloaded(self, part: FeedEntryOut) -> None:
         device = self.device
-        own = part["origin_device"] == device.id
-        records = part.get("records", [])
-        first = (records[0]["object"], records[0]["id"]) if records else None
-        origin = device.events.name_of(f"device:{part['origin_device']}")
+        own = part.origin_device == device.id
+        records = part.records
+        first = (records[0].object, records[0].id) if records else None
+        origin = device.events.name_of(f"device:{part.origin_device}")
         whose = "this iPad's own upload" if own else f"a change from {origin}"
-        total = part.get("total_records", len(records))
-        got = part.get("first_record", 0) + len(records)
-        of = "" if got == total and not part.get("first_record") else f", {got} of {total} so far"
-        entry = part
+        total = part.total_records
+        got = part.first_record + len(records)
+        of = "" if got == total and not part.first_record else f", {got} of {total} so far"
         device.say(
             EventKind.DOWNLOADED,
             f"Downloaded {_count(len(records), 'record', 'records')} ({whose}{of}).",
             first,
-            seq=entry["seq"],
-            transaction_id=entry["transaction_id"],
+            seq=part.seq,
+            transaction_id=part.transaction_id,
         )
 
     def merge_waiting(self) -> None:
@@ -270,7 +294,7 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _why(exc: httpx.HTTPError) -> str:
+def _why(exc: httpx.HTTPError | MalformedAnswer) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "the request timed out"
     return str(exc) or type(exc).__name__

@@ -15,24 +15,91 @@ client sync errors" removes every error. Errors left over end the sync in the er
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
+from pydantic import TypeAdapter
 
+from autosync_wire import ClientCommandOut, FeedRecordOut, SyncPageOut, SyncResponse
+from emulator.engine.clock import EmulatedClock
 from emulator.engine.events import EventKind
+from emulator.engine.localstore import LocalStore
+from emulator.engine.network import NetworkConditions
 from emulator.engine.sync_widget import SyncProgress
+from emulator.errors import ActionRefused, MalformedAnswer, read_answer, read_answer_as
 
-if TYPE_CHECKING:
-    from emulator.engine.device import Device
-
+#: Records the progress count moves by at least (and the emulated time Refresh mode counts in).
 CHUNK = 50
+#: Records written (or removed) in one transaction between two turns of the event loop.
+BATCH = 25
+#: The most records asked for in one fetch of records the device lacks.
+FETCH_PAGE = 200
 #: Emulated time a sync spends before moving records (sign-in, metadata check).
 HANDSHAKE = timedelta(seconds=2)
 #: Emulated time per record moved (uploaded or downloaded).
 PER_RECORD = timedelta(milliseconds=40)
+
+
+class DownloadingDevice(Protocol):
+    """What :func:`download` uses of a device."""
+
+    @property
+    def store(self) -> LocalStore: ...
+    @property
+    def client(self) -> httpx.AsyncClient: ...
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class _Drains(Protocol):
+    def drain(
+        self, *, manual: bool = False, on_sent: Callable[[int], Awaitable[None]] | None = None
+    ) -> Awaitable[bool]: ...
+
+
+class _Refresh(Protocol):
+    @property
+    def applying(self) -> bool: ...
+    def discard(self, why: str) -> None: ...
+
+
+class _WaitingMerges(Protocol):
+    def merge_waiting(self) -> None: ...
+
+
+class SyncingDevice(DownloadingDevice, Protocol):
+    """What an incremental sync uses of its device (:class:`~emulator.engine.device.Device` is one)."""
+
+    @property
+    def profile(self) -> _Named: ...
+    @property
+    def clock(self) -> EmulatedClock: ...
+    @property
+    def conditions(self) -> NetworkConditions: ...
+    @property
+    def foreground(self) -> bool: ...
+    @property
+    def edit(self) -> object:
+        """The edit screen open, if any (None: none is)."""
+
+    @property
+    def uploader(self) -> _Drains: ...
+    @property
+    def refresh(self) -> _Refresh: ...
+    @property
+    def poller(self) -> _WaitingMerges: ...
+    def forget_schema(self) -> None: ...
+    def now_iso(self) -> str: ...
+    def say(
+        self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: object
+    ) -> None: ...
+    def alert_sync_errors(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -45,45 +112,91 @@ class SyncReport:
     errors: int = 0
 
 
+#: The answer to a fetch of records by ID.
+FETCHED = TypeAdapter(list[FeedRecordOut])
+#: What goes wrong with a download: no answer, a refusal, or an answer that cannot be read.
+DownloadError = (httpx.HTTPError, MalformedAnswer)
+
+
 @dataclass
 class Download:
-    """One sync answer and the records fetched beside it, ready to apply."""
+    """One sync answer (all its pages in one) and the records fetched beside it, ready to apply."""
 
-    answer: dict[str, Any]
-    fetched: list[dict[str, Any]] = field(default_factory=list)
+    answer: SyncResponse
+    fetched: list[FeedRecordOut] = field(default_factory=list)
 
     @property
-    def records(self) -> list[dict[str, Any]]:
-        return list(self.answer["records"]) + self.fetched
+    def records(self) -> list[FeedRecordOut]:
+        return list(self.answer.records) + self.fetched
 
     @property
     def full(self) -> bool:
-        return bool(self.answer.get("full"))
+        return self.answer.full
 
 
-async def download(device: Device, cursor: int | None, *, table_refresh: Iterable[str] = ()) -> Download:
+async def download(
+    device: DownloadingDevice,
+    cursor: int | None,
+    *,
+    table_refresh: Iterable[str] = (),
+    received: Callable[[int], None] = lambda _count: None,
+) -> Download:
     """Ask the server what changed after ``cursor`` and fetch what the device lacks.
 
-    Fetched too: every visible record of the objects in ``table_refresh`` (Undo, AS-34).
+    Fetched too: every visible record of the objects in ``table_refresh`` (Undo, AS-34). The
+    answer comes page by page (see :mod:`server_stub.sync`); the event loop gets a turn after
+    each, and ``received`` is told how many records have come so far.
+
+    Raises what :data:`DownloadError` names: ``httpx.HTTPError`` (no answer, or a refusal) or
+    :class:`~emulator.errors.MalformedAnswer` (an answer that is not what the wire says).
     """
     response = await device.client.post("/api/v1/sync", json={"cursor": cursor})
     response.raise_for_status()
-    answer = response.json()
-    local = {r["id"] for _, r in device.store.records()}
-    changed = {r["id"] for r in answer["records"]}
+    answer = read_answer(SyncResponse, response)
+    records = list(answer.records)
+    visible = {object_name: list(ids) for object_name, ids in answer.visible_ids.items()}
+    following = answer.next
+    told = 0
+
+    def tell(count: int) -> None:
+        nonlocal told
+        if count != told:
+            told = count
+            received(count)
+
+    while following is not None:
+        tell(len(records))
+        await asyncio.sleep(0)  # a page at a time: the window stays responsive
+        response = await device.client.post("/api/v1/sync/page", json=following.model_dump(mode="json"))
+        response.raise_for_status()
+        page = read_answer(SyncPageOut, response)
+        records += page.records
+        for object_name, ids in page.visible_ids.items():
+            visible.setdefault(object_name, []).extend(ids)
+        following = page.next
+    tell(len(records))
+    await asyncio.sleep(0)
+    local = device.store.versions()
+    changed = {r.id for r in records}
     refresh = set(table_refresh)
     missing = [
         rid
-        for object_name, ids in answer["visible_ids"].items()
+        for object_name, ids in visible.items()
         for rid in ids
         if rid not in changed and (rid not in local or object_name in refresh)
     ]
-    fetched: list[dict[str, Any]] = []
-    for start in range(0, len(missing), 200):
-        got = await device.client.post("/api/v1/sync/fetch", json={"ids": missing[start : start + 200]})
+    fetched: list[FeedRecordOut] = []
+    for start in range(0, len(missing), FETCH_PAGE):
+        await asyncio.sleep(0)
+        got = await device.client.post(
+            "/api/v1/sync/fetch", json={"ids": missing[start : start + FETCH_PAGE]}
+        )
         got.raise_for_status()
-        fetched += got.json()
-    return Download(answer, fetched)
+        batch = read_answer_as(FETCHED, got)
+        fetched += batch
+        tell(len(records) + len(fetched))
+    whole = answer.model_copy(update={"records": records, "visible_ids": visible, "next": None})
+    return Download(whole, fetched)
 
 
 class IncrementalSync:
@@ -94,7 +207,7 @@ class IncrementalSync:
         progress: what the Sync widget and the progress window show while it runs.
     """
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: SyncingDevice) -> None:
         self.device = device
         self.running = False
         self.full = False  # the running sync is a full database refresh
@@ -106,8 +219,6 @@ class IncrementalSync:
         ``timed`` spends emulated time on the records moved (the first sync of a new device,
         done while it is set up, does not).
         """
-        from emulator.engine.device import ActionRefused
-
         device = self.device
         if device.edit is not None:
             raise ActionRefused("Save or cancel the edit screen before syncing.")
@@ -130,7 +241,7 @@ class IncrementalSync:
                 await device.clock.sleep(HANDSHAKE)
             try:
                 got = await self._download(full)
-            except httpx.HTTPError as exc:
+            except DownloadError as exc:
                 return self._failed(what, str(exc) or type(exc).__name__)
             return await self.apply(got, timed)
         finally:
@@ -156,20 +267,29 @@ class IncrementalSync:
         cursor = None if full else store.setting("last_sync_cursor")
         undo = [e for e in store.errors() if e.requested == "undo"]
         self._progress(phase="Downloading")
-        got = await download(device, cursor, table_refresh={i["object"] for e in undo for i in e.items})
+        got = await download(
+            device,
+            cursor,
+            table_refresh={i["object"] for e in undo for i in e.items},
+            received=self._received("Downloading"),
+        )
         commands = self._new_commands(got.answer)
-        wants_full = any(c["kind"] == "full_refresh" for c in commands) or any(
+        wants_full = any(c.kind == "full_refresh" for c in commands) or any(
             e.requested == "undelete" for e in store.errors()
         )
         if wants_full and not got.full:
             self.full = True  # the progress window says so: a database refresh now
             self._progress(phase="Downloading everything")
-            got = await download(device, None)
+            got = await download(device, None, received=self._received("Downloading everything"))
         return got
 
-    def _new_commands(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
+    def _received(self, phase: str) -> Callable[[int], None]:
+        """Shows the records received so far, as the pages of the answer come in."""
+        return lambda count: self._progress(phase=f"{phase}: {count:,} records received")
+
+    def _new_commands(self, answer: SyncResponse) -> list[ClientCommandOut]:
         done = int(self.device.store.setting("last_command_id", 0))
-        return [c for c in answer.get("commands", []) if int(c["id"]) > done]
+        return [c for c in answer.commands if c.id > done]
 
     async def apply(self, got: Download, timed: bool, *, what: str | None = None) -> SyncReport:
         """Apply a download: records, removals, Undo / Undelete, admin commands, settings.
@@ -181,7 +301,7 @@ class IncrementalSync:
         store = device.store
         answer = got.answer
         commands = self._new_commands(answer)
-        if any(c["kind"] == "clear_sync_errors" for c in commands):
+        if any(c.kind == "clear_sync_errors" for c in commands):
             for error in store.errors():
                 store.remove_error(error.id)
                 device.say(
@@ -195,32 +315,42 @@ class IncrementalSync:
         kept = [e for e in errors if e not in carried]
         keep = store.queued_record_ids()
         keep |= {rid for e in kept for rid in e.record_ids()}
-        visible = {rid for ids in answer["visible_ids"].values() for rid in ids}
-        incoming = [r for r in got.records if r["id"] not in keep]
+        # a version newer than the answer (merged from the feed while the pages came, or since
+        # Refresh mode downloaded them) is neither replaced by an older one nor judged by it
+        snapshot = answer.cursor
+        local = store.versions()
+        keep |= {rid for rid, version in local.items() if version is not None and version > snapshot}
+        visible = {rid for ids in answer.visible_ids.values() for rid in ids}
+        incoming = [r for r in got.records if r.id not in keep]
         undone_local = {rid for e in carried for rid in e.record_ids() if rid not in visible}
         stale = [
             rid
-            for _, r in store.records()
-            if (rid := r["id"]) not in visible
-            and rid not in keep
-            and (not rid.startswith("tmp-") or rid in undone_local)
+            for rid in local
+            if rid not in visible and rid not in keep and (not rid.startswith("tmp-") or rid in undone_local)
         ]
         to_download = len(incoming) + len(stale)
         self._progress(phase="Downloading", to_download=to_download)
-        done = 0
-        for start in range(0, len(incoming), CHUNK):
-            chunk = incoming[start : start + CHUNK]
+        # a batch at a time, the event loop getting a turn after each (the window stays
+        # responsive); the count shown moves every CHUNK records, or every 1% of a big sync
+        every = max(CHUNK, to_download // 100)
+        done = shown = 0
+        await asyncio.sleep(0)
+        for start in range(0, len(incoming) + len(stale), BATCH):
+            batch = incoming[start : start + BATCH]
+            gone = stale[max(0, start - len(incoming)) : max(0, start + BATCH - len(incoming))]
             if timed:
-                await device.clock.sleep(PER_RECORD * len(chunk))
+                await device.clock.sleep(PER_RECORD * (len(batch) + len(gone)))
             with store.transaction():
-                for record in chunk:
-                    store.put(record["object"], record["fields"])
-            done += len(chunk)
-            self._progress(phase="Downloading", downloaded=done, to_download=to_download)
-            await asyncio.sleep(0)  # let the UI breathe between chunks
+                for record in batch:
+                    store.put(record.object, record.fields)
+                for rid in gone:  # left the where clause
+                    store.remove(rid)
+            done += len(batch) + len(gone)
+            if done - shown >= every or done == to_download:
+                shown = done
+                self._progress(phase="Downloading", downloaded=done, to_download=to_download)
+            await asyncio.sleep(0)
         with store.transaction():
-            for rid in stale:
-                store.remove(rid)
             for error in carried:
                 store.remove_error(error.id)
             if got.full:
@@ -240,20 +370,19 @@ class IncrementalSync:
             )
         return self._finished(got, len(incoming), len(stale), what)
 
-    def _store_answer(self, answer: dict[str, Any], commands: list[dict[str, Any]]) -> None:
+    def _store_answer(self, answer: SyncResponse, commands: list[ClientCommandOut]) -> None:
         store = self.device.store
-        store.set_setting("schema", answer["schema"])
-        datasets = {} if answer.get("full") else dict(store.setting("datasets", {}))
-        datasets.update({d["name"]: d for d in answer["datasets"]})
+        store.set_setting("schema", answer.schema_)
+        datasets = {} if answer.full else dict(store.setting("datasets", {}))
+        datasets.update({d.name: d.model_dump(mode="json") for d in answer.datasets})
         store.set_setting("datasets", datasets)
-        store.set_setting("last_sync_cursor", answer["cursor"])
+        store.set_setting("last_sync_cursor", answer.cursor)
         store.set_setting("last_sync_at", self.device.now_iso())
-        store.set_setting("feed_cursor", max(int(store.setting("feed_cursor", 0)), answer["feed_seq"]))
+        store.set_setting("feed_cursor", max(int(store.setting("feed_cursor", 0)), answer.feed_seq))
         store.set_setting("feed_missed", False)
-        if "settings" in answer:
-            store.set_setting("user_settings", answer["settings"])
+        store.set_setting("user_settings", answer.settings.model_dump(mode="json"))
         if commands:
-            store.set_setting("last_command_id", max(int(c["id"]) for c in commands))
+            store.set_setting("last_command_id", max(c.id for c in commands))
 
     def _finished(self, got: Download, updated: int, removed: int, what: str | None) -> SyncReport:
         device = self.device
@@ -261,7 +390,7 @@ class IncrementalSync:
         what = what or ("Full database refresh" if got.full else "Incremental sync")
         message = (
             f"{what} finished: {updated} records updated, {removed} removed, "
-            f"{len(got.answer['datasets'])} data sets."
+            f"{len(got.answer.datasets)} data sets."
         )
         if errors:
             message += f" {errors} sync error{'s' if errors != 1 else ''} still to deal with."

@@ -236,11 +236,37 @@ class LocalStore:
         return None if found is None else found[1]
 
     def records(self, object_name: str | None = None) -> list[tuple[str, Record]]:
+        """Every record (of one object), by ID; read as columns, not ORM objects (a list of
+        10,000 is read after every large sync)."""
         with self.transaction() as s:
-            query = select(LocalRecord).order_by(LocalRecord.id)
+            query = select(LocalRecord.object, LocalRecord.data).order_by(LocalRecord.id)
             if object_name is not None:
                 query = query.where(LocalRecord.object == object_name)
-            return [(r.object, dict(r.data)) for r in s.scalars(query)]
+            return [(str(obj), dict(data)) for obj, data in s.execute(query)]
+
+    def records_after(self, object_name: str, after_id: str, limit: int) -> list[Record]:
+        """The next ``limit`` records of an object after ``after_id``, by ID (a page of a long list)."""
+        with self.transaction() as s:
+            query = (
+                select(LocalRecord.data)
+                .where(LocalRecord.object == object_name, LocalRecord.id > after_id)
+                .order_by(LocalRecord.id)
+                .limit(limit)
+            )
+            return [dict(data) for data in s.scalars(query)]
+
+    def count_records(self, object_name: str) -> int:
+        with self.transaction() as s:
+            query = select(func.count()).select_from(LocalRecord).where(LocalRecord.object == object_name)
+            return int(s.scalar(query) or 0)
+
+    def versions(self) -> dict[str, int | None]:
+        """Every record's ID and the online version it holds (None: never online, or stale),
+        read without decoding the records."""
+        with self.transaction() as s:
+            version = func.json_extract(LocalRecord.data, "$._version")
+            rows = s.execute(select(LocalRecord.id, version).order_by(LocalRecord.id))
+            return {rid: None if v is None else int(v) for rid, v in rows}
 
     def count(self) -> int:
         with self.transaction() as s:

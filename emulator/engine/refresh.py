@@ -21,10 +21,16 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
-
 from emulator.engine.events import EventKind
-from emulator.engine.incremental import CHUNK, HANDSHAKE, PER_RECORD, Download, SyncReport, download
+from emulator.engine.incremental import (
+    CHUNK,
+    HANDSHAKE,
+    PER_RECORD,
+    Download,
+    DownloadError,
+    SyncReport,
+    download,
+)
 
 if TYPE_CHECKING:
     from emulator.engine.device import Device
@@ -156,7 +162,7 @@ class RefreshMode:
                 phase="ready",
                 records=total,
             )
-        except httpx.HTTPError as exc:
+        except DownloadError as exc:
             self.paused_at = device.clock.now()
             device.say(
                 EventKind.REFRESH,

@@ -11,40 +11,81 @@ transaction that applies the server's answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
+from autosync_wire import RecordOut, UploadResponse
 from emulator.engine import changes
 from emulator.engine.backoff import retry_delay
-from emulator.engine.clock import Timer
+from emulator.engine.clock import EmulatedClock, Timer
 from emulator.engine.events import (
     ANSWER_KINDS,
     AnswerData,
     Event,
     EventKind,
+    EventLog,
     RetryData,
     UploadData,
     answer_data,
 )
-from emulator.engine.localstore import QueueItem
+from emulator.engine.localstore import LocalStore, QueueItem
+from emulator.engine.network import NetworkConditions
 from emulator.engine.timefmt import iso, parse_iso
 from emulator.engine.upload_wait import UploadWait
-
-if TYPE_CHECKING:
-    from emulator.engine.device import Device
+from emulator.errors import MalformedAnswer, detail_of, read_answer
 
 TRANSIENT_STATUS = frozenset({401, 408, 425, 429})
 #: Events that tell an upload's answer; each carries the server's ``id_map``.
 ANSWER_EVENTS = ANSWER_KINDS
 
 
+class _User(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+
+class _WaitingMerges(Protocol):
+    def merge_waiting(self) -> None: ...
+
+
+class UploadingDevice(Protocol):
+    """What the upload loop uses of its device (:class:`~emulator.engine.device.Device` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def profile(self) -> _User: ...
+    @property
+    def store(self) -> LocalStore: ...
+    @property
+    def clock(self) -> EmulatedClock: ...
+    @property
+    def client(self) -> httpx.AsyncClient: ...
+    @property
+    def conditions(self) -> NetworkConditions: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def poller(self) -> _WaitingMerges: ...
+    @property
+    def autosync_active(self) -> bool: ...
+    def upload_wait(self, item: QueueItem, *, manual: bool = False) -> UploadWait | None: ...
+    def spawn(self, coro: Coroutine[object, None, object]) -> object: ...
+    def now_iso(self) -> str: ...
+    def say(
+        self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: object
+    ) -> None: ...
+    def alert(self, kind: str, text: str) -> object: ...
+    def alert_sync_errors(self) -> None: ...
+
+
 class Uploader:
     """The device's upload loop; at most one drain runs at a time."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: UploadingDevice) -> None:
         self.device = device
         self.draining = False
         self._retry_timer: Timer | None = None
@@ -146,9 +187,14 @@ class Uploader:
             self._transport_failure(head, f"the server answered {response.status_code}")
             return False
         if response.status_code >= 400:
-            self._refused(head, _detail(response))
+            self._refused(head, detail_of(response))
             return True
-        self._apply(head, response.json())
+        try:
+            answer = read_answer(UploadResponse, response)
+        except MalformedAnswer as exc:  # like a lost reply: sent again, the server replays its answer
+            self._transport_failure(head, str(exc))
+            return False
+        self._apply(head, answer)
         return True
 
     def _transport_failure(self, head: QueueItem, why: str) -> None:
@@ -199,51 +245,51 @@ class Uploader:
         )
         device.alert_sync_errors()
 
-    def _apply(self, head: QueueItem, answer: dict[str, Any]) -> None:
+    def _apply(self, head: QueueItem, answer: UploadResponse) -> None:
         """Apply the server's answer and remove the item, in one local transaction."""
         device = self.device
         store = device.store
-        outcome = answer["outcome"]
+        outcome = answer.outcome
+        error = answer.error  # never None for a sync error (the wire model says so)
         root = head.items[0]
         record = (root["object"], root["id"])
         with store.transaction():
             store.dequeue(head.seq)
-            if outcome == "sync_error":
-                error = answer["error"]
+            if error is not None and outcome == "sync_error":
                 store.add_error(
                     transaction_id=head.transaction_id,
                     created_at=device.now_iso(),
-                    kind=error["kind"],
-                    message=error["message"],
-                    object=error["object"],
-                    record_id=error["record_id"],
-                    rule=error.get("rule"),
-                    conflicts=error.get("conflicts", []),
+                    kind=error.kind,
+                    message=error.message,
+                    object=error.object,
+                    record_id=error.record_id,
+                    rule=error.rule,
+                    conflicts=[c.model_dump() for c in error.conflicts],
                     items=head.items,
                     label=head.label,
                 )
             elif outcome == "discarded":
                 self._forget_unsaved(head.items, keep_created=False)
             else:
-                self._apply_records(answer)
+                self._apply_records(answer.records)
                 if outcome == "duplicated":
                     self._forget_unsaved(head.items, keep_created=True)
-        if outcome == "sync_error":
+        if error is not None and outcome == "sync_error":
             device.say(
                 EventKind.REJECTED,
-                f"Sync error: {answer['error']['message']}",
+                f"Sync error: {error.message}",
                 record,
-                error=answer["error"]["kind"],
+                error=error.kind,
                 transaction_id=head.transaction_id,
             )
             device.alert_sync_errors()
             device.poller.merge_waiting()
             return
         if outcome == "discarded":
-            device.alert("discarded", answer["message"])
+            device.alert("discarded", answer.message)
         server_record = record
-        if answer.get("id_map", {}).get(root["id"]):
-            server_record = (root["object"], answer["id_map"][root["id"]])
+        if answer.id_map.get(root["id"]):
+            server_record = (root["object"], answer.id_map[root["id"]])
         kind = {
             "saved": EventKind.UPLOADED,
             "duplicated": EventKind.DUPLICATED,
@@ -251,12 +297,12 @@ class Uploader:
         }[outcome]
         device.say(
             kind,
-            answer["message"],
+            answer.message,
             server_record,
             **AnswerData(
                 transaction_id=head.transaction_id,
-                replayed=bool(answer.get("replayed", False)),
-                id_map=dict(answer.get("id_map", {})),
+                replayed=answer.replayed,
+                id_map=dict(answer.id_map),
             ),
         )
         if outcome != "discarded":
@@ -285,26 +331,24 @@ class Uploader:
             else:
                 store.mark_stale(item["id"])
 
-    def _apply_records(self, answer: dict[str, Any]) -> None:
+    def _apply_records(self, records: list[RecordOut]) -> None:
         """AS-14: server IDs replace temporary ones; returned fields are applied.
 
         Later queued edits of the same records are laid over the answer (the user's newer
         values stay on screen); only the queue items that edit these records are read.
         """
         store = self.device.store
-        answered = {str(r["id"]) for r in answer["records"]} | {
-            str(r["temp_id"]) for r in answer["records"] if r.get("temp_id")
-        }
+        answered = {r.id for r in records} | {r.temp_id for r in records if r.temp_id}
         later = store.queued_edits_of(answered)
-        for record in answer["records"]:
-            temp = record.get("temp_id")
+        for record in records:
+            temp = record.temp_id
             if temp and temp.startswith("tmp-"):
-                store.rename(temp, record["id"])
+                store.rename(temp, record.id)
             # An AS-11 duplicate arrives under a new ID; the original it was sent as stays
             # here until the feed brings back its submitted version.
-            fields = dict(record["fields"])
-            later = [_renamed(i, temp, record["id"]) for i in later] if temp else later
-            store.put(record["object"], changes.apply_items(fields, later))
+            fields = dict(record.fields)
+            later = [_renamed(i, temp, record.id) for i in later] if temp else later
+            store.put(record.object, changes.apply_items(fields, later))
 
 
 def _goes_anyway(wait: UploadWait, skip_backoff: bool) -> bool:
@@ -320,13 +364,6 @@ def _describe(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "no answer: the request timed out"
     return str(exc) or type(exc).__name__
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("detail", response.text))
-    except ValueError:
-        return response.text or f"status {response.status_code}"
 
 
 def server_ids(events: Iterable[Event]) -> dict[str, str]:

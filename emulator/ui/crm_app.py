@@ -545,6 +545,31 @@ class CrmApp(QWidget):
         self._show_blocking()
 
     _fill_tabs_later = False
+    _listing = False
+    _list_again = False
+
+    def _refresh_list_in_turns(self) -> None:
+        """Re-read a long list a page per turn of the loop (after a large sync, say): one at a time."""
+        if self.device.is_closed:
+            return
+        if self._listing:
+            self._list_again = True
+            return
+        self._listing = True
+
+        def always() -> None:
+            self._listing = False
+            if self._list_again:
+                self._list_again = False
+                self._refresh_list_in_turns()
+
+        self.context.tasks.spawn(
+            self.model.refresh_in_turns(),
+            title="Record list",
+            parent=self,
+            done=lambda _result: self._update_counts(),
+            always=always,
+        )
 
     def refresh(self) -> None:
         if self.device.is_closed:  # a redraw that comes after its iPad left the stage
@@ -565,7 +590,10 @@ class CrmApp(QWidget):
                 self.tabs.blockSignals(True)
                 self.tabs.setCurrentIndex(self._tab_objects.index(current))
                 self.tabs.blockSignals(False)
-        self.model.refresh()
+        if self.model.is_long():
+            self._refresh_list_in_turns()
+        else:
+            self.model.refresh()
         self._update_counts()
         if self.page == "home":
             self.home_page.refresh(self.context.stage.clock.now())

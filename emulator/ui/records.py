@@ -7,8 +7,9 @@ Model/view, not a widget per row: the rows are plain tuples built once per refre
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -27,6 +28,11 @@ from emulator.engine.device import SYNC_STATE_TEXT, Device
 from emulator.engine.schema import DeviceSchema
 from emulator.ui.theme import STATES
 from emulator.ui.xray_style import EDGE, paint_xray_tag
+
+Record = dict[str, Any]
+#: A list of more records than this is read in turns of the event loop, a page per turn.
+READ_IN_TURNS_OVER = 2000
+LIST_PAGE = 1000
 
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -131,16 +137,34 @@ class RecordListModel(HeaderedTableModel):
         self.refresh()
 
     def refresh(self) -> None:
-        device = self.device
-        schema = device.schema
-        states = device.sync_states()
+        """Re-read the device's records of the object now."""
+        self._show(self._rows_of(self.device.records(self.object_name), self.device.sync_states()))
+
+    def is_long(self) -> bool:
+        """Whether the list is long enough to be read in turns (:meth:`refresh_in_turns`)."""
+        return self.device.record_count(self.object_name) > READ_IN_TURNS_OVER
+
+    async def refresh_in_turns(self) -> None:
+        """The same as :meth:`refresh`, a page of records per turn of the event loop."""
+        object_name = self.object_name
+        records = await self.device.records_in_turns(object_name, LIST_PAGE)
+        states = self.device.sync_states()
+        rows: list[tuple[str, str, str, str]] = []
+        for start in range(0, len(records), LIST_PAGE):
+            await asyncio.sleep(0)
+            rows += self._rows_of(records[start : start + LIST_PAGE], states)
+        if object_name == self.object_name and not self.device.is_closed:  # still the list shown
+            self._show(rows)
+
+    def _rows_of(self, records: list[Record], states: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
+        schema = self.device.schema
         rows: list[tuple[str, str, str, str]] = []
         try:
             obj = schema.object(self.object_name)
         except KeyError:
             obj = {}
         subtitle = obj.get("subtitle")
-        for record in device.records(self.object_name):
+        for record in records:
             rid = str(record["id"])
             title = schema.title(self.object_name, record) if obj else rid
             sub = (
@@ -149,6 +173,9 @@ class RecordListModel(HeaderedTableModel):
                 else ""
             )
             rows.append((rid, states.get(rid, "synced"), title, sub))
+        return rows
+
+    def _show(self, rows: list[tuple[str, str, str, str]]) -> None:
         if [row[0] for row in rows] == [row[0] for row in self._rows]:
             # the same records: only the rows that changed are redrawn (a busy queue changes a few)
             old, self._rows = self._rows, rows

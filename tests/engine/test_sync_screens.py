@@ -4,13 +4,16 @@ incremental sync (AS-35), Refresh mode (AS-36) and the full database refresh (AS
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import datetime, timedelta
 
 import pytest
 
 from emulator.engine.device import ActionRefused, Device
-from emulator.engine.incremental import HANDSHAKE, PER_RECORD
+from emulator.engine.events import Event
+from emulator.engine.incremental import BATCH, HANDSHAKE, PER_RECORD, SyncReport
 from emulator.engine.refresh import APPLY_TIME
+from server_stub import sync as server_sync
 from tests.engine.conftest import World, account_of, save_order
 
 
@@ -109,6 +112,66 @@ def test_a_running_sync_blocks_the_app_spins_the_widget_and_takes_time_per_recor
     assert len(progress) > 2, "progress is reported as the records come in"
     assert ipad.sync_widget().state == "up_to_date"
     ipad.open_record("account__v", account)  # usable again
+
+
+@pytest.mark.rule("AS-35")
+def test_the_event_loop_gets_turns_while_a_big_incremental_sync_runs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window stays responsive: the loop gets a turn between every two pages of the answer
+    and every two batches of records applied, and the count shown moves meanwhile. Turns are
+    counted by a zero-delay callback that reschedules itself, not by the clock."""
+    monkeypatch.setattr(server_sync, "PAGE_RECORDS", 20)
+    monkeypatch.setattr(server_sync, "PAGE_IDS", 40)
+    ipad = world.device("Chloe iPad", "chloe")
+    created = 120
+    for k in range(created):
+        fields = {"account_type__v": "hcp__v", "last_name__v": f"Many {k}", "territory__v": "T-WC"}
+        world.online("POST", "/records/account__v", json={"owner": "chloe", "fields": fields})
+    turns = 0
+    received: list[tuple[int, int]] = []  # records received so far, turns so far
+    applied: list[tuple[int, int]] = []  # records applied so far, turns so far
+
+    def noted(event: Event) -> None:
+        if event.kind != "sync_progress" or event.actor != ipad.actor:
+            return
+        phase = str(event.data["phase"])
+        if phase.startswith("Downloading: "):
+            received.append((int(phase.split()[1].replace(",", "")), turns))
+        elif phase == "Downloading" and event.data["downloaded"]:
+            applied.append((int(event.data["downloaded"]), turns))
+
+    async def counted() -> SyncReport:
+        loop = asyncio.get_running_loop()
+        running = True
+
+        def turn() -> None:
+            nonlocal turns
+            turns += 1
+            if running:
+                loop.call_soon(turn)
+
+        loop.call_soon(turn)
+        try:
+            return await ipad.syncer.run(timed=False)
+        finally:
+            running = False
+
+    stop = world.stage.events.subscribe(noted)
+    try:
+        report = world.run(counted())
+    finally:
+        stop()
+    assert report.ok and report.updated >= created
+    pages = -(-created // 20)
+    assert len(received) >= pages, received
+    assert received[-1][0] == report.updated
+    for (count, turn), (later_count, later_turn) in itertools.pairwise(received):
+        assert later_count > count and later_turn > turn, "a turn between every two pages"
+    assert len(applied) >= 2 and applied[-1][0] == report.updated
+    for (count, turn), (later_count, later_turn) in itertools.pairwise(applied):
+        assert later_count > count and later_turn > turn, "a turn while the records are written"
+    assert turns >= pages + report.updated // BATCH
 
 
 @pytest.mark.rule("AS-35")

@@ -89,6 +89,21 @@ class Api:
     def feed(self, user: str, token: str, after: int = 0) -> dict[str, Any]:
         return self.ok("GET", f"/api/v1/feeds/{user}?after={after}", token)  # type: ignore[no-any-return]
 
+    def sync(self, token: str, cursor: int | None = None) -> dict[str, Any]:
+        """A whole incremental sync: its first page, with every later page's records and
+        visible IDs added to it (``pages``: how many answers it took)."""
+        answer: dict[str, Any] = self.ok("POST", "/api/v1/sync", token, json={"cursor": cursor})
+        answer["pages"] = 1
+        following = answer.pop("next")
+        while following is not None:
+            page = self.ok("POST", "/api/v1/sync/page", token, json=following)
+            answer["records"] += page["records"]
+            for object_name, ids in page["visible_ids"].items():
+                answer["visible_ids"][object_name] += ids
+            answer["pages"] += 1
+            following = page["next"]
+        return answer
+
     def advance(self, **kwargs: float) -> None:
         self.clock.advance(timedelta(**kwargs))
 

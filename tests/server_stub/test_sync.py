@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from server_stub import sync as server_sync
 from tests.server_stub.conftest import ADMIN, ANNA, BEN, CHLOE, Api, update
 from tests.server_stub.test_saving import anna_account
 
 
 def sync(api: Api, token: str, cursor: int | None = None) -> dict[str, Any]:
-    return api.ok("POST", "/api/v1/sync", token, json={"cursor": cursor})  # type: ignore[no-any-return]
+    return api.sync(token, cursor)
 
 
 @pytest.mark.rule("AS-27")
@@ -166,3 +167,90 @@ def test_reset_returns_to_the_sample_world(api: Api) -> None:
     )
     api.ok("POST", "/api/v1/admin/reset", ADMIN)
     assert api.online("account__v", account["id"]).get("phone__v") != "changed"
+
+
+def small_pages(monkeypatch: pytest.MonkeyPatch, records: int = 7, ids: int = 11) -> None:
+    """Pages of a few records, so that the sample world takes many of them."""
+    monkeypatch.setattr(server_sync, "PAGE_RECORDS", records)
+    monkeypatch.setattr(server_sync, "PAGE_IDS", ids)
+
+
+def edit_online(api: Api, record_id: str, phone: str) -> None:
+    api.ok(
+        "PATCH",
+        f"/api/v1/admin/records/account__v/{record_id}",
+        ADMIN,
+        json={"actor": "integration", "fields": {"phone__v": phone}},
+    )
+
+
+@pytest.mark.rule("AS-27")
+def test_the_pages_together_hold_exactly_the_changed_records_once_each(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = sync(api, CHLOE)  # one page of changes, one of IDs: the sample world is small
+    assert whole["pages"] == 2
+    small_pages(monkeypatch)
+    first = sync(api, CHLOE)
+    assert first["pages"] > 10
+    ids = [r["id"] for r in first["records"]]
+    assert len(ids) == len(set(ids)), "no record comes twice"
+    assert sorted(ids) == sorted(r["id"] for r in whole["records"])
+    assert {k: sorted(v) for k, v in first["visible_ids"].items()} == {
+        k: sorted(v) for k, v in whole["visible_ids"].items()
+    }
+    assert set(ids) == {i for v in first["visible_ids"].values() for i in v}, "a full sync: all visible"
+
+    api.advance(minutes=1)
+    chloes = [a["id"] for a in api.all("account__v") if a.get("territory__v") == "T-WC"]
+    annas = [a["id"] for a in api.all("account__v") if a.get("territory__v") == "T-NE"]
+    assert len(chloes) >= 3 and annas
+    for k, record_id in enumerate([*chloes[:3], annas[0], chloes[0]]):  # the first one twice
+        edit_online(api, record_id, f"+1 555 {k:04d}")
+    changed = sync(api, CHLOE, cursor=first["cursor"])
+    assert sorted(r["id"] for r in changed["records"]) == sorted(chloes[:3]), "once each, hers only"
+    assert next(r for r in changed["records"] if r["id"] == chloes[0])["fields"]["phone__v"] == "+1 555 0004"
+    assert sync(api, CHLOE, cursor=changed["cursor"])["records"] == []
+
+
+@pytest.mark.rule("AS-27")
+def test_a_change_made_while_the_pages_are_read_comes_at_the_next_sync(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_pages(monkeypatch)
+    first = api.ok("POST", "/api/v1/sync", CHLOE, json={"cursor": None})
+    account = next(a["id"] for a in api.all("account__v") if a.get("territory__v") == "T-WC")
+    edit_online(api, account, "+1 555 9999")  # between the first page and the next
+    following = first["next"]
+    while following is not None:
+        page = api.ok("POST", "/api/v1/sync/page", CHLOE, json=following)
+        following = page["next"]
+    later = sync(api, CHLOE, cursor=first["cursor"])
+    assert [r["id"] for r in later["records"]] == [account]
+    assert later["records"][0]["fields"]["phone__v"] == "+1 555 9999"
+
+
+@pytest.mark.rule("AS-19")
+def test_a_page_never_carries_what_the_user_may_not_see_wherever_it_starts(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_pages(monkeypatch)
+    anna = sync(api, ANNA)
+    allowed = {i for v in anna["visible_ids"].values() for i in v}
+    chloe = sync(api, CHLOE)
+    chloes = {i for v in chloe["visible_ids"].values() for i in v}
+    assert chloes - allowed, "Chloe sees records Anna does not"
+    # Anna sends positions of her own making: anywhere in the changes, anywhere in the IDs
+    starts = [
+        {"upto": 2**53, "phase": "changes", "seq": -1},
+        {"upto": 2**53, "phase": "changes", "seq": 3, "id": "V0A000000000001"},
+        {"upto": 2**53, "phase": "visible"},
+        {"upto": 0, "phase": "visible", "id": min(chloes)},
+    ]
+    for start in starts:
+        following: dict[str, Any] | None = start
+        while following is not None:
+            page = api.ok("POST", "/api/v1/sync/page", ANNA, json=following)
+            assert {r["id"] for r in page["records"]} <= allowed
+            assert {i for v in page["visible_ids"].values() for i in v} <= allowed
+            following = page["next"]

@@ -85,3 +85,44 @@ def test_values_are_shown_as_the_app_shows_them() -> None:
     assert display_value(SCHEMA, None, "account__v", "specialty__v", "onc__v") == "Oncology"
     assert display_value(SCHEMA, None, "account__v", "vip__v", True) == "Yes"
     assert display_value(SCHEMA, None, "account__v", "name__v", None) == "—"
+
+
+def test_a_long_list_is_read_a_page_per_turn_of_the_loop_and_shows_the_same_rows(
+    window: Any, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: after a large sync the list re-reads thousands of records without freezing the
+    window; here "long" and the page are made small so the sample world's accounts take pages."""
+    import asyncio
+
+    from emulator.ui import records
+    from tests.ui.conftest import run
+
+    app = window.column(0).frame.app
+    app.show_object("account__v")
+    model = app.model
+    model.refresh()
+    at_once = [model.index(r, 1).data() for r in range(model.rowCount())]
+    assert len(at_once) > 8
+
+    monkeypatch.setattr(records, "READ_IN_TURNS_OVER", 5)
+    monkeypatch.setattr(records, "LIST_PAGE", 4)
+    assert model.is_long()
+    turns = 0
+
+    async def read_while_counting() -> None:
+        nonlocal turns
+        reading = asyncio.ensure_future(model.refresh_in_turns())
+        while not reading.done():
+            turns += 1
+            await asyncio.sleep(0)
+        await reading
+
+    run(qtbot, read_while_counting())
+    assert [model.index(r, 1).data() for r in range(model.rowCount())] == at_once
+    assert turns >= len(at_once) // 4  # a turn per page at least
+
+    calls: list[str] = []
+    monkeypatch.setattr(type(model), "refresh", lambda _self: calls.append("at once"))
+    app.refresh()  # the app reads a long list in turns, not at once
+    qtbot.waitUntil(lambda: not app._listing)
+    assert calls == []
