@@ -336,13 +336,19 @@ class Stage:
         """Call the server's online side (admin API).
 
         A call that changes something is an ``online_change`` event, told with ``say`` (or a
-        plain description of the call). A 4xx raises :class:`~emulator.errors.ServerRefused`
-        with the server's reason; no answer (or a 5xx), :class:`~emulator.errors.ServerUnreachable`.
+        plain description of the call); its data carry the call (``method``, ``path``, ``body``).
+        A 4xx raises :class:`~emulator.errors.ServerRefused` with the server's reason; no answer
+        (or a 5xx), :class:`~emulator.errors.ServerUnreachable`.
         """
         response = check_answer(await self._request(method, f"/api/v1/admin{path}", **kwargs))
         if method.upper() != "GET":
             self.events.emit(
-                "online", EventKind.ONLINE_CHANGE, say or f"Online: {method.upper()} {path}.", path=path
+                "online",
+                EventKind.ONLINE_CHANGE,
+                say or f"Online: {method.upper()} {path}.",
+                path=path,
+                method=method.upper(),
+                body=kwargs.get("json"),
             )
         return response.json()
 

@@ -88,6 +88,11 @@ class EditSession:
     values: Record
     children: dict[str, ChildDraft] = field(default_factory=dict)
     closed: bool = False
+    original: Record = field(default_factory=dict)  # the values when the screen opened
+
+    def changed(self) -> Record:
+        """The fields set to a value other than the one the screen opened with."""
+        return {k: v for k, v in self.values.items() if k != "id" and v != self.original.get(k)}
 
     def set(self, name: str, value: Any) -> None:
         self._open()
@@ -135,7 +140,7 @@ class EditSession:
         """Leave the edit screen; nothing is queued (AS-02)."""
         self._open()
         self.closed = True
-        self.device._end_edit(self)
+        self.device._end_edit(self, "cancel")
 
     def _open(self) -> None:
         if self.closed:
@@ -361,6 +366,12 @@ class Device:
             raise ValueError("the poll interval must be positive")
         self.poll_interval = interval
         self._arm_poll_timer()
+        self.say(
+            EventKind.SETTING,
+            f"{self.profile.name} polls its feed every {interval.total_seconds():g} s.",
+            setting="poll_interval",
+            seconds=interval.total_seconds(),
+        )
 
     def skip_polls_until(self, horizon: datetime) -> None:
         """Move the poll timer to its last beat at or before ``horizon`` (see Stage.advance)."""
@@ -378,6 +389,12 @@ class Device:
         if records < 1:
             raise ValueError("a feed page holds at least one record")
         self.store.set_setting("feed_page_records", records)
+        self.say(
+            EventKind.SETTING,
+            f"{self.profile.name} reads its feed {records} record{'s' if records != 1 else ''} a page.",
+            setting="feed_page_size",
+            value=records,
+        )
 
     def next_poll(self) -> Any:
         return None if self._poll_timer is None else self._poll_timer.due
@@ -386,6 +403,11 @@ class Device:
     def set_network(self, mode: str, **options: Any) -> None:
         was_online = self.conditions.app_thinks_online
         was_mode = self.conditions.mode
+        before = {
+            "mode": was_mode,
+            "latency": self.conditions.latency.total_seconds(),
+            "loss": self.conditions.loss,
+        }
         if mode not in ("online", "offline", "lie-fi"):
             raise ValueError(f"unknown network mode {mode!r}")
         self.conditions.mode = mode  # type: ignore[assignment]
@@ -393,7 +415,14 @@ class Device:
             self.conditions.latency = options["latency"]
         if "loss" in options:
             self.conditions.loss = float(options["loss"])
-        self.say(EventKind.NETWORK, f"{self.profile.name} is now {self.conditions.describe()}.", mode=mode)
+        self.say(
+            EventKind.NETWORK,
+            f"{self.profile.name} is now {self.conditions.describe()}.",
+            mode=mode,
+            latency=self.conditions.latency.total_seconds(),
+            loss=self.conditions.loss,
+            before=before,
+        )
         if not was_online and self.conditions.app_thinks_online:
             self.uploader.connectivity_returned()  # AS-06: upload at once when connectivity returns
             self._first_use_check()
@@ -409,6 +438,12 @@ class Device:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
         self.conditions.faults.append(fault)
+        self.say(
+            EventKind.SETTING,
+            f"A fault is armed for the next request of {self.profile.name}: {fault}.",
+            setting="fault",
+            value=fault,
+        )
 
     def set_foreground(self, foreground: bool) -> None:
         if foreground == self.foreground:
@@ -460,8 +495,9 @@ class Device:
         if self.edit is not None:
             raise ActionRefused("Save or cancel the edit screen first.")
         screen, self.screen = self.screen, None
-        if screen is not None:
-            self.say(EventKind.SCREEN, "Back to the list.", (screen.object, screen.record_id), mode="list")
+        # said also with nothing open (the record shown was deleted): the user went back all the same
+        where = None if screen is None else (screen.object, screen.record_id)
+        self.say(EventKind.SCREEN, "Back to the list.", where, mode="list")
         self.poller.merge_waiting()
 
     def _require_unblocked(self) -> None:
@@ -481,11 +517,11 @@ class Device:
                 for name, f in self.schema.fields(object_name).items()
                 if f.get("default") is not None
             }
-            session = EditSession(self, object_name, temp, True, defaults)
+            session = EditSession(self, object_name, temp, True, defaults, original=dict(defaults))
         else:
             record = self._require(record_id)
             self.check_action("edit", object_name, record_id)
-            session = EditSession(self, object_name, record_id, False, dict(record))
+            session = EditSession(self, object_name, record_id, False, dict(record), original=dict(record))
         self.edit = session
         self.screen = Screen(object_name, session.record_id, "edit")
         self.say(
@@ -493,13 +529,21 @@ class Device:
             f"Editing {self.schema.label(object_name).lower()}.",
             (object_name, session.record_id),
             mode="edit",
+            new=session.new,
         )
         return session
 
-    def _end_edit(self, session: EditSession) -> None:
+    def _end_edit(self, session: EditSession, how: str) -> None:
+        """The edit screen closed (``how``: save, submit or cancel)."""
         self.edit = None
         self.screen = None if session.new else Screen(session.object, session.record_id, "view")
-        self.say(EventKind.SCREEN, "Left the edit screen.", (session.object, session.record_id), mode="view")
+        self.say(
+            EventKind.SCREEN,
+            "Left the edit screen.",
+            (session.object, session.record_id),
+            mode="view",
+            closed=how,
+        )
 
     def displayed_ids(self) -> set[str]:
         """Records on screen now: the open record and its related records (AS-23)."""
@@ -563,6 +607,12 @@ class Device:
         items = [changes.delete_item(object_name, record_id)]
         label = f"Delete {self._title(object_name, record)}"
         with self._events_after_commit(), self.store.transaction():
+            self.say(
+                EventKind.DELETED,
+                f"{self._title(object_name, record)} deleted on {self.profile.name}.",
+                (object_name, record_id),
+                values=dict(record),
+            )
             for child_object, via in self.schema.children_of(object_name):
                 for _, child in self.store.records(child_object):
                     if child.get(via) == record_id:
@@ -580,9 +630,11 @@ class Device:
         if submit:
             if not session.new:
                 self.check_action("submit", obj, session.record_id)
-            session.values["status__v"] = "submitted__v"
         elif not session.new:
             self.check_action("edit", obj, session.record_id)
+        saved = self._saved_data(session, submit=submit)
+        if submit:
+            session.values["status__v"] = "submitted__v"
         records: list[tuple[str, Record]] = []
         items: list[Record] = []
         now = self.now_iso()
@@ -613,12 +665,13 @@ class Device:
                     items.append(item)
                 records.append((draft.object, {**before, **draft.values}))
         session.closed = True
-        self._end_edit(session)
+        self._end_edit(session, "submit" if submit else "save")
         if not items:
             self.say(
                 EventKind.SAVED,
                 f"Nothing changed on {self._title(obj, root_after)}.",
                 (obj, session.record_id),
+                **saved,
             )
             return None
         label = ("Submit " if submit else "Save ") + self._title(obj, root_after)
@@ -628,7 +681,7 @@ class Device:
                 EventKind.SAVED,
                 f"{self._title(obj, root_after)} saved on {self.profile.name}.",
                 (obj, session.record_id),
-                submitted=submit,
+                **saved,
             )
             for object_name, record in records:
                 self.store.put(object_name, record)
@@ -650,6 +703,30 @@ class Device:
                 queued = queued_items[0]
         self.uploader.kick()
         return queued
+
+    def _saved_data(self, session: EditSession, *, submit: bool) -> dict[str, Any]:
+        """What a save does, for its ``saved`` event: the values the user set, the children.
+
+        ``fields``: the record's fields set to a new value (not the status a submit sets);
+        ``children``: each related record added (``op: add`` and its values), edited (``op:
+        edit``, the values changed and the record ``before``) or removed (``op: remove``, the
+        record ``before``). Read before the save, while a removed record is still there.
+        """
+        children: list[dict[str, Any]] = []
+        for draft in session.children.values():
+            told: dict[str, Any] = {"object": draft.object, "id": draft.id}
+            before = None if draft.new else self.store.record(draft.id)
+            if draft.deleted:
+                if draft.new:
+                    continue
+                children.append({"op": "remove", **told, "before": dict(before or {})})
+            elif draft.new:
+                children.append({"op": "add", **told, "fields": dict(draft.values)})
+            else:
+                edits = {k: v for k, v in draft.values.items() if (before or {}).get(k) != v}
+                if edits:
+                    children.append({"op": "edit", **told, "fields": edits, "before": dict(before or {})})
+        return {"submitted": submit, "new": session.new, "fields": session.changed(), "children": children}
 
     @contextmanager
     def _events_after_commit(self) -> Iterator[None]:
@@ -698,9 +775,16 @@ class Device:
                 )
             )
         record = (error.object, error.record_id)
+        records = sorted(error.record_ids(), key=lambda rid: rid != error.record_id)  # the root first
         if action == "clear":
             self.store.remove_error(error_id)
-            self.say(EventKind.ERROR_RESOLVED, f"Sync error cleared: {error.label}.", record, how="clear")
+            self.say(
+                EventKind.ERROR_RESOLVED,
+                f"Sync error cleared: {error.label}.",
+                record,
+                how="clear",
+                records=records,
+            )
             return
         self.store.request_on_error(error_id, action)
         what = "a database refresh" if action == "undelete" else "a refresh of the record from online"
@@ -709,6 +793,7 @@ class Device:
             f"{LABELS[action]} requested for {error.label}: the next incremental sync does it ({what}).",
             record,
             how=action,
+            records=records,
         )
 
     # messages the app shows ------------------------------------------------------------------------
@@ -801,6 +886,7 @@ class Device:
             last = max(n.id for n in notices) if through is None else through
             seen = int(self.store.setting("notices_read_through", 0))
             self.store.set_setting("notices_read_through", max(seen, last))
+            self.say(EventKind.DISMISSED, f"The messages on {self.profile.name} were read.", through=last)
 
     def queue(self) -> list[QueueItem]:
         return self.store.queue()

@@ -19,7 +19,8 @@ class EventKind(StrEnum):
     compare with either, and the JSON of an event carries the plain string.
     """
 
-    SAVED = "saved"  # a save is durable on the device
+    SAVED = "saved"  # a save is durable on the device (its data: the values and children it saved)
+    DELETED = "deleted"  # a delete is durable on the device (its data: the record as it was)
     QUEUED = "queued"  # a queue item was added
     UPLOADING = "uploading"  # a queue item is being sent
     UPLOADED = "uploaded"  # the server saved it and the answer was applied
@@ -42,10 +43,12 @@ class EventKind(StrEnum):
     NETWORK = "network"
     FOREGROUND = "foreground"
     MODE = "mode"
+    SETTING = "setting"  # the user set a device's poll interval or feed page size, or armed a fault
     SCREEN = "screen"
     ERROR_ACTION = "error_action"  # Undo / Undelete requested on the Errors tab (AS-34)
     ERROR_RESOLVED = "error_resolved"  # an error undone, undeleted or cleared
     ALERT = "alert"  # the app showed its user a message (sync error modal, edits discarded, reminder)
+    DISMISSED = "dismissed"  # the user read the app's messages (OK), up to ``through``
     REFRESH = "refresh"  # Refresh mode: started, paused, resumed, ready, applied (AS-36)
     DEVICE_ADDED = "device_added"
     DEVICE_REMOVED = "device_removed"

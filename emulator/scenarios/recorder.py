@@ -1,7 +1,8 @@
 """Recording: what a person does on the stage, written down as a scenario file.
 
-The GUI hands the :class:`Recorder` each step in the shape a scenario file has (``{"device":
-"pro", "edit": "harper", "set": {...}, "then": "save"}``) as the user does it; the recorder
+An :class:`~emulator.scenarios.event_recording.EventRecording` hands the :class:`Recorder` each
+step, built from the stage's events, in the shape a scenario file has (``{"device": "pro",
+"edit": "harper", "set": {...}, "then": "save"}``) as it happens on the stage; the recorder
 reads it as the loader would (into a typed :class:`~emulator.scenarios.model.Step`, knowing the
 devices, the names and the edit screens of the steps before it) to follow the records it touches.
 ``await recorder.finish(stage)`` appends one last step whose ``expect:`` lines snapshot what is

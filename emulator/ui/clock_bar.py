@@ -13,7 +13,6 @@ from datetime import timedelta
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
-from emulator.ui.recording import duration_text
 from emulator.ui.support import Context, when
 from emulator.ui.theme import scaled
 
@@ -167,9 +166,6 @@ class ClockBar(QWidget):
         self.stage.poll_interval = interval
         for device in self.stage.devices.values():
             device.set_poll_interval(interval)
-            self.context.recording.record(
-                {"device": device.id, "poll_interval": duration_text(interval)}, stage=self.stage
-            )
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy

@@ -372,8 +372,6 @@ class CrmApp(QWidget):
         record = self.refusing("Cannot open", lambda: self.device.open_record(object_name, record_id))
         if record is None:
             return
-        if self.recording:
-            self.record({"open": self.context.recording.device_ref(self.device, object_name, record_id)})
         self.view_page.show_record(object_name, record_id)
         self._go(1)
 
@@ -381,20 +379,9 @@ class CrmApp(QWidget):
         """Leave the view screen: the device merges what waited for it (AS-25)."""
         if self.session is not None:
             return
-        if self.refusing("Cannot leave", self.device.leave_screen, done=True):
-            self.record({"leave": True})
+        self.refusing("Cannot leave", self.device.leave_screen, done=True)
         self._go(0)
         self.refresh()
-
-    # recording ------------------------------------------------------------------------------------
-    @property
-    def recording(self) -> bool:
-        """True while the window records this device's stage."""
-        return self.context.recording.wants(self.context.stage)
-
-    def record(self, step: dict[str, Any]) -> None:
-        """Tell the recording what the user did on this device (a scenario step)."""
-        self.context.recording.record({"device": self.device.id, **step}, stage=self.context.stage)
 
     def _leave_to_list(self) -> None:
         if self.page == "view":
@@ -411,26 +398,13 @@ class CrmApp(QWidget):
         session = self.refusing(title, lambda: self.device.begin_edit(object_name, record_id))
         if session is None:
             return
-        if self.recording:
-            recording = self.context.recording
-            if record_id is not None:
-                self.record({"edit": recording.device_ref(self.device, object_name, record_id)})
-            else:
-                label = self.device.schema.label(object_name)
-                name = recording.bind(object_name, session.record_id, f"new_{label}")
-                self.record({"new": object_name, "as": name})
         self.session = session
         self.edit_page.show_session(session)
         self._go(2)
 
     def delete_record(self, object_name: str, record_id: str) -> None:
-        name = None
-        if self.recording and self.device.record(record_id) is not None:
-            name = self.context.recording.device_ref(self.device, object_name, record_id)
         done = self.refusing("Cannot delete", lambda: self.device.delete(object_name, record_id))
         if done is not None:
-            if name is not None:
-                self.record({"delete": name})
             self.back_to_list()
 
     def session_closed(self) -> None:
@@ -443,7 +417,6 @@ class CrmApp(QWidget):
         else:
             if screen is not None:
                 self.device.leave_screen()
-                self.record({"leave": True})
             self._go(0)
         self.refresh()
 
@@ -495,7 +468,6 @@ class CrmApp(QWidget):
         if notice is None:
             return
         self.device.dismiss_notices(notice.id)
-        self.record({"dismiss": True})
         if notice.kind == "sync_error":
             self.show_errors()
         self._show_next_alert()  # the next message at once, as the app does
@@ -513,13 +485,9 @@ class CrmApp(QWidget):
         """Apply Update (Refresh mode, AS-36)."""
         if self.device.blocking is not None:
             return None
-        return self._in_emulated_time(
-            "Apply Update", self.device.refresh.apply(), step={"apply_update": True}
-        )
+        return self._in_emulated_time("Apply Update", self.device.refresh.apply())
 
-    def _in_emulated_time(
-        self, title: str, action: Coroutine[Any, Any, Any], step: dict[str, Any] | None = None
-    ) -> Any:
+    def _in_emulated_time(self, title: str, action: Coroutine[Any, Any, Any]) -> Any:
         context = self.context
         # a device task: the stage's settle() and clock jumps wait for it between timers
         task = self.device.spawn(action)
@@ -533,45 +501,16 @@ class CrmApp(QWidget):
                 self._say_refused(title, str(exc))
                 return None
 
-        def always() -> None:
-            context.recording.took_time(context.stage)
-            self._refresh.now()
-
-        if step is not None:
-            self.record(step)
-        return context.tasks.spawn(guarded(), title=title, parent=self, always=always)
+        return context.tasks.spawn(guarded(), title=title, parent=self, always=self._refresh.now)
 
     def act_on_error(self, error_id: int, action: ErrorAction) -> None:
         """Undo, Undelete or Clear on the Errors tab (AS-34)."""
-        step = self._error_step(error_id, action)
-        done = self.refusing(LABELS[action], lambda: self.device.act_on_error(error_id, action), done=True)
-        if done and step is not None:
-            self.record(step)
+        self.refusing(LABELS[action], lambda: self.device.act_on_error(error_id, action), done=True)
         self.refresh()
-
-    def _error_step(self, error_id: int, action: str) -> dict[str, Any] | None:
-        """``resolve:`` the error's record (named while it is still on the device), ``how:``."""
-        recording = self.context.recording
-        error = self.device.store.error(error_id)
-        if error is None or not self.recording:
-            return None
-        ids = sorted(error.record_ids(), key=lambda rid: rid != error.record_id)  # the root first
-        here = [rid for rid in ids if self.device.record(rid) is not None]
-        record_id = here[0] if here else error.record_id
-        found = self.device.store.get(record_id)
-        object_name = found[0] if found is not None else error.object
-        return {"resolve": recording.device_ref(self.device, object_name, record_id), "how": action}
 
     # refreshing -----------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         mine = event.actor == self.device.actor
-        if (
-            event.kind == "sync_started"
-            and mine
-            and self.context.stage.devices.get(self.device.id) is self.device
-        ):
-            # recorded from the device's word: a sync refused before it starts is not recorded
-            self.record({"full_refresh": True} if event.data.get("full") else {"incremental_sync": True})
         if mine and event.kind in ("uploaded", "duplicated", "merged"):
             self._flash(event)
         if event.kind == "xray" or (event.kind in REFRESHING and (mine or event.kind == "network")):

@@ -826,8 +826,6 @@ class MainWindow(QMainWindow):
         stage = self.stage
         on = not (stage.xray.on if device_id is None else stage.xray.shown(device_id))
         stage.set_xray(on, device_id)
-        step: dict[str, Any] = {"xray": on} if device_id is None else {"device": device_id, "xray": on}
-        self.context.recording.record(step, stage=stage)
 
     def _show_xray_state(self) -> None:
         self.xray_action.setChecked(self.stage.xray.on)

@@ -47,7 +47,6 @@ from emulator.engine.localstore import QueueItem
 from emulator.engine.merge import entry_ids
 from emulator.ui.crm_app import REFRESHING
 from emulator.ui.errors_page import who_won
-from emulator.ui.recording import duration_text
 from emulator.ui.records import display_value
 from emulator.ui.support import REDRAW_MS, Coalescer, Context, hhmmss
 from emulator.ui.theme import NETWORK, STATES
@@ -508,36 +507,19 @@ class DevicePanel(QWidget):
         mode = mode or self.device.conditions.mode
         latency = timedelta(seconds=self.latency.value())
         loss = self.loss.value() / 100
-        conditions = self.device.conditions
-        before = (conditions.mode, conditions.latency, conditions.loss)
-        if self.context.tasks.attempt(
+        self.context.tasks.attempt(
             self, "Network", lambda: self.device.set_network(mode, latency=latency, loss=loss)
-        ) and before != (mode, latency, loss):
-            step: dict[str, Any] = {"network": mode}
-            if latency != before[1] or latency > timedelta(0):
-                step["latency"] = duration_text(latency)
-            if loss or before[2]:
-                step["loss"] = loss
-            self.record(step)
+        )
 
     def inject_fault(self, fault: str) -> None:
         """Arm a one-shot fault for the device's next request (reply lost, 503, timeout)."""
-        if self.context.tasks.attempt(self, "Inject a fault", lambda: self.device.inject_fault(fault)):
-            self.record({"fault": fault})
+        self.context.tasks.attempt(self, "Inject a fault", lambda: self.device.inject_fault(fault))
         self._show_armed()
 
     def set_page_size(self) -> None:
         records = self.page_size.value()
-        if records != int(
-            self.device.store.setting("feed_page_records", DEFAULT_PAGE_RECORDS)
-        ) and self.context.tasks.attempt(
-            self, "Feed page", lambda: self.device.set_feed_page_records(records)
-        ):
-            self.record({"feed_page_size": records})
-
-    def record(self, step: dict[str, Any]) -> None:
-        """Tell the recording what the user did to this device (a scenario step)."""
-        self.context.recording.record({"device": self.device.id, **step}, stage=self.context.stage)
+        if records != int(self.device.store.setting("feed_page_records", DEFAULT_PAGE_RECORDS)):
+            self.context.tasks.attempt(self, "Feed page", lambda: self.device.set_feed_page_records(records))
 
     def _show_armed(self) -> None:
         """The fault button says what is armed for the next request."""
@@ -569,13 +551,11 @@ class DevicePanel(QWidget):
         stage = self.context.stage
         if on != stage.xray.shown(self.device.id):
             stage.set_xray(on, self.device.id)
-            self.context.recording.record({"device": self.device.id, "xray": on}, stage=stage)
 
     def _traditional_toggled(self, on: bool) -> None:
         if on == self.device.traditional:
             return
-        if self.context.tasks.attempt(self, "Traditional sync", lambda: self.device.set_traditional(on)):
-            self.record({"sync_mode": "traditional" if on else "autosync"})
+        self.context.tasks.attempt(self, "Traditional sync", lambda: self.device.set_traditional(on))
 
     def show_loss_report(self) -> None:
         """AS-31: what a lost or wiped iPad would take with it, and what is safe online."""
@@ -599,9 +579,6 @@ class DevicePanel(QWidget):
             return
         if event.actor != self.device.actor:
             return
-        if event.kind == "foreground" and self.context.stage.devices.get(self.device.id) is self.device:
-            # recorded from the device's word: the Devices menu and the iPad's home screen switch it too
-            self.record({"app": "foreground" if event.data.get("foreground") else "background"})
         self._log_buffer.append(event)
         self._flush.request()
         if event.kind in REFRESHING:

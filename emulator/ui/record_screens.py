@@ -360,9 +360,6 @@ class EditScreen(QWidget):
             return
         title = "Cannot submit" if submit else "Cannot save"
         changed = form.changed()
-        step = (
-            self._save_step(session, changed, "submit" if submit else "save") if self.app.recording else None
-        )
 
         def save() -> bool:
             for name, value in changed.items():
@@ -374,59 +371,12 @@ class EditScreen(QWidget):
             return True
 
         if self.app.refusing(title, save) and session.closed:
-            if step is not None:
-                self.app.record(step)
             self.session = None
             self.app.session_closed()
-
-    def _save_step(self, session: EditSession, changed: dict[str, Any], how: str) -> dict[str, Any]:
-        """The step a save makes: ``set:`` the changed fields, ``children:``, ``then: save``.
-
-        Read before saving, while the related records removed are still there to be named.
-        """
-        device = self.app.device
-        recording = self.app.context.recording
-        schema = device.schema
-        children: list[dict[str, Any]] = []
-        for draft in session.children.values():
-            master = schema.master_field(draft.object)
-            if draft.new:
-                if draft.deleted:
-                    continue
-                values = {
-                    k: v
-                    for k, v in draft.values.items()
-                    if v is not None and (master is None or k != master[0])
-                }
-                name = recording.bind(draft.object, draft.id, f"new_{schema.label(draft.object)}")
-                child: dict[str, Any] = {"add": draft.object}
-                if values:
-                    child["set"] = recording.values(device, draft.object, values)
-                child["as"] = name
-            elif draft.deleted:
-                child = {"remove": recording.device_ref(device, draft.object, draft.id)}
-            else:
-                before = device.record(draft.id) or {}
-                edits = {k: v for k, v in draft.values.items() if before.get(k) != v}
-                if not edits:
-                    continue
-                child = {
-                    "edit": recording.device_ref(device, draft.object, draft.id),
-                    "set": recording.values(device, draft.object, edits),
-                }
-            children.append(child)
-        if not changed and not children:
-            return {how: True}
-        step: dict[str, Any] = {"set": recording.values(device, session.object, changed)}
-        if children:
-            step["children"] = children
-        step["then"] = how
-        return step
 
     def do_cancel(self) -> None:
         session = self.session
         if session is not None and not session.closed:
             session.cancel()
-            self.app.record({"cancel": True})
         self.session = None
         self.app.session_closed()

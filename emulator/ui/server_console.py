@@ -497,7 +497,11 @@ class ServerConsole(QTabWidget):
         step: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Run an online operation; while recording, ``step()`` (read before it) is recorded after it."""
+        """Run an online operation; while recording, ``step()`` (read before it) is recorded after it.
+
+        Most online operations are recorded from their ``online_change`` event; ``step`` is for
+        those that name records by a lookup online (an edit, a territory alignment).
+        """
 
         async def run() -> None:
             recording = self.context.recording
@@ -593,7 +597,6 @@ class ServerConsole(QTabWidget):
             "POST",
             "/metadata",
             f"Metadata change published: Call type gets the value {label!r}.",
-            step=_fixed({"metadata_change": {k: v for k, v in change.items() if v}}),
             json=change,
         )
 
@@ -605,7 +608,6 @@ class ServerConsole(QTabWidget):
             "POST",
             "/content",
             f"CLM content published: {name}.",
-            step=_fixed({"publish_content": {k: v for k, v in content.items() if v}}),
             json=content,
         )
 
@@ -615,7 +617,6 @@ class ServerConsole(QTabWidget):
             "POST",
             f"/datasets/{name}/refresh",
             f"New load of {label} online.",
-            step=_fixed({"refresh_dataset": name}),
         )
 
     def save_user_settings(self) -> None:
@@ -633,7 +634,6 @@ class ServerConsole(QTabWidget):
             f"/users/{user}/settings",
             f"An admin set {user}'s sync settings online: SYNC_WARN_INTERVAL "
             f"{settings['sync_warn_interval_days']} days, Refresh mode {mode}.",
-            step=_fixed({"sync_settings": {"user": user, **settings}}),
             json=settings,
         )
 
@@ -643,13 +643,11 @@ class ServerConsole(QTabWidget):
         if not user:
             return
         what = "cleared the client sync errors" if kind == "clear_sync_errors" else "forced a full refresh"
-        action = "clear_sync_errors" if kind == "clear_sync_errors" else "force_full_refresh"
         self._online(
             "Command to the iPads",
             "POST",
             f"/users/{user}/commands",
             f"An admin {what} of {user}'s iPads online; each does it at its next incremental sync.",
-            step=_fixed({action: user}),
             json={"kind": kind},
         )
 
@@ -663,7 +661,6 @@ class ServerConsole(QTabWidget):
             "PUT",
             f"/validation-rules/{name}",
             f"Validation rule {name} switched {'on' if enabled else 'off'} online.",
-            step=_fixed({"validation_rule": name, "enabled": enabled}),
             json={"enabled": enabled},
         )
 
@@ -673,15 +670,6 @@ def _note(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     return label
-
-
-def _fixed(step: dict[str, Any]) -> Callable[[], Awaitable[dict[str, Any] | None]]:
-    """A recorded step known before the operation runs."""
-
-    async def known() -> dict[str, Any] | None:
-        return step
-
-    return known
 
 
 def _typed(field: dict[str, Any], text: str) -> Any:
