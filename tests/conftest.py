@@ -66,3 +66,25 @@ def _no_qt_loop_outside_qt_tests(request: pytest.FixtureRequest) -> Iterator[Non
         return
     with detached_from_running_loop():
         yield
+
+
+@pytest.fixture(autouse=True)
+def _event_data_as_declared(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every event any test emits carries the data its kind declares (``EVENT_DATA``, issue 13).
+
+    Checked as each is emitted, reported when the test ends (an engine task may swallow a raise).
+    """
+    from emulator.engine.events import Event, EventLog
+    from tests.event_data import event_problems
+
+    found: list[str] = []
+    emit = EventLog.emit
+
+    def checked(self: EventLog, *args: Any, **kwargs: Any) -> Event:
+        event = emit(self, *args, **kwargs)
+        found.extend(event_problems(event))
+        return event
+
+    monkeypatch.setattr(EventLog, "emit", checked)
+    yield
+    assert not found, "events whose data differ from their kind's declaration:\n" + "\n".join(found[:20])

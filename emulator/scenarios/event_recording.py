@@ -45,7 +45,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.engine.device import Device
-from emulator.engine.events import Event, EventKind
+from emulator.engine.events import (
+    DeletedData,
+    DeviceData,
+    ErrorResolvedData,
+    Event,
+    EventKind,
+    ForegroundData,
+    ModeData,
+    NetworkData,
+    OnlineChangeData,
+    RefreshData,
+    SavedData,
+    ScreenData,
+    SettingData,
+    SyncStartedData,
+    XrayData,
+)
 from emulator.engine.uploader import server_ids
 from emulator.scenarios.loader import NAME
 from emulator.scenarios.model import DeviceSpec, Lookup
@@ -83,8 +99,8 @@ def _slug(text: str) -> str:
     return slug if slug[0].isalpha() else f"r_{slug}"
 
 
-def _seconds(value: Any) -> timedelta:
-    return timedelta(seconds=float(value))
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
 
 
 class EventRecording:
@@ -153,7 +169,7 @@ class EventRecording:
             self._stage_event(event)
             return
         if event.kind is EventKind.ONLINE_CHANGE:
-            step = self._online_step(event.data)
+            step = self._online_step(event.data_as(OnlineChangeData))
             if step is not None:
                 self.record(step)
             return
@@ -165,22 +181,21 @@ class EventRecording:
         if step is not None:
             self.record({"device": device.id, **step})
         if event.kind in (EventKind.SYNC_FINISHED, EventKind.SYNC_FAILED) or (
-            event.kind is EventKind.REFRESH and event.data.get("phase") == "applied"
+            event.kind is EventKind.REFRESH and event.data_as(RefreshData)["phase"] == "applied"
         ):
             self.took_time()
 
     def _stage_event(self, event: Event) -> None:
         """The X-ray switch; iPads joining or leaving the stage."""
-        data = event.data
         if event.kind is EventKind.XRAY:
-            device_id = data.get("device")
-            on = bool(data.get("on"))
+            xray = event.data_as(XrayData)
+            device_id, on = xray["device"], xray["on"]
             self.record({"xray": on} if device_id is None else {"device": device_id, "xray": on})
             return
         if event.kind not in (EventKind.DEVICE_ADDED, EventKind.DEVICE_REMOVED):
             return
         recorder = self.recorder
-        device_id = str(data.get("device", ""))
+        device_id = event.data_as(DeviceData)["device"]
         if event.kind is EventKind.DEVICE_ADDED:
             self._joined.add(device_id)
         else:
@@ -201,7 +216,6 @@ class EventRecording:
 
     def _device_step(self, device: Device, event: Event) -> StepData | None:
         """The step an iPad's event tells (None: the event is not a user's action)."""
-        data = event.data
         match event.kind:
             case EventKind.SCREEN:
                 return self._screen_step(device, event)
@@ -209,34 +223,43 @@ class EventRecording:
                 return self._save_step(device, event)
             case EventKind.DELETED if event.record is not None:
                 object_name, record_id = event.record
-                return {"delete": self.device_ref(device, object_name, record_id, before=data.get("values"))}
+                return {
+                    "delete": self.device_ref(
+                        device, object_name, record_id, before=event.data_as(DeletedData)["values"]
+                    )
+                }
             case EventKind.DISMISSED:
                 return {"dismiss": True}
-            case EventKind.ERROR_ACTION | EventKind.ERROR_RESOLVED if "records" in data:
+            case EventKind.ERROR_ACTION | EventKind.ERROR_RESOLVED if "records" in event.data:
                 return self._resolve_step(device, event)
             case EventKind.SYNC_STARTED:
-                return {"full_refresh": True} if data.get("full") else {"incremental_sync": True}
-            case EventKind.REFRESH if data.get("phase") == "applying":
+                return (
+                    {"full_refresh": True}
+                    if event.data_as(SyncStartedData)["full"]
+                    else {"incremental_sync": True}
+                )
+            case EventKind.REFRESH if event.data_as(RefreshData)["phase"] == "applying":
                 return {"apply_update": True}
             case EventKind.NETWORK:
-                return self._network_step(data)
+                return self._network_step(event.data_as(NetworkData))
             case EventKind.FOREGROUND:
-                return {"app": "foreground" if data.get("foreground") else "background"}
+                return {"app": "foreground" if event.data_as(ForegroundData)["foreground"] else "background"}
             case EventKind.MODE:
-                return {"sync_mode": "traditional" if data.get("traditional") else "autosync"}
+                return {"sync_mode": "traditional" if event.data_as(ModeData)["traditional"] else "autosync"}
             case EventKind.SETTING:
-                return self._setting_step(data)
+                return self._setting_step(event.data_as(SettingData))
             case _:
                 return None
 
     def _screen_step(self, device: Device, event: Event) -> StepData | None:
-        mode, closed = event.data.get("mode"), event.data.get("closed")
+        screen = event.data_as(ScreenData)
+        mode, closed = screen["mode"], screen.get("closed")
         if mode == "list":
             return {"leave": True}
         if event.record is None:
             return None
         object_name, record_id = event.record
-        if mode == "edit" and event.data.get("new"):
+        if mode == "edit" and screen.get("new"):
             name = self.bind(object_name, record_id, f"new_{device.schema.label(object_name)}")
             return {"new": object_name, "as": name}
         if mode == "edit":
@@ -249,19 +272,19 @@ class EventRecording:
 
     def _save_step(self, device: Device, event: Event) -> StepData | None:
         """``set:`` the fields set, ``children:``, ``then: save``; ``save: true`` if nothing was set."""
-        data = event.data
-        if event.record is None or "fields" not in data:
+        if event.record is None:
             return None
-        how = "submit" if data.get("submitted") else "save"
+        data = event.data_as(SavedData)
+        how = "submit" if data["submitted"] else "save"
         schema = device.schema
         children: list[StepData] = []
-        for child in data.get("children") or []:
-            object_name, child_id = str(child["object"]), str(child["id"])
+        for child in data["children"]:
+            object_name, child_id = child["object"], child["id"]
             if child["op"] == "add":
                 master = schema.master_field(object_name)
                 values = {
                     k: v
-                    for k, v in dict(child["fields"]).items()
+                    for k, v in child.get("fields", {}).items()
                     if v is not None and (master is None or k != master[0])
                 }
                 name = self.bind(object_name, child_id, f"new_{schema.label(object_name)}")
@@ -272,11 +295,13 @@ class EventRecording:
                 children.append(added)
             elif child["op"] == "remove":
                 children.append(
-                    {"remove": self.device_ref(device, object_name, child_id, before=child["before"])}
+                    {"remove": self.device_ref(device, object_name, child_id, before=child.get("before"))}
                 )
             else:
-                ref = self.device_ref(device, object_name, child_id, before=child["before"])
-                children.append({"edit": ref, "set": self.values(device, object_name, dict(child["fields"]))})
+                ref = self.device_ref(device, object_name, child_id, before=child.get("before"))
+                children.append(
+                    {"edit": ref, "set": self.values(device, object_name, child.get("fields", {}))}
+                )
         fields: dict[str, Any] = dict(data["fields"])
         if not fields and not children:
             return {how: True}
@@ -294,21 +319,20 @@ class EventRecording:
         """``resolve:`` the error's record (the root, else the first still on the device), ``how:``."""
         if event.record is None:
             return None
-        ids = [str(rid) for rid in event.data["records"]]
+        resolved = event.data_as(ErrorResolvedData)  # error_action's data have the same keys
+        ids = resolved.get("records", [])
         here = [rid for rid in ids if device.record(rid) is not None]
         record_id = here[0] if here else event.record[1]
         found = device.store.get(record_id)
         object_name = found[0] if found is not None else event.record[0]
-        return {"resolve": self.device_ref(device, object_name, record_id), "how": event.data["how"]}
+        return {"resolve": self.device_ref(device, object_name, record_id), "how": resolved["how"]}
 
     @staticmethod
-    def _network_step(data: Mapping[str, Any]) -> StepData | None:
+    def _network_step(data: NetworkData) -> StepData | None:
         """``network:``, with ``latency:`` and ``loss:`` when set; None if nothing changed."""
-        before = data.get("before")
-        if not isinstance(before, Mapping) or "latency" not in data:
-            return None
-        mode, latency, loss = data["mode"], _seconds(data["latency"]), float(data["loss"])
-        was_latency, was_loss = _seconds(before["latency"]), float(before["loss"])
+        before = data["before"]
+        mode, latency, loss = data["mode"], _seconds(data["latency"]), data["loss"]
+        was_latency, was_loss = _seconds(before["latency"]), before["loss"]
         if (mode, latency, loss) == (before["mode"], was_latency, was_loss):
             return None
         step: StepData = {"network": mode}
@@ -319,15 +343,14 @@ class EventRecording:
         return step
 
     @staticmethod
-    def _online_step(data: Mapping[str, Any]) -> StepData | None:
+    def _online_step(data: OnlineChangeData) -> StepData | None:
         """The step of an online change; None for a call whose step names records online.
 
         An online record edit or a territory alignment names its records by a lookup among the
         records online (a request): whoever makes the call hands that step to :meth:`record`.
         """
-        body = data.get("body")
-        body = dict(body) if isinstance(body, Mapping) else {}
-        match data.get("method"), str(data.get("path", "")).strip("/").split("/"):
+        body = dict(data["body"]) if isinstance(data["body"], dict) else {}
+        match data["method"], data["path"].strip("/").split("/"):
             case "PUT", ["validation-rules", name]:
                 return {"validation_rule": name, "enabled": bool(body.get("enabled"))}
             case "POST", ["users", user, "commands"]:
@@ -345,16 +368,14 @@ class EventRecording:
                 return None
 
     @staticmethod
-    def _setting_step(data: Mapping[str, Any]) -> StepData | None:
-        match data.get("setting"):
+    def _setting_step(data: SettingData) -> StepData | None:
+        match data["setting"]:
             case "poll_interval":
-                return {"poll_interval": duration_text(_seconds(data["seconds"]))}
+                return {"poll_interval": duration_text(_seconds(data.get("seconds", 0.0)))}
             case "feed_page_size":
-                return {"feed_page_size": int(data["value"])}
+                return {"feed_page_size": int(data.get("value", 0))}
             case "fault":
-                return {"fault": str(data["value"])}
-            case _:
-                return None
+                return {"fault": str(data.get("value", ""))}
 
     # naming records -----------------------------------------------------------------------------
     def ref(

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from emulator.engine.device import ActionRefused, Device, EditSession
 from emulator.engine.error_actions import LABELS, ErrorAction
-from emulator.engine.events import Event
+from emulator.engine.events import Event, EventKind, MergedData, answer_data
 from emulator.engine.localstore import Notice
 from emulator.ui.app_overlays import AppAlert, SyncWindow
 from emulator.ui.errors_page import ErrorsPage
@@ -524,7 +524,10 @@ class CrmApp(QWidget):
 
     def _flash(self, event: Event) -> None:
         """X-ray: the rows an upload answer or a merge changed glow for a few seconds."""
-        ids = set(event.data.get("ids") or []) | set((event.data.get("id_map") or {}).values())
+        answer = answer_data(event)
+        ids = set(answer["id_map"].values()) if answer is not None else set()
+        if event.kind is EventKind.MERGED:
+            ids |= set(event.data_as(MergedData)["ids"])
         if event.record is not None:
             ids.add(event.record[1])
         self.model.flash(ids)

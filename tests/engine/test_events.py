@@ -56,8 +56,8 @@ def test_a_plain_string_is_refused_at_runtime() -> None:
     log = EventLog(lambda: T0)
     with pytest.raises(TypeError, match="EventKind member"):
         log.emit("stage", "saved", "text")  # type: ignore[arg-type]
-    event = log.emit("stage", EventKind.SAVED, "Saved.")
-    assert event.kind is EventKind.SAVED
+    event = log.emit("stage", EventKind.SYNC_FAILED, "Sync failed.")
+    assert event.kind is EventKind.SYNC_FAILED
 
 
 def test_a_kind_is_still_its_string() -> None:
@@ -87,5 +87,8 @@ def test_an_upload_answer_is_read_typed() -> None:
         "replayed": False,
         "id_map": {"tmp-pro-1": "C-1"},
     }
-    assert answer_data(log.emit("device:pro", EventKind.QUEUED, "Queued.")) is None
+    assert (
+        answer_data(log.emit("device:pro", EventKind.QUEUED, "Queued.", transaction_id="pro-1-2", seq=2))
+        is None
+    )
     assert server_ids(log.events) == {"tmp-pro-1": "C-1"}
