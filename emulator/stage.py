@@ -25,7 +25,7 @@ import httpx
 
 from emulator.engine.clock import DEFAULT_START, EmulatedClock
 from emulator.engine.device import DEFAULT_POLL_INTERVAL, Device
-from emulator.engine.events import Event, EventKind, EventLog
+from emulator.engine.events import Event, EventKind, EventLog, PolledData
 from emulator.engine.profile import DeviceProfile
 from emulator.errors import NotFound, ServerError, ServerUnreachable, check_answer
 from emulator.xray import XRay
@@ -314,7 +314,7 @@ class Stage:
     def _watch_feed_activity(self, event: Event) -> None:
         if event.kind in FEED_WRITES:
             self._feed_writes += 1
-        elif event.kind == "polled" and event.data.get("ok"):
+        elif event.kind is EventKind.POLLED and event.data_as(PolledData)["ok"]:
             self._read_after[event.actor] = self._feed_writes
 
     def _skip_idle_polls(self, target: datetime) -> None:

@@ -371,6 +371,13 @@ def _optional(shape: type) -> set[str]:
     return {key for key, hint in text.items() if str(hint).startswith("NotRequired[")}
 
 
+def transaction_of(event: Event) -> str | None:
+    """The queue item's transaction ID an event names (its kind's data carry one), else None."""
+    if "transaction_id" not in EVENT_DATA[event.kind].__annotations__:
+        return None
+    return event.data_as(UploadData)["transaction_id"]
+
+
 @dataclass(frozen=True)
 class Event:
     """One step: who did what, to which record, when, in one plain sentence."""

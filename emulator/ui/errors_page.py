@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollA
 
 from emulator.engine.device import Device
 from emulator.engine.error_actions import LABELS, ErrorAction
-from emulator.engine.events import EventLog
+from emulator.engine.events import EventLog, OnlineChangeData, transaction_of
 from emulator.engine.localstore import SyncErrorRow
 from emulator.ui.support import hhmmss
 from emulator.ui.xray_style import XRayNote
@@ -38,14 +38,14 @@ def who_won(events: EventLog, error: SyncErrorRow) -> str | None:
         (
             n
             for n in range(len(stream) - 1, -1, -1)
-            if stream[n].kind == "rejected" and stream[n].data.get("transaction_id") == error.transaction_id
+            if stream[n].kind == "rejected" and transaction_of(stream[n]) == error.transaction_id
         ),
         len(stream),
     )
     for event in reversed(stream[:refused]):
         if event.kind == "uploaded" and event.record is not None and event.record[1] == error.record_id:
             return f"{events.name_of(event.actor)} at {hhmmss(event.time)}"
-        if event.kind == "online_change" and error.record_id in str(event.data.get("path", "")):
+        if event.kind == "online_change" and error.record_id in event.data_as(OnlineChangeData)["path"]:
             return f"an online edit at {hhmmss(event.time)}"
     return None
 

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from emulator.engine.device import Device
+from emulator.engine.events import DeviceData, EventKind
 from emulator.scenarios.loader import ScenarioFileError
 from emulator.scenarios.writer import write_file
 from emulator.stage import Stage
@@ -290,8 +291,8 @@ class MainWindow(QMainWindow):
             self._show_xray_state()
             return
         self.travel.add(trips_for(event, self._user_of))
-        device_id = event.data.get("device")
-        if event.kind == "device_added" and device_id in self.stage.devices and device_id not in self.columns:
+        device_id = event.data_as(DeviceData)["device"] if event.kind is EventKind.DEVICE_ADDED else None
+        if device_id is not None and device_id in self.stage.devices and device_id not in self.columns:
             self._add_column(self.stage.devices[device_id])
             self._rebuild_device_menu()
         elif event.kind == "device_removed" and device_id in self.columns:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt
 
-from emulator.engine.events import Event
+from emulator.engine.events import DeviceData, Event, EventKind, ForegroundData, NetworkData, transaction_of
 from emulator.ui.support import hhmmss
 
 # styles ------------------------------------------------------------------------------------------
@@ -231,14 +231,15 @@ class TimelineModel:
     def add(self, event: Event) -> Mark | None:
         """Place one event; returns its mark, if it is drawn as one."""
         self.events.append(event)
-        if event.kind == "device_added" and "device" in event.data:
-            self.lane(f"device:{event.data['device']}", event.text.split(" (", 1)[0].strip())
+        if event.kind is EventKind.DEVICE_ADDED:
+            self.lane(f"device:{event.data_as(DeviceData)['device']}", event.text.split(" (", 1)[0].strip())
         style = MARKS.get(event.kind)
-        if event.kind == "network":
-            self._band(event, event.data.get("mode") in ("offline", "lie-fi"), str(event.data.get("mode")))
+        if event.kind is EventKind.NETWORK:
+            mode = event.data_as(NetworkData)["mode"]
+            self._band(event, mode in ("offline", "lie-fi"), mode)
             return None
-        if event.kind == "foreground":
-            self._band(event, not event.data.get("foreground", True), "background")
+        if event.kind is EventKind.FOREGROUND:
+            self._band(event, not event.data_as(ForegroundData)["foreground"], "background")
             return None
         if style is None:
             return None
@@ -252,8 +253,8 @@ class TimelineModel:
 
     def _link(self, mark: Mark) -> None:
         event = mark.event
-        tid = event.data.get("transaction_id")
-        if not isinstance(tid, str):
+        tid = transaction_of(event)
+        if tid is None:
             return
         kind = event.kind
         if kind == "uploading":
