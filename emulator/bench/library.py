@@ -46,6 +46,12 @@ def timed_process(command: Sequence[str], env: dict[str, str] | None = None) -> 
     return wall, children_cpu() - cpu
 
 
+def best_process(command: Sequence[str], repeats: int) -> tuple[float, float]:
+    """The fastest of ``repeats`` offscreen runs of a command: (wall seconds, its CPU seconds)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return min(timed_process(command, env) for _ in range(max(1, repeats)))
+
+
 def scenario_library_figure(files: Sequence[Path] | None = None, *, repeats: int = 1) -> Figure:
     """Seconds for ``autosync-emulator scenario run -q`` on the library (or ``files``), best of ``repeats``.
 
@@ -56,9 +62,7 @@ def scenario_library_figure(files: Sequence[Path] | None = None, *, repeats: int
     if not chosen:
         raise ValueError("no scenario files to play")
     command = [sys.executable, "-m", "emulator.app", "scenario", "run", "-q", *map(str, chosen)]
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    runs = [timed_process(command, env) for _ in range(max(1, repeats))]
-    wall, cpu = min(runs)
+    wall, cpu = best_process(command, repeats)
     goal = GOAL_SECONDS * len(chosen) / max(len(everything), len(chosen))
     whole = len(chosen) == len(everything)
     return Figure(

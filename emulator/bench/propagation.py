@@ -20,8 +20,8 @@ import httpx
 from sqlalchemy import event
 
 from emulator.bench.bare import bare_app
-from emulator.bench.drain import UPLOAD_LIKE
-from emulator.bench.figures import Figure
+from emulator.bench.drain import UPLOAD_LIKE, bare_posts
+from emulator.bench.figures import Figure, best_of
 from emulator.stage import Stage
 
 
@@ -79,29 +79,22 @@ def _commit_cost(folder: Path, synchronous: str, rounds: int) -> float:
         connection.execute(f"PRAGMA synchronous={synchronous}")
         connection.execute("CREATE TABLE IF NOT EXISTS row (id INTEGER PRIMARY KEY, body TEXT)")
         body = json.dumps(UPLOAD_LIKE)
-        best = float("inf")
-        for _ in range(rounds):
-            started = time.perf_counter()
+
+        def commit() -> None:
             connection.execute("BEGIN")
             connection.execute("INSERT INTO row (body) VALUES (?)", (body,))
             connection.execute("COMMIT")
-            best = min(best, time.perf_counter() - started)
-        return best
+
+        return best_of(rounds, commit)
     finally:
         connection.close()
 
 
 async def _round_trip_cost(rounds: int) -> float:
-    body = json.dumps(UPLOAD_LIKE)
+    """The best of ``rounds`` bare POSTs through the in-process transport."""
     transport = httpx.ASGITransport(app=bare_app())
-    best = float("inf")
     async with httpx.AsyncClient(transport=transport, base_url="http://bare") as client:
-        for _ in range(rounds):
-            started = time.perf_counter()
-            response = await client.post("/bare", content=body, headers={"Content-Type": "application/json"})
-            response.raise_for_status()
-            best = min(best, time.perf_counter() - started)
-    return best
+        return min([await bare_posts(client, 1) for _ in range(rounds)])
 
 
 async def floor(rounds: int) -> float:

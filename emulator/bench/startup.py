@@ -8,21 +8,14 @@ sync and the stage window. The goal is 3x.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 from emulator.bench.figures import Figure
-from emulator.bench.library import timed_process
+from emulator.bench.library import best_process
 
 GOAL = 3.0
-
-
-def best_process(command: list[str], repeats: int) -> tuple[float, float]:
-    """The fastest of ``repeats`` runs of a command: (wall seconds, its CPU seconds)."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    return min(timed_process(command, env) for _ in range(max(1, repeats)))
 
 
 def startup_figures(repeats: int = 3) -> list[Figure]:

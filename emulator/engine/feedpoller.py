@@ -110,7 +110,6 @@ class FeedPoller:
                     for part in read:  # pages read before the failure are staged: told too
                         self._downloaded(part)
                     return downloaded
-                await asyncio.sleep(0)  # the server's half (in-process) and the staging: two turns
                 if page.missed and not device.store.setting("feed_missed", False):
                     self._missed(page)
                 entries = page.entries

@@ -223,6 +223,13 @@ def test_no_token_and_a_bad_body_is_401(api: Api, body: str) -> None:
     assert raw_upload(api, "not-a-token", body).status_code == 401
 
 
+@pytest.mark.parametrize("path", ["/api/v1/sync", "/api/v1/sync/page", "/api/v1/sync/fetch"])
+def test_a_sync_request_without_a_token_is_401_before_its_body_is_looked_at(api: Api, path: str) -> None:
+    bad = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+    assert api.request("POST", path, None, **bad).status_code == 401
+    assert api.request("POST", path, "not-a-token", json={"upto": "x"}).status_code == 401
+
+
 @pytest.mark.parametrize("path", ["/api/v1/admin/clock/advance", "/api/v1/admin/metadata"])
 def test_a_user_token_on_the_online_side_is_403_before_the_body_is_looked_at(api: Api, path: str) -> None:
     response = api.request(
