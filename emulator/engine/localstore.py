@@ -23,7 +23,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, create_engine, delete, event, func, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -76,6 +89,20 @@ class TempRef(Base):
     __tablename__ = "temp_refs"
     temp_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class QueueNet(Base):
+    """The net of a record's queued (unanswered) edits: field -> [queue seq, newest value].
+
+    What the queue items that edit the record would lay over it, folded oldest first (the
+    newest value of each field wins; a create's fields count as set). Kept in the same local
+    transaction as the queue itself, so an upload's answer reads one row per record instead of
+    every later edit (AS-07/AS-08: the user's unanswered values stay on screen).
+    """
+
+    __tablename__ = "queue_net"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    net: Mapped[dict[str, list[Any]]] = mapped_column(JSON)
 
 
 class SyncErrorRow(Base):
@@ -142,6 +169,99 @@ class Setting(Base):
     value: Mapped[Any] = mapped_column(JSON)
 
 
+# Prebuilt Core statements for the hot paths (a drained item, a merged feed entry): compiled
+# once and cached by SQLAlchemy, executed on the transaction's connection, no ORM unit of work.
+_RECORDS = Base.metadata.tables["records"]
+_QUEUE = Base.metadata.tables["queue"]
+_QUEUE_REFS = Base.metadata.tables["queue_refs"]
+_QUEUE_NET = Base.metadata.tables["queue_net"]
+_TEMP_REFS = Base.metadata.tables["temp_refs"]
+_SYNC_ERRORS = Base.metadata.tables["sync_errors"]
+_STAGED = Base.metadata.tables["staged"]
+
+_RECORD_GET = select(_RECORDS.c.object, _RECORDS.c.data).where(_RECORDS.c.id == bindparam("rid"))
+_record_upsert = sqlite_insert(_RECORDS).values(
+    id=bindparam("rid", type_=String()),
+    object=bindparam("obj", type_=String()),
+    data=bindparam("data", type_=_RECORDS.c.data.type),
+)
+_RECORD_UPSERT = _record_upsert.on_conflict_do_update(
+    index_elements=[_RECORDS.c.id],
+    set_={"object": _record_upsert.excluded.object, "data": _record_upsert.excluded.data},
+)
+_RECORD_DELETE = delete(_RECORDS).where(_RECORDS.c.id == bindparam("rid"))
+_RECORD_RENAME = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("old"))
+    .values(
+        id=bindparam("new", type_=String()),
+        data=func.json_set(_RECORDS.c.data, "$.id", bindparam("new")),
+    )
+)
+_RECORD_DATA_SET = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("rid"))
+    .values(data=bindparam("data", type_=_RECORDS.c.data.type))
+)
+_RECORDS_IN = select(_RECORDS.c.id, _RECORDS.c.data).where(
+    _RECORDS.c.id.in_(bindparam("ids", expanding=True))
+)
+_TEMP_REF_ADD = (
+    sqlite_insert(_TEMP_REFS)
+    .values(temp_id=bindparam("temp", type_=String()), record_id=bindparam("rid", type_=String()))
+    .on_conflict_do_nothing()
+)
+_TEMP_REFS_MOVE = (
+    update(_TEMP_REFS).where(_TEMP_REFS.c.record_id == bindparam("old")).values(record_id=bindparam("new"))
+)
+_TEMP_REFS_TAKE = (
+    delete(_TEMP_REFS).where(_TEMP_REFS.c.temp_id == bindparam("old")).returning(_TEMP_REFS.c.record_id)
+)
+
+_QUEUE_COLUMNS = list(_QUEUE.columns)
+_QUEUE_HEAD = select(*_QUEUE_COLUMNS).order_by(_QUEUE.c.seq).limit(1)
+_QUEUE_LENGTH = select(func.count()).select_from(_QUEUE)
+_QUEUE_DELETE = delete(_QUEUE).where(_QUEUE.c.seq == bindparam("seq"))
+_QUEUE_REFS_DELETE = delete(_QUEUE_REFS).where(_QUEUE_REFS.c.seq == bindparam("seq"))
+_QUEUE_REFS_MOVE = (
+    update(_QUEUE_REFS)
+    .where(_QUEUE_REFS.c.record_id == bindparam("old"))
+    .values(record_id=bindparam("new"))
+    .returning(_QUEUE_REFS.c.seq)
+)
+_QUEUE_ITEMS_IN = select(_QUEUE.c.seq, _QUEUE.c["items"]).where(
+    _QUEUE.c.seq.in_(bindparam("seqs", expanding=True))
+)
+_QUEUE_ITEMS_SET = (
+    update(_QUEUE)
+    .where(_QUEUE.c.seq == bindparam("b_seq"))
+    .values(items=bindparam("b_items", type_=_QUEUE.c["items"].type))
+)
+_NET_OF = select(_QUEUE_NET.c.record_id, _QUEUE_NET.c.net).where(
+    _QUEUE_NET.c.record_id.in_(bindparam("ids", expanding=True))
+)
+_net_upsert = sqlite_insert(_QUEUE_NET).values(
+    record_id=bindparam("rid", type_=String()), net=bindparam("net", type_=_QUEUE_NET.c.net.type)
+)
+_NET_UPSERT = _net_upsert.on_conflict_do_update(
+    index_elements=[_QUEUE_NET.c.record_id], set_={"net": _net_upsert.excluded.net}
+)
+_NET_DELETE = delete(_QUEUE_NET).where(_QUEUE_NET.c.record_id == bindparam("rid"))
+_ERRORS_NAMING = select(_SYNC_ERRORS.c.id, _SYNC_ERRORS.c["items"], _SYNC_ERRORS.c.record_id).where(
+    (func.instr(_SYNC_ERRORS.c["items"], bindparam("old")) > 0)
+    | (_SYNC_ERRORS.c.record_id == bindparam("old"))
+)
+_ERROR_RENAME = (
+    update(_SYNC_ERRORS)
+    .where(_SYNC_ERRORS.c.id == bindparam("b_id"))
+    .values(items=bindparam("b_items", type_=_SYNC_ERRORS.c["items"].type), record_id=bindparam("b_rid"))
+)
+_STAGED_ANY = select(_STAGED.c.seq).limit(1)
+
+#: A record's net of queued edits: field -> (queue seq, newest value).
+Net = dict[str, list[Any]]
+
+
 class LocalStore:
     """The device's file. Open it again after a crash and everything committed is there."""
 
@@ -161,6 +281,8 @@ class LocalStore:
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
         self._session: Session | None = None
+        #: False only once a read found no staged entry; any staging makes it unknown again.
+        self._maybe_staged = True
         self._index_old_queue()
 
     def _add_missing_columns(self) -> None:
@@ -191,6 +313,28 @@ class LocalStore:
             finally:
                 self._session = None
 
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A connection for Core statements: the open transaction's (its ORM changes flushed
+        first), or, outside one, a short write transaction of its own."""
+        if self._session is not None:
+            self._session.flush()
+            yield self._session.connection()
+            return
+        with self.transaction() as s:
+            yield s.connection()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection to read from: inside a transaction its own (so it sees what it wrote),
+        outside one a pooled connection that commits nothing."""
+        if self._session is not None:
+            self._session.flush()
+            yield self._session.connection()
+            return
+        with self.engine.connect() as connection:
+            yield connection
+
     def _index_old_queue(self) -> None:
         """A file from before the index tables: index its queue and staged entries once."""
         with self.transaction() as s:
@@ -198,6 +342,11 @@ class LocalStore:
                 for row in s.scalars(select(StagedEntry)):
                     for rid in _part_ids(row.entry):
                         s.add(StagedRef(seq=row.seq, record_id=rid))
+            if s.scalars(select(QueueNet.record_id).limit(1)).first() is None:
+                nets: dict[str, Net] = {}
+                for seq, items in s.execute(select(QueueItem.seq, QueueItem.items).order_by(QueueItem.seq)):
+                    _fold_net(nets, seq, items)
+                self._write_nets(s.connection(), nets)
             if s.scalars(select(QueueRef.seq).limit(1)).first() is not None:
                 return
             for item in s.scalars(select(QueueItem)):
@@ -217,9 +366,9 @@ class LocalStore:
 
     # records ------------------------------------------------------------------------------------
     def get(self, record_id: str) -> tuple[str, Record] | None:
-        with self.transaction() as s:
-            row = s.get(LocalRecord, record_id)
-            return None if row is None else (row.object, dict(row.data))
+        with self._reading() as c:
+            row = c.execute(_RECORD_GET, {"rid": record_id}).first()
+            return None if row is None else (str(row[0]), dict(row[1]))
 
     def get_many(self, record_ids: Iterable[str]) -> dict[str, tuple[str, Record]]:
         """Several records at once: ID -> (object, record), for those that exist."""
@@ -273,22 +422,15 @@ class LocalStore:
             return len(list(s.scalars(select(LocalRecord.id))))
 
     def put(self, object_name: str, record: Record) -> None:
-        with self.transaction() as s:
-            row = s.get(LocalRecord, record["id"])
-            if row is None:
-                s.add(LocalRecord(id=record["id"], object=object_name, data=dict(record)))
-            else:
-                row.object = object_name
-                row.data = dict(record)
+        """Write a record (one upsert), and index the temporary IDs it refers to."""
+        rid = record["id"]
+        with self._connection() as c:
+            c.execute(_RECORD_UPSERT, {"rid": rid, "obj": object_name, "data": dict(record)})
             temps = {
                 v for k, v in record.items() if k != "id" and isinstance(v, str) and v.startswith(TEMP_PREFIX)
             }
             if temps:
-                s.execute(
-                    sqlite_insert(TempRef)
-                    .values([{"temp_id": t, "record_id": record["id"]} for t in temps])
-                    .on_conflict_do_nothing()
-                )
+                c.execute(_TEMP_REF_ADD, [{"temp": t, "rid": rid} for t in temps])
 
     def mark_stale(self, record_id: str) -> None:
         """Forget which online version the local copy is (its edits were not taken online).
@@ -301,36 +443,66 @@ class LocalStore:
                 row.data = {k: v for k, v in row.data.items() if k != "_version"}
 
     def remove(self, record_id: str) -> None:
-        with self.transaction() as s:
-            s.execute(delete(LocalRecord).where(LocalRecord.id == record_id))
+        with self._connection() as c:
+            c.execute(_RECORD_DELETE, {"rid": record_id})
 
     def rename(self, old: str, new: str) -> None:
         """Replace a temporary ID by the server's everywhere it is referenced (AS-14).
 
-        Only the records and queue items the index tables name are read.
+        Only the records, queue items, nets of queued edits and sync errors that name it are
+        read (the index tables say which; a sync error's items are searched as text).
         """
-        with self.transaction() as s:
-            row = s.get(LocalRecord, old)
-            if row is not None:
-                data = dict(row.data)
-                data["id"] = new
-                s.delete(row)
-                s.flush()
-                s.add(LocalRecord(id=new, object=row.object, data=data))
-            s.execute(update(TempRef).where(TempRef.record_id == old).values(record_id=new))
-            referrers = list(s.scalars(select(TempRef.record_id).where(TempRef.temp_id == old)))
-            for other in s.scalars(select(LocalRecord).where(LocalRecord.id.in_(referrers))):
-                if old in other.data.values():
-                    other.data = {k: (new if v == old else v) for k, v in other.data.items()}
-            s.execute(delete(TempRef).where(TempRef.temp_id == old))
-            seqs = list(s.scalars(select(QueueRef.seq).where(QueueRef.record_id == old)))
-            for item in s.scalars(select(QueueItem).where(QueueItem.seq.in_(seqs))):
-                item.items = [_rename_item(i, old, new) for i in item.items]
-            s.execute(update(QueueRef).where(QueueRef.record_id == old).values(record_id=new))
-            for error in s.scalars(select(SyncErrorRow)):
-                error.items = [_rename_item(i, old, new) for i in error.items]
-                if error.record_id == old:
-                    error.record_id = new
+        with self._connection() as c:
+            c.execute(_RECORD_RENAME, {"old": old, "new": new})
+            c.execute(_TEMP_REFS_MOVE, {"old": old, "new": new})
+            referrers = list(c.scalars(_TEMP_REFS_TAKE, {"old": old}))
+            if referrers:
+                for rid, data in c.execute(_RECORDS_IN, {"ids": referrers}):
+                    if old in data.values():
+                        renamed = {k: (new if v == old else v) for k, v in data.items()}
+                        c.execute(_RECORD_DATA_SET, {"rid": rid, "data": renamed})
+            seqs = list(c.scalars(_QUEUE_REFS_MOVE, {"old": old, "new": new}))
+            edited: set[str] = {old}
+            if seqs:
+                for seq, items in c.execute(_QUEUE_ITEMS_IN, {"seqs": seqs}):
+                    renamed_items = [_rename_item(i, old, new) for i in items]
+                    edited.update(str(i["id"]) for i in renamed_items)
+                    c.execute(_QUEUE_ITEMS_SET, {"b_seq": seq, "b_items": renamed_items})
+            nets = self._read_nets(c, edited | {new})
+            if nets:
+                self._write_nets(c, rename_nets(nets, old, new), gone={old} & set(nets))
+            for error_id, items, record_id in c.execute(_ERRORS_NAMING, {"old": old}):
+                c.execute(
+                    _ERROR_RENAME,
+                    {
+                        "b_id": error_id,
+                        "b_items": [_rename_item(i, old, new) for i in items],
+                        "b_rid": new if record_id == old else record_id,
+                    },
+                )
+
+    # the net of queued edits ----------------------------------------------------------------------
+    @staticmethod
+    def _read_nets(c: Connection, record_ids: Iterable[str]) -> dict[str, Net]:
+        ids = list(set(record_ids))
+        if not ids:
+            return {}
+        return {str(rid): dict(net) for rid, net in c.execute(_NET_OF, {"ids": ids})}
+
+    @staticmethod
+    def _write_nets(c: Connection, nets: dict[str, Net], gone: Iterable[str] = ()) -> None:
+        """Write these nets (an empty one is deleted) and delete the rows of ``gone``."""
+        drop = [{"rid": rid} for rid in {*gone, *(rid for rid, net in nets.items() if not net)}]
+        keep = [{"rid": rid, "net": net} for rid, net in nets.items() if net]
+        if drop:
+            c.execute(_NET_DELETE, drop)
+        if keep:
+            c.execute(_NET_UPSERT, keep)
+
+    def queued_nets(self, record_ids: Iterable[str]) -> dict[str, Net]:
+        """The net of the queued edits of each of ``record_ids`` that has any: one row each."""
+        with self._reading() as c:
+            return self._read_nets(c, record_ids)
 
     # queue --------------------------------------------------------------------------------------
     def enqueue(self, transaction_id: str, items: list[Record], label: str, now: str) -> QueueItem:
@@ -347,6 +519,9 @@ class LocalStore:
             s.add(item)
             s.flush()
             self._index_item(s, item)
+            nets = self._read_nets(s.connection(), _edited_ids(items))
+            _fold_net(nets, item.seq, items)
+            self._write_nets(s.connection(), nets)
             return item
 
     def queue(self) -> list[QueueItem]:
@@ -354,8 +529,10 @@ class LocalStore:
             return list(s.scalars(select(QueueItem).order_by(QueueItem.seq)))
 
     def head(self) -> QueueItem | None:
-        with self.transaction() as s:
-            return s.scalars(select(QueueItem).order_by(QueueItem.seq).limit(1)).first()
+        """The first queue item (a detached copy: change it through the store)."""
+        with self._reading() as c:
+            row = c.execute(_QUEUE_HEAD).first()
+            return None if row is None else QueueItem(**row._asdict())
 
     def queue_head(self, count: int) -> list[QueueItem]:
         """The first ``count`` queue items (what fits on a screen)."""
@@ -363,8 +540,8 @@ class LocalStore:
             return list(s.scalars(select(QueueItem).order_by(QueueItem.seq).limit(count)))
 
     def queue_length(self) -> int:
-        with self.transaction() as s:
-            return int(s.scalar(select(func.count()).select_from(QueueItem)) or 0)
+        with self._reading() as c:
+            return int(c.scalar(_QUEUE_LENGTH) or 0)
 
     def queue_summary(self) -> list[tuple[str, str]]:
         """Each queue item's record object and when it was queued, head first (no items read)."""
@@ -381,31 +558,31 @@ class LocalStore:
         with self.transaction() as s:
             return set(s.scalars(select(QueueItem.transaction_id)))
 
-    def queued_edits_of(self, record_ids: Iterable[str]) -> list[Record]:
-        """The edits (items) of the queue items that edit any of ``record_ids``, head first.
-
-        Only the items column is read (no ORM objects): an answer re-applies every later edit of
-        its records, and a long queue of edits to a few accounts makes that many rows.
-        """
-        ids = list(record_ids)
-        if not ids:
-            return []
-        with self.transaction() as s:
-            seqs = select(QueueRef.seq).where(QueueRef.record_id.in_(ids), QueueRef.item.is_(True))
-            rows = s.execute(select(QueueItem.items).where(QueueItem.seq.in_(seqs)).order_by(QueueItem.seq))
-            return [item for (items,) in rows for item in items]
-
     def update_queue_item(self, seq: int, **values: Any) -> None:
-        with self.transaction() as s:
-            item = s.get(QueueItem, seq)
-            if item is not None:
-                for key, value in values.items():
-                    setattr(item, key, value)
+        with self._connection() as c:
+            c.execute(update(_QUEUE).where(_QUEUE.c.seq == bindparam("b_seq")), {"b_seq": seq, **values})
 
-    def dequeue(self, seq: int) -> None:
-        with self.transaction() as s:
-            s.execute(delete(QueueItem).where(QueueItem.seq == seq))
-            s.execute(delete(QueueRef).where(QueueRef.seq == seq))
+    def dequeue(self, seq: int, items: list[Record]) -> dict[str, Net]:
+        """Remove the queue's head (``seq``, whose ``items`` the caller holds).
+
+        Returns the nets of queued edits left for the records it edited, as now stored (an
+        answer lays them over the server's version without reading them again). The head is
+        the oldest edit of each of its records, so a field whose newest value it held has no
+        other queued edit left.
+        """
+        with self._connection() as c:
+            c.execute(_QUEUE_DELETE, {"seq": seq})
+            c.execute(_QUEUE_REFS_DELETE, {"seq": seq})
+            edited = _edited_ids(items)
+            nets = self._read_nets(c, edited)
+            changed = {}
+            for rid, net in nets.items():
+                left = {k: v for k, v in net.items() if v[0] != seq}
+                if len(left) != len(net):
+                    changed[rid] = left
+            self._write_nets(c, changed)
+            nets.update(changed)
+            return {rid: nets.get(rid, {}) for rid in edited}
 
     # sync errors --------------------------------------------------------------------------------
     def add_error(self, **values: Any) -> SyncErrorRow:
@@ -436,6 +613,7 @@ class LocalStore:
     # staged feed entries ------------------------------------------------------------------------
     def stage(self, seq: int, part: Record, now: str) -> Record:
         """Stage a feed entry, or add a later part of it; returns the entry as held now."""
+        self._maybe_staged = True
         with self.transaction() as s:
             row = s.get(StagedEntry, seq)
             if row is None:
@@ -461,8 +639,15 @@ class LocalStore:
             s.execute(delete(StagedRef).where(StagedRef.seq == seq, StagedRef.record_id.in_(had - has)))
 
     def has_staged(self) -> bool:
-        with self.transaction() as s:
-            return s.scalars(select(StagedEntry.seq).limit(1)).first() is not None
+        """Whether a feed entry is staged; not read again while none can have been staged since
+        a read found none (every answer asks)."""
+        if not self._maybe_staged:
+            return False
+        with self._reading() as c:
+            found = c.execute(_STAGED_ANY).first() is not None
+        if not found and self._session is None:
+            self._maybe_staged = False
+        return found
 
     def staged_count(self) -> int:
         with self.transaction() as s:
@@ -540,3 +725,48 @@ def _rename_item(item: Record, old: str, new: str) -> Record:
             k: {kk: (new if vv == old else vv) for kk, vv in ch.items()} for k, ch in item["changes"].items()
         }
     return item
+
+
+def _edited_ids(items: Iterable[Record]) -> list[str]:
+    """The records these upload items edit, each once, in order."""
+    return list(dict.fromkeys(str(item["id"]) for item in items))
+
+
+def _fold_net(nets: dict[str, Net], seq: int, items: Iterable[Record]) -> None:
+    """Lay the new values of queue item ``seq`` over the nets of its records (in place).
+
+    As :func:`emulator.engine.changes.apply_items` lays them over a record: an update's new
+    values and a create's fields; a delete sets nothing. The ID is never a value.
+    """
+    for item in items:
+        if item.get("op") == "update":
+            values = {k: ch["new"] for k, ch in (item.get("changes") or {}).items()}
+        elif item.get("op") == "create":
+            values = dict(item.get("fields") or {})
+        else:
+            continue
+        net = nets.setdefault(str(item["id"]), {})
+        net.update({k: [seq, v] for k, v in values.items() if k != "id"})
+
+
+def rename_nets(nets: dict[str, Net], old: str, new: str) -> dict[str, Net]:
+    """The nets with the temporary ID ``old`` replaced by ``new``: as a record's key (merged
+    with what ``new`` holds, the newer edit of each field winning) and as a value."""
+    out: dict[str, Net] = {}
+    for rid, net in sorted(nets.items(), key=lambda kv: kv[0] == old):
+        key = new if rid == old else rid
+        merged = out.setdefault(key, {})
+        for name, (seq, value) in net.items():
+            if name not in merged or merged[name][0] < seq:
+                merged[name] = [seq, new if value == old else value]
+    return out
+
+
+def lay_net(record: Record, *nets: Net) -> Record:
+    """``record`` with the newest value of every field the nets hold laid over it."""
+    newest: dict[str, list[Any]] = {}
+    for net in nets:
+        for name, entry in net.items():
+            if name not in newest or newest[name][0] < entry[0]:
+                newest[name] = entry
+    return {**record, **{name: value for name, (_seq, value) in newest.items()}}

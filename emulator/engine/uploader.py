@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import httpx
 
 from autosync_wire import RecordOut, UploadResponse
-from emulator.engine import changes
 from emulator.engine.backoff import retry_delay
 from emulator.engine.clock import EmulatedClock, Timer
 from emulator.engine.events import (
@@ -31,7 +30,7 @@ from emulator.engine.events import (
     UploadData,
     answer_data,
 )
-from emulator.engine.localstore import LocalStore, QueueItem
+from emulator.engine.localstore import LocalStore, Net, QueueItem, lay_net, rename_nets
 from emulator.engine.network import NetworkConditions
 from emulator.engine.timefmt import iso, parse_iso
 from emulator.engine.upload_wait import UploadWait
@@ -224,7 +223,7 @@ class Uploader:
         device = self.device
         root = head.items[0]
         with device.store.transaction():
-            device.store.dequeue(head.seq)
+            device.store.dequeue(head.seq, head.items)
             device.store.add_error(
                 transaction_id=head.transaction_id,
                 created_at=device.now_iso(),
@@ -254,7 +253,7 @@ class Uploader:
         root = head.items[0]
         record = (root["object"], root["id"])
         with store.transaction():
-            store.dequeue(head.seq)
+            nets = store.dequeue(head.seq, head.items)
             if error is not None and outcome == "sync_error":
                 store.add_error(
                     transaction_id=head.transaction_id,
@@ -271,7 +270,7 @@ class Uploader:
             elif outcome == "discarded":
                 self._forget_unsaved(head.items, keep_created=False)
             else:
-                self._apply_records(answer.records)
+                self._apply_records(answer.records, nets)
                 if outcome == "duplicated":
                     self._forget_unsaved(head.items, keep_created=True)
         if error is not None and outcome == "sync_error":
@@ -331,33 +330,39 @@ class Uploader:
             else:
                 store.mark_stale(item["id"])
 
-    def _apply_records(self, records: list[RecordOut]) -> None:
+    def _apply_records(self, records: list[RecordOut], nets: dict[str, Net]) -> None:
         """AS-14: server IDs replace temporary ones; returned fields are applied.
 
         Later queued edits of the same records are laid over the answer (the user's newer
-        values stay on screen); only the queue items that edit these records are read.
+        values stay on screen, AS-07/AS-08): one row per record, the net of its queued edits
+        (``nets`` holds those of the records the answered item edited, as the dequeue left
+        them; others are read).
         """
         store = self.device.store
-        answered = {r.id for r in records} | {r.temp_id for r in records if r.temp_id}
-        later = store.queued_edits_of(answered)
         for record in records:
             temp = record.temp_id
             if temp and temp.startswith("tmp-"):
                 store.rename(temp, record.id)
-            # An AS-11 duplicate arrives under a new ID; the original it was sent as stays
-            # here until the feed brings back its submitted version.
+                nets = rename_nets(nets, temp, record.id)
+        answered = {r.id for r in records} | {r.temp_id for r in records if r.temp_id}
+        missing = answered - nets.keys()
+        if missing:
+            nets = {**nets, **store.queued_nets(missing)}
+        for record in records:
             fields = dict(record.fields)
-            later = [_renamed(i, temp, record.id) for i in later] if temp else later
-            store.put(record.object, changes.apply_items(fields, later))
+            # An AS-11 duplicate arrives under a new ID; the original it was sent as stays
+            # here until the feed brings back its submitted version (its queued edits are laid
+            # over the duplicate, as sent under the original's ID).
+            if fields.get("id") == record.id:
+                own = nets.get(record.id, {})
+                sent_as = nets.get(record.temp_id, {}) if record.temp_id else {}
+                fields = lay_net(fields, own, sent_as)
+            store.put(record.object, fields)
 
 
 def _goes_anyway(wait: UploadWait, skip_backoff: bool) -> bool:
     """In flight: only the drain sends, so it is its own item; a backoff is skipped when told."""
     return wait.reason == "in_flight" or (wait.reason == "backoff" and skip_backoff)
-
-
-def _renamed(item: dict[str, Any], old: str | None, new: str) -> dict[str, Any]:
-    return {**item, "id": new} if old is not None and item.get("id") == old else item
 
 
 def _describe(exc: httpx.TransportError) -> str:

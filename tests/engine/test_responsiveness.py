@@ -7,7 +7,7 @@ without explicit yields a drain or a merge would hold the loop (and the window) 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
+from emulator.engine.changes import apply_items as changes_apply
 from emulator.engine.device import Device
-from emulator.engine.localstore import LocalStore, QueueItem
+from emulator.engine.localstore import LocalStore, lay_net
 from tests.engine.conftest import World, account_of
 
 
@@ -73,66 +74,104 @@ def test_the_loop_gets_a_turn_for_every_feed_entry_merged(world: World) -> None:
 
 
 @pytest.fixture
-def counted(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
-    """Statements run, and queue rows read (as ORM objects or as re-applied edits), on every store."""
-    seen = {"statements": 0, "queue_rows": 0}
-    edits_of = LocalStore.queued_edits_of
+def counted(world: World) -> Iterator[dict[str, int]]:
+    """Statements run, and rows read, on every store of a device made after it.
 
-    def counted_edits(store: LocalStore, record_ids: Any) -> list[dict[str, Any]]:
-        edits = edits_of(store, record_ids)
-        seen["queue_rows"] += len(edits)
-        return edits
+    Rows read are the rows each SELECT the store runs returns, counted by running the same
+    statement again, wrapped in ``SELECT count(*)``, on the same SQLite connection (so it sees
+    what the transaction wrote); that counting is not itself counted.
+    """
+    seen = {"statements": 0, "rows": 0}
 
-    monkeypatch.setattr(LocalStore, "queued_edits_of", counted_edits)
-
-    def statement(*_args: object) -> None:
+    def statement(_conn: Any, cursor: Any, sql: str, parameters: Any, *_args: object) -> None:
         seen["statements"] += 1
+        if sql.lstrip().upper().startswith("SELECT"):
+            counter = cursor.connection.cursor()
+            try:
+                seen["rows"] += counter.execute(f"SELECT count(*) FROM ({sql})", parameters).fetchone()[0]
+            finally:
+                counter.close()
 
-    def loaded(*_args: object) -> None:
-        seen["queue_rows"] += 1
-
-    event.listen(QueueItem, "load", loaded)
     listening: list[Any] = []
     original = world.device
 
     def device(name: str, user: str = "anna", **profile: Any) -> Device:
         ipad = original(name, user, **profile)
-        event.listen(ipad.store.engine, "before_cursor_execute", statement)
+        event.listen(ipad.store.engine, "after_cursor_execute", statement)
         listening.append(ipad.store.engine)
         return ipad
 
     world.device = device  # type: ignore[method-assign]
     yield seen
-    event.remove(QueueItem, "load", loaded)
     for engine in listening:
-        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "after_cursor_execute", statement)
+
+
+def _drain_counted(
+    world: World,
+    counted: dict[str, int],
+    size: int,
+    save: Callable[[Device, int], object],
+    watch: Callable[[Device], Callable[[], None]] = lambda _ipad: lambda: None,
+) -> tuple[float, float]:
+    """Queue ``size`` saves offline on a fresh iPad, drain them: statements and rows per item.
+
+    ``watch`` is called once the saves are queued, before the drain; what it returns, after."""
+    ipad = world.device(f"iPad {size}")
+    ipad.set_network("offline")
+    for k in range(size):
+        save(ipad, k)
+    stop_watching = watch(ipad)
+    counted.update(statements=0, rows=0)
+    ipad.set_network("online")
+    world.settle()
+    stop_watching()
+    assert ipad.store.queue_length() == 0
+    assert not ipad.sync_errors()
+    return counted["statements"] / size, counted["rows"] / size
 
 
 def test_an_answer_touches_only_the_queue_items_that_reference_its_records(
     world: World, counted: dict[str, int]
 ) -> None:
-    """Draining ten times as many items costs about ten times the statements, not a hundred.
+    """Draining ten times as many items costs ten times the statements and rows, not a hundred.
 
     Each item creates its own account, so no item references another's records: an answer must
-    read only its own item, never the rest of the queue. (Later edits of the *same* record are
-    read, and must be: they are re-applied on top of the server's answer.)
+    read only its own item, never the rest of the queue.
     """
-    per_item = {}
-    for size in (20, 200):
-        ipad = world.device(f"iPad {size}")
-        ipad.set_network("offline")
-        for k in range(size):
-            new = {"account_type__v": "hcp__v", "last_name__v": f"Queued {k}", "territory__v": "T-NE"}
-            ipad.save("account__v", None, new)
-        counted.update(statements=0, queue_rows=0)
-        ipad.set_network("online")
-        world.settle()
-        assert ipad.store.queue_length() == 0
-        per_item[size] = (counted["statements"] / size, counted["queue_rows"] / size)
-    small, large = per_item[20], per_item[200]
-    assert large[0] <= small[0] * 1.25, f"statements per item grew: {small[0]:.1f} -> {large[0]:.1f}"
-    rows = f"{small[1]:.1f} -> {large[1]:.1f}"
-    assert large[1] <= small[1] * 1.25 + 1, f"queue rows loaded per item grew: {rows}"
+
+    def create(ipad: Device, k: int) -> None:
+        new = {"account_type__v": "hcp__v", "last_name__v": f"Queued {k}", "territory__v": "T-NE"}
+        ipad.save("account__v", None, new)
+
+    small = _drain_counted(world, counted, 20, create)
+    large = _drain_counted(world, counted, 200, create)
+    assert large[0] <= small[0] + 0.5, f"statements per item grew: {small[0]:.2f} -> {large[0]:.2f}"
+    assert large[1] <= small[1] + 0.5, f"rows read per item grew: {small[1]:.2f} -> {large[1]:.2f}"
+
+
+def test_an_answer_reads_one_row_for_its_record_however_many_later_edits_are_queued(
+    world: World, counted: dict[str, int]
+) -> None:
+    """AS-07/AS-08: every answer lays the record's later queued edits over the server's version;
+    it reads their net (one row), not the edits: the rows read per item are the same with 20
+    and with 200 queued edits of one account, and the last value stays on screen throughout."""
+    shown: list[str] = []
+
+    def edit(ipad: Device, k: int) -> None:
+        ipad.save("account__v", account_of(ipad)["id"], {"phone__v": f"+1 555 {k:05d}"})
+
+    def watch(ipad: Device) -> Callable[[], None]:
+        account = account_of(ipad)["id"]
+        return ipad.events.subscribe(lambda _e: shown.append(str(ipad.record(account)["phone__v"])))
+
+    small = _drain_counted(world, counted, 20, edit, watch)
+    assert set(shown) == {"+1 555 00019"}, "an answer showed an older value than the last saved"
+    shown.clear()
+    large = _drain_counted(world, counted, 200, edit, watch)
+    assert set(shown) == {"+1 555 00199"}, "an answer showed an older value than the last saved"
+    assert large[0] <= small[0] + 0.5, f"statements per item grew: {small[0]:.2f} -> {large[0]:.2f}"
+    assert large[1] <= small[1] + 0.5, f"rows read per item grew: {small[1]:.2f} -> {large[1]:.2f}"
 
 
 parts = st.lists(
@@ -170,5 +209,72 @@ def test_the_index_of_staged_records_always_names_what_the_staged_entries_carry(
             }
             assert store.staged_record_ids() == carried
             assert store.staged_count() == len(store.staged())
+    finally:
+        store.engine.dispose()
+
+
+queue_steps = st.lists(
+    st.one_of(
+        st.tuples(  # a save: edits of records (a family when several), new values drawn from few
+            st.just("save"),
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["A1", "A2", "tmp-1", "tmp-2"]),
+                    st.sampled_from(["update", "create", "delete"]),
+                    st.dictionaries(
+                        st.sampled_from(["phone", "name", "parent"]),
+                        st.sampled_from([None, "x", "y", "tmp-1", "tmp-2"]),
+                        max_size=2,
+                    ),
+                ),
+                min_size=1,
+                max_size=3,
+                unique_by=lambda edit: edit[0],
+            ),
+        ),
+        st.tuples(st.just("answer"), st.just([])),  # the head answered: it leaves the queue
+        st.tuples(st.sampled_from(["rename tmp-1", "rename tmp-2"]), st.just([])),
+    ),
+    max_size=14,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(queue_steps)
+def test_the_net_of_queued_edits_always_equals_the_queued_edits_folded(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, list[tuple[str, str, dict[str, Any]]]]]
+) -> None:
+    """AS-07/AS-08: an answer lays a record's queued edits over the server's version by reading
+    their net; through saves, answers (the head leaves) and renames of temporary IDs (AS-14) the
+    net must lay exactly what the queued edits themselves would, oldest first."""
+    store = LocalStore(Path(tmp_path_factory.mktemp("net")) / "device.sqlite")
+    renamed = 0
+    try:
+        for n, (kind, edits) in enumerate(steps):
+            if kind == "save":
+                items = []
+                for rid, op, values in edits:
+                    if op == "update":
+                        changes = {k: {"old": None, "new": v} for k, v in values.items()}
+                        items.append({"op": op, "object": "a", "id": rid, "changes": changes})
+                    elif op == "create":
+                        items.append({"op": op, "object": "a", "id": rid, "fields": values})
+                    else:
+                        items.append({"op": op, "object": "a", "id": rid})
+                store.enqueue(f"t{n}", items, "save", "now")
+            elif kind == "answer":
+                head = store.head()
+                if head is not None:
+                    with store.transaction():
+                        store.dequeue(head.seq, head.items)
+            else:
+                renamed += 1
+                store.rename(kind.split()[1], f"S{renamed}")
+            ids = {str(i["id"]) for item in store.queue() for i in item.items} | {"A1", "A2", "tmp-1"}
+            nets = store.queued_nets(ids)
+            for rid in ids:
+                edits_of = [i for item in store.queue() for i in item.items if i["id"] == rid]
+                expected = {k: v for k, v in changes_apply({"id": rid}, edits_of).items() if k != "id"}
+                assert lay_net({}, nets.get(rid, {})) == expected, (rid, nets.get(rid), edits_of)
     finally:
         store.engine.dispose()
