@@ -24,7 +24,7 @@ from emulator.engine.clock import EmulatedClock, Timer
 from emulator.engine.error_actions import LABELS, ErrorAction, error_actions
 from emulator.engine.events import EventKind, EventLog
 from emulator.engine.localstore import LocalStore, Notice, QueueItem, Record, SyncErrorRow
-from emulator.engine.merge import Action, check_action, entry_ids
+from emulator.engine.merge import Action, check_action
 from emulator.engine.network import WIRE_TIMEOUT_SECONDS, ConditionedTransport, NetworkConditions
 from emulator.engine.profile import DeviceProfile
 from emulator.engine.schema import DeviceSchema
@@ -559,7 +559,7 @@ class Device:
     # actions ------------------------------------------------------------------------------------
     def check_action(self, action: Action, object_name: str, record_id: str) -> None:
         """AS-24: refuse an action that data waiting to merge forbids."""
-        waiting = [s.entry for s in self.store.staged() if record_id in entry_ids(s.entry)]
+        waiting = self.store.staged_carrying(record_id)
         reason = check_action(
             action, record_id, self.store.record(record_id), waiting, self.schema.label(object_name)
         )

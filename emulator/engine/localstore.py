@@ -17,6 +17,7 @@ records, so an upload's answer reads only the items that edit its records) and `
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -178,6 +179,8 @@ _QUEUE_NET = Base.metadata.tables["queue_net"]
 _TEMP_REFS = Base.metadata.tables["temp_refs"]
 _SYNC_ERRORS = Base.metadata.tables["sync_errors"]
 _STAGED = Base.metadata.tables["staged"]
+_STAGED_REFS = Base.metadata.tables["staged_refs"]
+_SETTINGS = Base.metadata.tables["settings"]
 
 _RECORD_GET = select(_RECORDS.c.object, _RECORDS.c.data).where(_RECORDS.c.id == bindparam("rid"))
 _record_upsert = sqlite_insert(_RECORDS).values(
@@ -257,6 +260,20 @@ _ERROR_RENAME = (
     .values(items=bindparam("b_items", type_=_SYNC_ERRORS.c["items"].type), record_id=bindparam("b_rid"))
 )
 _STAGED_ANY = select(_STAGED.c.seq).limit(1)
+_STAGED_CARRYING = (
+    select(_STAGED.c.entry)
+    .where(_STAGED.c.seq.in_(select(_STAGED_REFS.c.seq).where(_STAGED_REFS.c.record_id == bindparam("rid"))))
+    .order_by(_STAGED.c.seq)
+)
+_STAGED_DELETE = delete(_STAGED).where(_STAGED.c.seq == bindparam("seq"))
+_STAGED_REFS_DELETE = delete(_STAGED_REFS).where(_STAGED_REFS.c.seq == bindparam("seq"))
+_SETTING_GET = select(_SETTINGS.c.value).where(_SETTINGS.c.key == bindparam("key"))
+_setting_upsert = sqlite_insert(_SETTINGS).values(
+    key=bindparam("key", type_=String()), value=bindparam("value", type_=_SETTINGS.c.value.type)
+)
+_SETTING_UPSERT = _setting_upsert.on_conflict_do_update(
+    index_elements=[_SETTINGS.c.key], set_={"value": _setting_upsert.excluded.value}
+)
 
 #: A record's net of queued edits: field -> (queue seq, newest value).
 Net = dict[str, list[Any]]
@@ -283,6 +300,9 @@ class LocalStore:
         self._session: Session | None = None
         #: False only once a read found no staged entry; any staging makes it unknown again.
         self._maybe_staged = True
+        #: Settings as read or written (the JSON value, decoded); emptied when a transaction
+        #: rolls back, so it never holds what the file does not.
+        self._settings: dict[str, Any] = {}
         self._index_old_queue()
 
     def _add_missing_columns(self) -> None:
@@ -310,8 +330,21 @@ class LocalStore:
             self._session = session
             try:
                 yield session
+            except BaseException:
+                self._settings.clear()
+                raise
             finally:
                 self._session = None
+
+    @contextmanager
+    def _query(self) -> Iterator[Session]:
+        """A session to read with: inside a transaction its own, outside one a session that
+        commits nothing (what it loads stays readable after it closes)."""
+        if self._session is not None:
+            yield self._session
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
@@ -374,7 +407,7 @@ class LocalStore:
         """Several records at once: ID -> (object, record), for those that exist."""
         ids = list(set(record_ids))
         found: dict[str, tuple[str, Record]] = {}
-        with self.transaction() as s:
+        with self._query() as s:
             for start in range(0, len(ids), 500):
                 rows = s.scalars(select(LocalRecord).where(LocalRecord.id.in_(ids[start : start + 500])))
                 found.update({r.id: (r.object, dict(r.data)) for r in rows})
@@ -387,7 +420,7 @@ class LocalStore:
     def records(self, object_name: str | None = None) -> list[tuple[str, Record]]:
         """Every record (of one object), by ID; read as columns, not ORM objects (a list of
         10,000 is read after every large sync)."""
-        with self.transaction() as s:
+        with self._query() as s:
             query = select(LocalRecord.object, LocalRecord.data).order_by(LocalRecord.id)
             if object_name is not None:
                 query = query.where(LocalRecord.object == object_name)
@@ -395,7 +428,7 @@ class LocalStore:
 
     def records_after(self, object_name: str, after_id: str, limit: int) -> list[Record]:
         """The next ``limit`` records of an object after ``after_id``, by ID (a page of a long list)."""
-        with self.transaction() as s:
+        with self._query() as s:
             query = (
                 select(LocalRecord.data)
                 .where(LocalRecord.object == object_name, LocalRecord.id > after_id)
@@ -405,20 +438,20 @@ class LocalStore:
             return [dict(data) for data in s.scalars(query)]
 
     def count_records(self, object_name: str) -> int:
-        with self.transaction() as s:
+        with self._query() as s:
             query = select(func.count()).select_from(LocalRecord).where(LocalRecord.object == object_name)
             return int(s.scalar(query) or 0)
 
     def versions(self) -> dict[str, int | None]:
         """Every record's ID and the online version it holds (None: never online, or stale),
         read without decoding the records."""
-        with self.transaction() as s:
+        with self._query() as s:
             version = func.json_extract(LocalRecord.data, "$._version")
             rows = s.execute(select(LocalRecord.id, version).order_by(LocalRecord.id))
             return {rid: None if v is None else int(v) for rid, v in rows}
 
     def count(self) -> int:
-        with self.transaction() as s:
+        with self._query() as s:
             return len(list(s.scalars(select(LocalRecord.id))))
 
     def put(self, object_name: str, record: Record) -> None:
@@ -525,7 +558,7 @@ class LocalStore:
             return item
 
     def queue(self) -> list[QueueItem]:
-        with self.transaction() as s:
+        with self._query() as s:
             return list(s.scalars(select(QueueItem).order_by(QueueItem.seq)))
 
     def head(self) -> QueueItem | None:
@@ -536,7 +569,7 @@ class LocalStore:
 
     def queue_head(self, count: int) -> list[QueueItem]:
         """The first ``count`` queue items (what fits on a screen)."""
-        with self.transaction() as s:
+        with self._query() as s:
             return list(s.scalars(select(QueueItem).order_by(QueueItem.seq).limit(count)))
 
     def queue_length(self) -> int:
@@ -545,17 +578,17 @@ class LocalStore:
 
     def queue_summary(self) -> list[tuple[str, str]]:
         """Each queue item's record object and when it was queued, head first (no items read)."""
-        with self.transaction() as s:
+        with self._query() as s:
             rows = s.execute(select(QueueItem.root_object, QueueItem.queued_at).order_by(QueueItem.seq))
             return [(str(obj or ""), str(at)) for obj, at in rows]
 
     def queued_record_ids(self) -> set[str]:
         """Every record a queue item edits (pending uploads, AS-26)."""
-        with self.transaction() as s:
+        with self._query() as s:
             return set(s.scalars(select(QueueRef.record_id).where(QueueRef.item.is_(True))))
 
     def queued_transactions(self) -> set[str]:
-        with self.transaction() as s:
+        with self._query() as s:
             return set(s.scalars(select(QueueItem.transaction_id)))
 
     def update_queue_item(self, seq: int, **values: Any) -> None:
@@ -593,11 +626,11 @@ class LocalStore:
             return row
 
     def errors(self) -> list[SyncErrorRow]:
-        with self.transaction() as s:
+        with self._query() as s:
             return list(s.scalars(select(SyncErrorRow).order_by(SyncErrorRow.id)))
 
     def error(self, error_id: int) -> SyncErrorRow | None:
-        with self.transaction() as s:
+        with self._query() as s:
             return s.get(SyncErrorRow, error_id)
 
     def remove_error(self, error_id: int) -> None:
@@ -650,27 +683,32 @@ class LocalStore:
         return found
 
     def staged_count(self) -> int:
-        with self.transaction() as s:
+        with self._query() as s:
             return int(s.scalar(select(func.count()).select_from(StagedEntry)) or 0)
 
     def staged_after(self, seq: int, limit: int) -> list[StagedEntry]:
         """The next ``limit`` staged entries after ``seq``, oldest first."""
-        with self.transaction() as s:
+        with self._query() as s:
             query = select(StagedEntry).where(StagedEntry.seq > seq).order_by(StagedEntry.seq).limit(limit)
             return list(s.scalars(query))
 
     def staged(self) -> list[StagedEntry]:
-        with self.transaction() as s:
+        with self._query() as s:
             return list(s.scalars(select(StagedEntry).order_by(StagedEntry.seq)))
 
     def unstage(self, seq: int) -> None:
-        with self.transaction() as s:
-            s.execute(delete(StagedEntry).where(StagedEntry.seq == seq))
-            s.execute(delete(StagedRef).where(StagedRef.seq == seq))
+        with self._connection() as c:
+            c.execute(_STAGED_DELETE, {"seq": seq})
+            c.execute(_STAGED_REFS_DELETE, {"seq": seq})
+
+    def staged_carrying(self, record_id: str) -> list[Record]:
+        """The staged entries that carry ``record_id`` (or its deletion), oldest first."""
+        with self._reading() as c:
+            return [dict(entry) for entry in c.scalars(_STAGED_CARRYING, {"rid": record_id})]
 
     def staged_record_ids(self) -> set[str]:
         """Every record a staged entry carries (their sync state is "update waiting", AS-30)."""
-        with self.transaction() as s:
+        with self._query() as s:
             return set(s.scalars(select(StagedRef.record_id)))
 
     # notices and settings ------------------------------------------------------------------------
@@ -682,21 +720,25 @@ class LocalStore:
             return notice
 
     def notices(self) -> list[Notice]:
-        with self.transaction() as s:
+        with self._query() as s:
             return list(s.scalars(select(Notice).order_by(Notice.id)))
 
     def setting(self, key: str, default: Any = None) -> Any:
-        with self.transaction() as s:
-            row = s.get(Setting, key)
-            return default if row is None else row.value
+        if key not in self._settings:
+            with self._reading() as c:
+                row = c.execute(_SETTING_GET, {"key": key}).first()
+            if row is None:
+                return default
+            self._settings[key] = row[0]
+        return _copied(self._settings[key])
 
     def set_setting(self, key: str, value: Any) -> None:
-        with self.transaction() as s:
-            row = s.get(Setting, key)
-            if row is None:
-                s.add(Setting(key=key, value=value))
-            else:
-                row.value = value
+        held = self._settings.get(key, _UNKNOWN)
+        if type(held) is type(value) and held == value:
+            return  # the file holds it already
+        with self._connection() as c:
+            c.execute(_SETTING_UPSERT, {"key": key, "value": value})
+        self._settings[key] = _copied(value)
 
     def next_number(self, key: str) -> int:
         with self.transaction():
@@ -770,3 +812,13 @@ def lay_net(record: Record, *nets: Net) -> Record:
             if name not in newest or newest[name][0] < entry[0]:
                 newest[name] = entry
     return {**record, **{name: value for name, (_seq, value) in newest.items()}}
+
+
+_UNKNOWN = object()
+
+
+def _copied(value: Any) -> Any:
+    """A setting's value the caller may change without changing the store's copy."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return copy.deepcopy(value)
