@@ -303,6 +303,12 @@ class LocalStore:
         #: Settings as read or written (the JSON value, decoded); emptied when a transaction
         #: rolls back, so it never holds what the file does not.
         self._settings: dict[str, Any] = {}
+        #: False only once a read found no sync error; adding one makes it unknown again.
+        self._maybe_errors = True
+        #: The queue's length as last counted (None: not known), and what the open transaction
+        #: changed it by (counted in only once that transaction commits).
+        self._queue_length: int | None = None
+        self._length_delta = 0
         self._index_old_queue()
 
     def _add_missing_columns(self) -> None:
@@ -326,15 +332,21 @@ class LocalStore:
         if self._session is not None:
             yield self._session
             return
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            self._session = session
-            try:
-                yield session
-            except BaseException:
-                self._settings.clear()
-                raise
-            finally:
-                self._session = None
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                self._session = session
+                try:
+                    yield session
+                finally:
+                    self._session = None
+        except BaseException:  # rolled back: forget what this instance holds of the file
+            self._settings.clear()
+            self._queue_length = None
+            self._length_delta = 0
+            raise
+        if self._queue_length is not None:
+            self._queue_length += self._length_delta
+        self._length_delta = 0
 
     @contextmanager
     def _query(self) -> Iterator[Session]:
@@ -494,16 +506,19 @@ class LocalStore:
                     if old in data.values():
                         renamed = {k: (new if v == old else v) for k, v in data.items()}
                         c.execute(_RECORD_DATA_SET, {"rid": rid, "data": renamed})
+            # Only a queue item naming ``old`` can have put it in a net (as a key or a value).
             seqs = list(c.scalars(_QUEUE_REFS_MOVE, {"old": old, "new": new}))
-            edited: set[str] = {old}
             if seqs:
+                edited: set[str] = {old, new}
                 for seq, items in c.execute(_QUEUE_ITEMS_IN, {"seqs": seqs}):
                     renamed_items = [_rename_item(i, old, new) for i in items]
                     edited.update(str(i["id"]) for i in renamed_items)
                     c.execute(_QUEUE_ITEMS_SET, {"b_seq": seq, "b_items": renamed_items})
-            nets = self._read_nets(c, edited | {new})
-            if nets:
-                self._write_nets(c, rename_nets(nets, old, new), gone={old} & set(nets))
+                nets = self._read_nets(c, edited)
+                if nets:
+                    self._write_nets(c, rename_nets(nets, old, new), gone={old} & set(nets))
+            if not self._maybe_errors:
+                return
             for error_id, items, record_id in c.execute(_ERRORS_NAMING, {"old": old}):
                 c.execute(
                     _ERROR_RENAME,
@@ -551,6 +566,7 @@ class LocalStore:
             )
             s.add(item)
             s.flush()
+            self._length_delta += 1
             self._index_item(s, item)
             nets = self._read_nets(s.connection(), _edited_ids(items))
             _fold_net(nets, item.seq, items)
@@ -573,8 +589,14 @@ class LocalStore:
             return list(s.scalars(select(QueueItem).order_by(QueueItem.seq).limit(count)))
 
     def queue_length(self) -> int:
+        """How many items are queued (counted once, then kept as items are queued and leave)."""
+        if self._session is None and self._queue_length is not None:
+            return self._queue_length
         with self._reading() as c:
-            return int(c.scalar(_QUEUE_LENGTH) or 0)
+            length = int(c.scalar(_QUEUE_LENGTH) or 0)
+        if self._session is None:
+            self._queue_length = length
+        return length
 
     def queue_summary(self) -> list[tuple[str, str]]:
         """Each queue item's record object and when it was queued, head first (no items read)."""
@@ -604,7 +626,8 @@ class LocalStore:
         other queued edit left.
         """
         with self._connection() as c:
-            c.execute(_QUEUE_DELETE, {"seq": seq})
+            if c.execute(_QUEUE_DELETE, {"seq": seq}).rowcount:
+                self._length_delta -= 1
             c.execute(_QUEUE_REFS_DELETE, {"seq": seq})
             edited = _edited_ids(items)
             nets = self._read_nets(c, edited)
@@ -619,6 +642,7 @@ class LocalStore:
 
     # sync errors --------------------------------------------------------------------------------
     def add_error(self, **values: Any) -> SyncErrorRow:
+        self._maybe_errors = True
         with self.transaction() as s:
             row = SyncErrorRow(**values)
             s.add(row)
@@ -627,7 +651,10 @@ class LocalStore:
 
     def errors(self) -> list[SyncErrorRow]:
         with self._query() as s:
-            return list(s.scalars(select(SyncErrorRow).order_by(SyncErrorRow.id)))
+            found = list(s.scalars(select(SyncErrorRow).order_by(SyncErrorRow.id)))
+        if not found and self._session is None:
+            self._maybe_errors = False
+        return found
 
     def error(self, error_id: int) -> SyncErrorRow | None:
         with self._query() as s:

@@ -75,13 +75,16 @@ def test_the_loop_gets_a_turn_for_every_feed_entry_merged(world: World) -> None:
 
 @pytest.fixture
 def counted(world: World) -> Iterator[dict[str, int]]:
-    """Statements run, and rows read, on every store of a device made after it.
+    """Statements run, rows read and commits, on every store of a device made after it.
 
     Rows read are the rows each SELECT the store runs returns, counted by running the same
     statement again, wrapped in ``SELECT count(*)``, on the same SQLite connection (so it sees
     what the transaction wrote); that counting is not itself counted.
     """
-    seen = {"statements": 0, "rows": 0}
+    seen = {"statements": 0, "rows": 0, "commits": 0}
+
+    def commit(*_args: object) -> None:
+        seen["commits"] += 1
 
     def statement(_conn: Any, cursor: Any, sql: str, parameters: Any, *_args: object) -> None:
         seen["statements"] += 1
@@ -98,6 +101,7 @@ def counted(world: World) -> Iterator[dict[str, int]]:
     def device(name: str, user: str = "anna", **profile: Any) -> Device:
         ipad = original(name, user, **profile)
         event.listen(ipad.store.engine, "after_cursor_execute", statement)
+        event.listen(ipad.store.engine, "commit", commit)
         listening.append(ipad.store.engine)
         return ipad
 
@@ -105,6 +109,7 @@ def counted(world: World) -> Iterator[dict[str, int]]:
     yield seen
     for engine in listening:
         event.remove(engine, "after_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
 
 
 def _drain_counted(
@@ -117,12 +122,12 @@ def _drain_counted(
     """Queue ``size`` saves offline on a fresh iPad, drain them: statements and rows per item.
 
     ``watch`` is called once the saves are queued, before the drain; what it returns, after."""
-    ipad = world.device(f"iPad {size}")
+    ipad = world.device(f"iPad {size} {save.__name__}")
     ipad.set_network("offline")
     for k in range(size):
         save(ipad, k)
     stop_watching = watch(ipad)
-    counted.update(statements=0, rows=0)
+    counted.update(statements=0, rows=0, commits=0)
     ipad.set_network("online")
     world.settle()
     stop_watching()
@@ -211,6 +216,52 @@ def test_the_index_of_staged_records_always_names_what_the_staged_entries_carry(
             assert store.staged_count() == len(store.staged())
     finally:
         store.engine.dispose()
+
+
+def test_a_drained_item_costs_the_device_a_few_statements_and_two_commits(
+    world: World, counted: dict[str, int]
+) -> None:
+    """Issue 11: what the device runs per answered item, held at what was reached (it was 10
+    statements and 5 commits for an edit, 21 and 5 for a new record): the head read, the item
+    marked uploading (a commit), and the answer applied and the item dequeued in one
+    transaction (a commit; AS-07: the item leaves the queue only with its answer applied)."""
+
+    def edit(ipad: Device, k: int) -> None:
+        ipad.save("account__v", account_of(ipad)["id"], {"phone__v": f"+1 555 {k:05d}"})
+
+    def create(ipad: Device, k: int) -> None:
+        new = {"account_type__v": "hcp__v", "last_name__v": f"Queued {k}", "territory__v": "T-NE"}
+        ipad.save("account__v", None, new)
+
+    statements, _rows = _drain_counted(world, counted, 40, edit)
+    assert statements <= 6.1, f"{statements:.2f} statements per edit drained"
+    assert counted["commits"] <= 2 * 40 + 1, f"{counted['commits']} commits for 40 edits drained"
+    statements, _rows = _drain_counted(world, counted, 40, create)
+    assert statements <= 12.1, f"{statements:.2f} statements per new record drained"
+    assert counted["commits"] <= 2 * 40 + 1, f"{counted['commits']} commits for 40 new records drained"
+
+
+def test_a_save_reaches_the_other_ipad_in_a_few_statements(world: World, counted: dict[str, int]) -> None:
+    """Issue 11: a save on one iPad until merged on the user's other one ("poll now"), as the
+    propagation benchmark runs it: what the two iPads run per round, held at what was reached
+    (it was 52 statements and 31 commits)."""
+    pro = world.device("Counted Pro")
+    air = world.device("Counted Air")
+    account = account_of(pro)["id"]
+    pro.save("account__v", account, {"phone__v": "+1 555 70000"})  # a first round warms up
+    world.settle()
+    world.run(air.poller.poll())
+    world.settle()
+    counted.update(statements=0, commits=0)
+    rounds = 5
+    for k in range(rounds):
+        pro.save("account__v", account, {"phone__v": f"+1 555 8{k:04d}"})
+        world.settle()
+        world.run(air.poller.poll())
+        world.settle()
+        assert air.record(account)["phone__v"] == f"+1 555 8{k:04d}"
+    assert counted["statements"] <= 39 * rounds, f"{counted['statements'] / rounds:.1f} statements per round"
+    assert counted["commits"] <= 5 * rounds, f"{counted['commits'] / rounds:.1f} commits per round"
 
 
 queue_steps = st.lists(
