@@ -13,6 +13,14 @@ the iPad's own trade-off too, and it saves an fsync per commit.
 Two small index tables keep the costs linear: ``queue_refs`` (which queue items touch which
 records, so an upload's answer reads only the items that edit its records) and ``temp_refs``
 (which records refer to a temporary ID, so replacing it by the server's ID reads only those).
+A third, ``queue_net``, holds per record the net of its queued edits (what an upload's answer
+lays over the server's version: one row, however many edits are queued).
+
+One :class:`LocalStore` is open on a file at a time (the device's), so it keeps a few facts of
+the file in memory instead of reading them on every check: the settings, the queue's length,
+and that no feed entry is staged or no sync error kept (once a read found none). Each is
+changed only with the transaction that changes the file, and forgotten if a transaction rolls
+back; hot paths run prebuilt Core statements, reads commit nothing.
 """
 
 from __future__ import annotations
@@ -339,11 +347,18 @@ class LocalStore:
                     yield session
                 finally:
                     self._session = None
-        except BaseException:  # rolled back: forget what this instance holds of the file
-            self._settings.clear()
-            self._queue_length = None
-            self._length_delta = 0
+        except BaseException:
+            self._rolled_back()
             raise
+        self._committed()
+
+    def _rolled_back(self) -> None:
+        """Forget what this instance holds of the file."""
+        self._settings.clear()
+        self._queue_length = None
+        self._length_delta = 0
+
+    def _committed(self) -> None:
         if self._queue_length is not None:
             self._queue_length += self._length_delta
         self._length_delta = 0
@@ -361,13 +376,19 @@ class LocalStore:
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         """A connection for Core statements: the open transaction's (its ORM changes flushed
-        first), or, outside one, a short write transaction of its own."""
+        first), or, outside one, a short write transaction of its own (no ORM session: the
+        statements given it are all it runs)."""
         if self._session is not None:
             self._session.flush()
             yield self._session.connection()
             return
-        with self.transaction() as s:
-            yield s.connection()
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except BaseException:
+            self._rolled_back()
+            raise
+        self._committed()
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -604,12 +625,19 @@ class LocalStore:
             rows = s.execute(select(QueueItem.root_object, QueueItem.queued_at).order_by(QueueItem.seq))
             return [(str(obj or ""), str(at)) for obj, at in rows]
 
+    def _queue_known_empty(self) -> bool:
+        return self._session is None and self._queue_length == 0
+
     def queued_record_ids(self) -> set[str]:
         """Every record a queue item edits (pending uploads, AS-26)."""
+        if self._queue_known_empty():
+            return set()
         with self._query() as s:
             return set(s.scalars(select(QueueRef.record_id).where(QueueRef.item.is_(True))))
 
     def queued_transactions(self) -> set[str]:
+        if self._queue_known_empty():
+            return set()
         with self._query() as s:
             return set(s.scalars(select(QueueItem.transaction_id)))
 
@@ -650,6 +678,8 @@ class LocalStore:
             return row
 
     def errors(self) -> list[SyncErrorRow]:
+        if not self._maybe_errors:
+            return []
         with self._query() as s:
             found = list(s.scalars(select(SyncErrorRow).order_by(SyncErrorRow.id)))
         if not found and self._session is None:
@@ -730,11 +760,15 @@ class LocalStore:
 
     def staged_carrying(self, record_id: str) -> list[Record]:
         """The staged entries that carry ``record_id`` (or its deletion), oldest first."""
+        if not self._maybe_staged:
+            return []
         with self._reading() as c:
             return [dict(entry) for entry in c.scalars(_STAGED_CARRYING, {"rid": record_id})]
 
     def staged_record_ids(self) -> set[str]:
         """Every record a staged entry carries (their sync state is "update waiting", AS-30)."""
+        if not self._maybe_staged:
+            return set()
         with self._query() as s:
             return set(s.scalars(select(StagedRef.record_id)))
 
@@ -754,10 +788,9 @@ class LocalStore:
         if key not in self._settings:
             with self._reading() as c:
                 row = c.execute(_SETTING_GET, {"key": key}).first()
-            if row is None:
-                return default
-            self._settings[key] = row[0]
-        return _copied(self._settings[key])
+            self._settings[key] = _ABSENT if row is None else row[0]
+        held = self._settings[key]
+        return default if held is _ABSENT else _copied(held)
 
     def set_setting(self, key: str, value: Any) -> None:
         held = self._settings.get(key, _UNKNOWN)
@@ -842,6 +875,8 @@ def lay_net(record: Record, *nets: Net) -> Record:
 
 
 _UNKNOWN = object()
+#: A setting the file does not hold (as cached).
+_ABSENT = object()
 
 
 def _copied(value: Any) -> Any:
