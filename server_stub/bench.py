@@ -66,7 +66,7 @@ class _Server:
     def _anna_account(self) -> str:
         with self.state.transaction() as store:
             rows = store.records("account__v")
-            return next(r.id for r in rows if r.data.get("territory__v") == "T-NE")
+            return next(str(r.id) for r in rows if r.data.get("territory__v") == "T-NE")
 
     async def upload(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         body = {"transaction_id": uuid.uuid4().hex, "device_id": "bench-ipad", "items": items}
@@ -188,10 +188,8 @@ def fill_calls(state: ServerState, count: int, *, accounts: Sequence[str] | None
         ):
             store.session.execute(update(CounterRow).where(CounterRow.name == name).values(value=value))
         for row in account_rows:
-            row.data = {
-                **row.data,
-                "call_count__v": (row.data.get("call_count__v") or 0) + counts.get(row.id, 0),
-            }
+            data = {**row.data, "call_count__v": (row.data.get("call_count__v") or 0) + counts.get(row.id, 0)}
+            store.session.execute(update(RecordRow).where(RecordRow.id == row.id).values(data=data))
 
 
 def call_rows(server: _Server) -> int:
