@@ -173,6 +173,8 @@ class ServerState:
         """The user a token belongs to (one indexed read, without the ORM: every request asks)."""
         assert self.engine is not None, "the app's lifespan has not started"
         with self.engine.connect() as connection:
+            # one round trip: no transaction to begin and roll back around a single read
+            connection.execution_options(isolation_level="AUTOCOMMIT")
             row = connection.execute(_MEMBER_BY_TOKEN, {"token": token}).first()
         return None if row is None else Member(row.id, row.name, tuple(row.territories))
 
