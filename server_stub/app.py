@@ -35,7 +35,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import HTTPException, RequestValidationError
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -124,6 +124,12 @@ async def _device_report(
 Report = Annotated[DeviceReport, Depends(_device_report)]
 
 
+_USERS = Base.metadata.tables[UserRow.__tablename__]
+_MEMBER_BY_TOKEN = select(_USERS.c.id, _USERS.c.name, _USERS.c.territories).where(
+    _USERS.c.token == bindparam("token")
+)
+
+
 @dataclass
 class ServerState:
     """What a running app holds: its configuration, the database engine and a schema cache.
@@ -166,10 +172,10 @@ class ServerState:
     def member_by_token(self, token: str) -> Member | None:
         """The user a token belongs to (one indexed read, without the ORM: every request asks)."""
         assert self.engine is not None, "the app's lifespan has not started"
-        users = UserRow.__table__
-        query = select(users.c.id, users.c.name, users.c.territories).where(users.c.token == token)
         with self.engine.connect() as connection:
-            row = connection.execute(query).first()
+            # one round trip: no transaction to begin and roll back around a single read
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            row = connection.execute(_MEMBER_BY_TOKEN, {"token": token}).first()
         return None if row is None else Member(row.id, row.name, tuple(row.territories))
 
     def now(self, store: Store) -> datetime:
@@ -273,6 +279,10 @@ class ServerState:
         """The test fault hook: die (SIGKILL) right after the N-th upload committed, before replying."""
         if self.fault_after_commit is not None and store_count == self.fault_after_commit:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+#: The settings every upload reads (published metadata changes, disabled validation rules).
+_UPLOAD_SETTINGS = (online.METADATA_KEY, saving.DISABLED_RULES_KEY)
 
 
 def json_answer(content: Any, status: int = 200) -> Response:
@@ -528,6 +538,7 @@ def _device_routes(state: ServerState) -> APIRouter:
         answer, with another body a 409."""
         count = None
         with state.transaction(write=True) as store:
+            store.load_settings(_UPLOAD_SETTINGS)
             now = state.now(store)
             answer = saving.process_upload(state.schema_for(store), store, user, body, now)
             state.report(store, user, report, now, device_id=body.device_id, kind="upload")

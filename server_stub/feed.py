@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
-
 from server_stub.clock import iso, parse_iso
-from server_stub.store import FeedEntryRow, FeedStateRow, Record, Store
+from server_stub.store import Record, Store, StoredRow
 
 RETENTION = timedelta(days=7)
 
@@ -25,7 +23,7 @@ RETENTION = timedelta(days=7)
 class FeedPage:
     """What a device gets when it reads its feed after a cursor."""
 
-    entries: list[FeedEntryRow]
+    entries: list[StoredRow]
     latest_seq: int
     purged_through: int
     missed: bool
@@ -42,11 +40,12 @@ def put_on_feed(
     reason: str,
     records: list[tuple[str, Record]],
     deleted: list[tuple[str, str]] = (),  # type: ignore[assignment]
-) -> FeedEntryRow:
-    """Add one entry to ``user_id``'s feed (AS-16) and return it."""
+) -> int:
+    """Add one entry to ``user_id``'s feed (AS-16); return its sequence number."""
     purge_expired(store, user_id, now)
-    entry = FeedEntryRow(
-        seq=store.next_feed_seq(),
+    seq = store.next_feed_seq()
+    store.add_feed_entry(
+        seq=seq,
         user_id=user_id,
         added_at=iso(now),
         transaction_id=transaction_id,
@@ -57,9 +56,7 @@ def put_on_feed(
             "deleted": [{"object": obj, "id": rid} for obj, rid in deleted],
         },
     )
-    store.session.add(entry)
-    store.session.flush()
-    return entry
+    return seq
 
 
 def purge_expired(store: Store, user_id: str, now: datetime) -> int:
@@ -67,25 +64,7 @@ def purge_expired(store: Store, user_id: str, now: datetime) -> int:
 
     Only looks unless something expired: then it takes the write lock and removes it.
     """
-    cutoff = iso(now - RETENTION)
-    session = store.session
-    newest_expired = session.scalar(
-        select(func.max(FeedEntryRow.seq)).where(
-            FeedEntryRow.user_id == user_id, FeedEntryRow.added_at <= cutoff
-        )
-    )
-    if newest_expired is None:
-        return 0
-    store.lock_writes()
-    result = session.execute(
-        delete(FeedEntryRow).where(FeedEntryRow.user_id == user_id, FeedEntryRow.seq <= newest_expired)
-    )
-    state = session.get(FeedStateRow, user_id)
-    if state is None:
-        state = FeedStateRow(user_id=user_id, purged_through=0)
-        session.add(state)
-    state.purged_through = max(state.purged_through, newest_expired)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return store.purge_feed(user_id, iso(now - RETENTION))
 
 
 def latest_seq(store: Store) -> int:
@@ -94,21 +73,17 @@ def latest_seq(store: Store) -> int:
 
 
 def read_feed(store: Store, user_id: str, *, after: int, limit: int, now: datetime) -> FeedPage:
-    """Entries of ``user_id``'s feed after the cursor ``after`` (AS-15), oldest first."""
-    purge_expired(store, user_id, now)
-    session = store.session
-    latest = latest_seq(store)  # read first: an entry committed meanwhile is read next time
-    entries = list(
-        session.scalars(
-            select(FeedEntryRow)
-            .where(FeedEntryRow.user_id == user_id, FeedEntryRow.seq > after)
-            .order_by(FeedEntryRow.seq)
-            .limit(limit)
-        )
-    )
-    state = session.get(FeedStateRow, user_id)
-    purged = state.purged_through if state else 0
-    oldest = session.scalar(select(func.min(FeedEntryRow.added_at)).where(FeedEntryRow.user_id == user_id))
+    """Entries of ``user_id``'s feed after the cursor ``after`` (AS-15), oldest first.
+
+    The position (latest number, purged through, oldest entry) is read first, in one statement:
+    an entry committed meanwhile is read next time. Expired entries are purged first when the
+    oldest entry says there are any.
+    """
+    latest, purged, oldest = store.feed_position(user_id)
+    if oldest is not None and oldest <= iso(now - RETENTION):
+        purge_expired(store, user_id, now)
+        latest, purged, oldest = store.feed_position(user_id)
+    entries = store.feed_entries(user_id, after, limit)
     return FeedPage(
         entries=entries,
         latest_seq=max(latest, entries[-1].seq if entries else 0),
@@ -118,7 +93,7 @@ def read_feed(store: Store, user_id: str, *, after: int, limit: int, now: dateti
     )
 
 
-def paged_entries(entries: list[FeedEntryRow], *, skip: int, max_records: int) -> list[dict[str, Any]]:
+def paged_entries(entries: list[StoredRow], *, skip: int, max_records: int) -> list[dict[str, Any]]:
     """Entries as the API returns them, cut to at most ``max_records`` records in all.
 
     A large transaction can so arrive over several reads (AS-22): each part says which of the
@@ -147,7 +122,7 @@ def paged_entries(entries: list[FeedEntryRow], *, skip: int, max_records: int) -
     return out
 
 
-def entry_json(entry: FeedEntryRow) -> dict[str, Any]:
+def entry_json(entry: StoredRow) -> dict[str, Any]:
     """A feed entry as the API returns it (whole)."""
     added = parse_iso(entry.added_at)
     records = entry.payload.get("records", [])

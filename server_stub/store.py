@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,13 +35,18 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ColumnElement,
+    CursorResult,
     Engine,
+    Executable,
     Float,
     Index,
     Integer,
+    Row,
     String,
     TextClause,
+    bindparam,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -278,16 +284,28 @@ def _number(value: object) -> int | float:
 
 
 class Store:
-    """Read and write online data inside one database transaction."""
+    """Read and write online data inside one database transaction.
+
+    The hot paths (records, counters, settings, idempotency keys, the clock, the room) run
+    statements built once at import (:data:`_STATEMENTS`) on the transaction's connection, not
+    through the ORM: an upload is a dozen statements, and building, caching and flushing ORM
+    objects for each cost several times the database's own work. Users and data sets, read
+    rarely, stay ORM objects.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.dialect = session.get_bind().dialect.name
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect.name
         self._locked = False
-        #: Rows read in this transaction. The session holds them only weakly: without this, a
-        #: record read again (an account a save refers to, checks, triggers and rolls up) would
-        #: be fetched again each time.
-        self._rows: dict[str, RecordRow] = {}
+        #: Records read or written in this transaction (None: known not to exist), so a record
+        #: read again (an account a save refers to, checks, triggers and rolls up) costs nothing.
+        self._rows: dict[str, _Stored | None] = {}
+        #: Settings read or written in this transaction (:data:`_ABSENT` if not stored).
+        self._settings: dict[str, Any] = {}
+
+    def _run(self, statement: Executable, params: dict[str, Any] | None = None) -> CursorResult[Any]:
+        return self.connection.execute(statement, params)
 
     def lock_writes(self) -> None:
         """Take the database-wide write lock until this transaction ends (see the module's doc).
@@ -298,7 +316,7 @@ class Store:
         if self._locked:
             return
         if self.dialect == "postgresql":
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+            self._run(_LOCK_WRITES, {"key": WRITE_LOCK_KEY})
         self._locked = True
 
     def relax_durability(self) -> None:
@@ -308,7 +326,7 @@ class Store:
         poll time); the data itself is never written this way.
         """
         if self.dialect == "postgresql" and not self._locked:
-            self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            self._run(_RELAX_DURABILITY)
 
     # users -------------------------------------------------------------------------------------
     def user_by_token(self, token: str) -> UserRow | None:
@@ -321,10 +339,12 @@ class Store:
         return list(self.session.scalars(select(UserRow).order_by(UserRow.id)))
 
     # records -----------------------------------------------------------------------------------
-    def _row(self, record_id: str) -> RecordRow | None:
-        row = self.session.get(RecordRow, record_id)
-        if row is not None:
-            self._rows[record_id] = row
+    def _row(self, record_id: str) -> _Stored | None:
+        if record_id in self._rows:
+            return self._rows[record_id]
+        found = self._run(_SELECT_RECORD, {"b_id": record_id}).first()
+        row = None if found is None else _Stored(found.object, bool(found.deleted), found.data)
+        self._rows[record_id] = row
         return row
 
     def get(self, object_name: str, record_id: str) -> Record | None:
@@ -354,69 +374,73 @@ class Store:
         (a record of that ID already stored would fail the transaction, not be replaced).
         """
         change = self.next_change()
-        row = None if new else self._row(record["id"])
-        if row is None:
-            row = RecordRow(id=record["id"], object=object_name)
-            self.session.add(row)
-            self._rows[row.id] = row
-        row.owner = record.get("ownerid__v")
-        row.modified_at = record["modified_date__v"]
-        row.change_seq = change
-        row.deleted = False
         record[VERSION_FIELD] = change
-        row.data = dict(record)
+        data = dict(record)
+        values = {
+            "owner": record.get("ownerid__v"),
+            "modified_at": record["modified_date__v"],
+            "change_seq": change,
+            "deleted": False,
+            "data": data,
+        }
+        record_id = record["id"]
+        if new or self._row(record_id) is None:
+            self._run(_INSERT_RECORD, {"id": record_id, "object": object_name, **values})
+        else:
+            self._run(_UPDATE_RECORD, {"b_id": record_id, "object": object_name, **values})
+        self._rows[record_id] = _Stored(object_name, False, data)
 
     def delete(self, record_id: str, modified_at: str) -> None:
         change = self.next_change()
         row = self._row(record_id)
         if row is not None:
-            row.deleted = True
-            row.modified_at = modified_at
-            row.change_seq = change
+            self._run(_DELETE_RECORD, {"b_id": record_id, "modified_at": modified_at, "change_seq": change})
+            self._rows[record_id] = _Stored(row.object, True, row.data)
 
-    def records(self, object_name: str | None = None, *, deleted: bool = False) -> list[RecordRow]:
-        query = select(RecordRow).where(RecordRow.deleted == deleted).order_by(RecordRow.id)
+    def records(self, object_name: str | None = None, *, deleted: bool = False) -> list[StoredRow]:
+        query = select(_RECORDS).where(_RECORDS.c.deleted == deleted).order_by(_RECORDS.c.id)
         if object_name is not None:
-            query = query.where(RecordRow.object == object_name)
-        return list(self.session.scalars(query))
+            query = query.where(_RECORDS.c.object == object_name)
+        return list(self._run(query).all())
 
-    def records_page(self, object_name: str | None, offset: int, limit: int) -> tuple[list[RecordRow], int]:
+    def records_page(self, object_name: str | None, offset: int, limit: int) -> tuple[list[StoredRow], int]:
         """One page of :meth:`records` (by ID) and how many there are in all, without the rest."""
-        where: list[ColumnElement[bool]] = [RecordRow.deleted.is_(False)]
+        where: list[ColumnElement[bool]] = [_RECORDS.c.deleted.is_(False)]
         if object_name is not None:
-            where.append(RecordRow.object == object_name)
-        total = self.session.scalar(select(func.count()).select_from(RecordRow).where(*where)) or 0
-        page = select(RecordRow).where(*where).order_by(RecordRow.id).offset(offset).limit(limit)
-        return list(self.session.scalars(page)), int(total)
+            where.append(_RECORDS.c.object == object_name)
+        total = self._run(select(func.count()).select_from(_RECORDS).where(*where)).scalar() or 0
+        page = select(_RECORDS).where(*where).order_by(_RECORDS.c.id).offset(offset).limit(limit)
+        return list(self._run(page).all()), int(total)
 
-    def changed_page(self, after_seq: int, after_id: str | None, upto: int, limit: int) -> list[RecordRow]:
+    def changed_page(self, after_seq: int, after_id: str | None, upto: int, limit: int) -> list[StoredRow]:
         """Live records changed after a position and at or before change ``upto``, at most
         ``limit``, in change order (change number, then ID): one range of the change index.
 
         The position is the change number ``after_seq`` with, when the page before stopped inside
         it, the ID ``after_id`` it stopped at (None: everything of ``after_seq`` was read).
         """
+        columns = _RECORDS.c
         if after_id is None:
-            after: ColumnElement[bool] = RecordRow.change_seq > after_seq
+            after: ColumnElement[bool] = columns.change_seq > after_seq
         else:
-            after = tuple_(RecordRow.change_seq, RecordRow.id) > tuple_(literal(after_seq), literal(after_id))
+            after = tuple_(columns.change_seq, columns.id) > tuple_(literal(after_seq), literal(after_id))
         query = (
-            select(RecordRow)
-            .where(after, RecordRow.change_seq <= upto, RecordRow.deleted.is_(False))
-            .order_by(RecordRow.change_seq, RecordRow.id)
+            select(_RECORDS)
+            .where(after, columns.change_seq <= upto, columns.deleted.is_(False))
+            .order_by(columns.change_seq, columns.id)
             .limit(limit)
         )
-        return list(self.session.scalars(query))
+        return list(self._run(query).all())
 
-    def live_page(self, after_id: str, limit: int) -> list[RecordRow]:
+    def live_page(self, after_id: str, limit: int) -> list[StoredRow]:
         """Live records whose ID sorts after ``after_id``, by ID, at most ``limit``."""
         query = (
-            select(RecordRow)
-            .where(RecordRow.id > after_id, RecordRow.deleted.is_(False))
-            .order_by(RecordRow.id)
+            select(_RECORDS)
+            .where(_RECORDS.c.id > after_id, _RECORDS.c.deleted.is_(False))
+            .order_by(_RECORDS.c.id)
             .limit(limit)
         )
-        return list(self.session.scalars(query))
+        return list(self._run(query).all())
 
     def _children_of(self, child_object: str, via_field: str, parent_id: str) -> list[_Condition]:
         """The conditions of :meth:`children`, as the reference index of the pair matches them."""
@@ -432,11 +456,15 @@ class Store:
         are read, however many other records the object has.
         """
         query = (
-            select(RecordRow)
+            select(_RECORDS.c.id, _RECORDS.c.data)
             .where(*self._children_of(child_object, via_field, parent_id))
-            .order_by(RecordRow.id)
+            .order_by(_RECORDS.c.id)
         )
-        return [dict(r.data) for r in self.session.scalars(query)]
+        children = []
+        for row in self._run(query):
+            cached = self._rows.get(row.id)
+            children.append(dict(row.data if cached is None else cached.data))
+        return children
 
     def rollups(
         self, child_object: str, via_field: str, parent_id: str, fields: Sequence[str | None]
@@ -456,35 +484,28 @@ class Store:
                 columns.append(func.sum(literal_column(_field_text(self.dialect, field))))
         query = (
             select(*columns)
-            .select_from(RecordRow)
+            .select_from(_RECORDS)
             .where(*self._children_of(child_object, via_field, parent_id))
         )
-        return [_number(value) for value in self.session.execute(query).one()]
+        return [_number(value) for value in self._run(query).one()]
 
     # counters ----------------------------------------------------------------------------------
-    # Counters are read and drawn with Core statements, never as ORM objects: a number is drawn
-    # by one UPDATE ... RETURNING (the row stays locked to the end of the transaction), and no
-    # stale copy of a counter can sit in the session.
+    # A number is drawn by one UPDATE ... RETURNING (the row stays locked to the end of the
+    # transaction).
     def _draw(self, name: str) -> int | None:
         """The counter's next number, or None if it does not exist yet."""
-        query = (
-            update(_COUNTERS)
-            .where(_COUNTERS.c.name == name)
-            .values(value=_COUNTERS.c.value + 1)
-            .returning(_COUNTERS.c.value)
-        )
-        value = self.session.execute(query).scalar()
+        value = self._run(_DRAW, {"counter": name}).scalar()
         return None if value is None else int(value)
 
     def _counter(self, name: str) -> int | None:
-        value = self.session.execute(select(_COUNTERS.c.value).where(_COUNTERS.c.name == name)).scalar()
+        value = self._run(_READ_COUNTER, {"counter": name}).scalar()
         return None if value is None else int(value)
 
     def next_number(self, name: str) -> int:
         value = self._draw(name)
         if value is None:
             value = 1
-            self.session.execute(insert(_COUNTERS).values(name=name, value=value))
+            self._run(_INSERT_COUNTER, {"name": name, "value": value})
         return value
 
     def next_change(self) -> int:
@@ -495,16 +516,25 @@ class Store:
         return self._counter("change_seq") or 0
 
     # settings ----------------------------------------------------------------------------------
+    def load_settings(self, keys: Iterable[str]) -> None:
+        """Read several settings in one statement (the ones a request is about to ask for)."""
+        wanted = [key for key in keys if key not in self._settings]
+        if not wanted:
+            return
+        found: dict[str, Any] = {row.key: row.value for row in self._run(_SELECT_SETTINGS, {"keys": wanted})}
+        for key in wanted:
+            self._settings[key] = found.get(key, _ABSENT)
+
     def setting(self, key: str, default: Any) -> Any:
-        row = self.session.get(SettingRow, key)
-        return default if row is None else row.value
+        self.load_settings([key])
+        value = self._settings[key]
+        return default if value is _ABSENT else value
 
     def set_setting(self, key: str, value: Any) -> None:
-        row = self.session.get(SettingRow, key)
-        if row is None:
-            self.session.add(SettingRow(key=key, value=value))
-        else:
-            row.value = value
+        self.load_settings([key])
+        statement = _INSERT_SETTING if self._settings[key] is _ABSENT else _UPDATE_SETTING
+        self._run(statement, {"b_key": key, "key": key, "value": value})
+        self._settings[key] = value
 
     def next_feed_seq(self) -> int:
         """The next feed sequence number; a database from before the counter continues after
@@ -512,36 +542,66 @@ class Store:
         value = self._draw("feed_seq")
         if value is None:
             highest = max(
-                self.session.scalar(select(func.max(FeedEntryRow.seq))) or 0,
-                self.session.scalar(select(func.max(FeedStateRow.purged_through))) or 0,
+                self._run(select(func.max(_FEED.c.seq))).scalar() or 0,
+                self._run(select(func.max(_FEED_STATE.c.purged_through))).scalar() or 0,
             )
             value = int(highest) + 1
-            self.session.execute(insert(_COUNTERS).values(name="feed_seq", value=value))
+            self._run(_INSERT_COUNTER, {"name": "feed_seq", "value": value})
         return value
 
     def last_feed_seq(self) -> int:
         value = self._counter("feed_seq")
         if value is not None:
             return value
-        return int(self.session.scalar(select(func.max(FeedEntryRow.seq))) or 0)
+        return int(self._run(select(func.max(_FEED.c.seq))).scalar() or 0)
+
+    # feeds -------------------------------------------------------------------------------------
+    def feed_position(self, user_id: str) -> tuple[int, int, str | None]:
+        """In one statement: the highest feed sequence number ever used (on any feed), the highest
+        purged from ``user_id``'s feed, and when its oldest entry was added (None: empty)."""
+        latest, purged, oldest = tuple[Any, ...](self._run(_FEED_POSITION, {"user_id": user_id}).one())
+        return int(latest or 0), int(purged or 0), oldest
+
+    def feed_entries(self, user_id: str, after: int, limit: int) -> list[StoredRow]:
+        """``user_id``'s entries after sequence number ``after``, oldest first, at most ``limit``."""
+        return list(self._run(_FEED_AFTER, {"user_id": user_id, "after": after, "limit": limit}).all())
+
+    def add_feed_entry(self, **values: Any) -> None:
+        """Insert one feed entry (the columns of ``feed_entries``)."""
+        self._run(_INSERT_FEED_ENTRY, values)
+
+    def purge_feed(self, user_id: str, added_through: str) -> int:
+        """Remove ``user_id``'s entries added at or before ``added_through`` and remember the
+        highest sequence number removed; return how many went. Takes the write lock."""
+        newest = self._run(_NEWEST_ADDED_THROUGH, {"user_id": user_id, "cutoff": added_through}).scalar()
+        if newest is None:
+            return 0
+        self.lock_writes()
+        removed = self._run(_PURGE_FEED, {"user_id": user_id, "through": newest}).rowcount
+        purged = self._run(_SELECT_PURGED, {"user_id": user_id}).scalar()
+        if purged is None:
+            self._run(_INSERT_FEED_STATE, {"user_id": user_id, "purged_through": newest})
+        elif purged < newest:
+            self._run(_UPDATE_FEED_STATE, {"b_user_id": user_id, "purged_through": newest})
+        return int(removed or 0)
 
     # idempotency keys ---------------------------------------------------------------------------
-    def processed(self, user_id: str, transaction_id: str) -> IdempotencyRow | None:
-        return self.session.get(IdempotencyRow, (user_id, transaction_id))
+    def processed(self, user_id: str, transaction_id: str) -> StoredRow | None:
+        """The processed upload under this key (``digest``, ``response``), or None."""
+        return self._run(_SELECT_PROCESSED, {"user_id": user_id, "transaction_id": transaction_id}).first()
 
     def remember(self, user_id: str, transaction_id: str, digest: str, at: str, response: Record) -> None:
-        self.session.add(
-            IdempotencyRow(
-                user_id=user_id,
-                transaction_id=transaction_id,
-                digest=digest,
-                processed_at=at,
-                response=response,
-            )
-        )
+        values = {
+            "user_id": user_id,
+            "transaction_id": transaction_id,
+            "digest": digest,
+            "processed_at": at,
+            "response": response,
+        }
+        self._run(_INSERT_PROCESSED, values)
 
     def processed_count(self) -> int:
-        return int(self.session.scalar(select(func.count()).select_from(IdempotencyRow)) or 0)
+        return int(self._run(select(func.count()).select_from(_PROCESSED)).scalar() or 0)
 
     # the room -----------------------------------------------------------------------------------
     def report_device(self, user_id: str, device_id: str, at: str, **values: Any) -> None:
@@ -550,29 +610,26 @@ class Store:
         ``values`` are the columns this request tells (model, queue_length, last_upload_at ...);
         None values are left as they were.
         """
-        known = {k: v for k, v in values.items() if v is not None}
-        row = {"user_id": user_id, "device_id": device_id, "last_seen_at": at, **known}
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = dialect_insert(DeviceRow).values(**row)
-        statement = statement.on_conflict_do_update(
-            index_elements=["user_id", "device_id"],
-            set_={k: statement.excluded[k] for k in row if k not in {"user_id", "device_id"}},
-        )
-        self.session.execute(statement)
+        unknown = set(values) - set(_DEVICE_FACTS)
+        if unknown:
+            raise ValueError(f"not a device column: {sorted(unknown)}")
+        row: dict[str, Any] = {"user_id": user_id, "device_id": device_id, "last_seen_at": at}
+        row.update({name: values.get(name) for name in _DEVICE_FACTS})
+        self._run(_report_device_statement(self.dialect), row)
 
-    def devices(self) -> list[DeviceRow]:
-        return list(self.session.scalars(select(DeviceRow).order_by(DeviceRow.user_id, DeviceRow.device_id)))
+    def devices(self) -> list[StoredRow]:
+        query = select(_DEVICES).order_by(_DEVICES.c.user_id, _DEVICES.c.device_id)
+        return list(self._run(query).all())
 
     # the clock ----------------------------------------------------------------------------------
-    def clock(self) -> ClockRow | None:
-        return self.session.get(ClockRow, 1)
+    def clock(self) -> StoredRow | None:
+        """The stored clock (``emulated_at``, ``wall_at``, ``running``), or None."""
+        return self._run(_SELECT_CLOCK).first()
 
     def set_clock(self, emulated_at: str, wall_at: float, running: bool) -> None:
-        row = self.session.get(ClockRow, 1)
-        if row is None:
-            self.session.add(ClockRow(id=1, emulated_at=emulated_at, wall_at=wall_at, running=running))
-        else:
-            row.emulated_at, row.wall_at, row.running = emulated_at, wall_at, running
+        values = {"emulated_at": emulated_at, "wall_at": wall_at, "running": running}
+        if self._run(_UPDATE_CLOCK, values).rowcount == 0:
+            self._run(_INSERT_CLOCK, {"id": 1, **values})
 
     # datasets ----------------------------------------------------------------------------------
     def datasets(self) -> list[DatasetRow]:
@@ -580,3 +637,120 @@ class Store:
 
     def dataset(self, name: str) -> DatasetRow | None:
         return self.session.get(DatasetRow, name)
+
+
+StoredRow = Row[Any]
+"""A row read with Core: its columns are attributes (``row.id``, ``row.data`` ...)."""
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A record as a transaction knows it."""
+
+    object: str
+    deleted: bool
+    data: Record
+
+
+#: A setting not stored (None is a value a setting may hold).
+_ABSENT = object()
+
+_RECORDS = Base.metadata.tables[RecordRow.__tablename__]
+_FEED = Base.metadata.tables[FeedEntryRow.__tablename__]
+_FEED_STATE = Base.metadata.tables[FeedStateRow.__tablename__]
+_PROCESSED = Base.metadata.tables[IdempotencyRow.__tablename__]
+_DEVICES = Base.metadata.tables[DeviceRow.__tablename__]
+_SETTINGS = Base.metadata.tables[SettingRow.__tablename__]
+_CLOCK = Base.metadata.tables[ClockRow.__tablename__]
+
+# The statements of the hot paths, built once: SQLAlchemy caches their compiled form by a key it
+# computes once per statement object, so running one costs little more than the driver's call.
+_LOCK_WRITES = text("SELECT pg_advisory_xact_lock(:key)")
+_RELAX_DURABILITY = text("SET LOCAL synchronous_commit TO OFF")
+_SELECT_RECORD = select(_RECORDS.c.object, _RECORDS.c.deleted, _RECORDS.c.data).where(
+    _RECORDS.c.id == bindparam("b_id")
+)
+_INSERT_RECORD = insert(_RECORDS)
+_UPDATE_RECORD = update(_RECORDS).where(_RECORDS.c.id == bindparam("b_id"))
+_DELETE_RECORD = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("b_id"))
+    .values(deleted=True, modified_at=bindparam("modified_at"), change_seq=bindparam("change_seq"))
+)
+_DRAW = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == bindparam("counter"))
+    .values(value=_COUNTERS.c.value + 1)
+    .returning(_COUNTERS.c.value)
+)
+_READ_COUNTER = select(_COUNTERS.c.value).where(_COUNTERS.c.name == bindparam("counter"))
+_INSERT_COUNTER = insert(_COUNTERS)
+_SELECT_SETTINGS = select(_SETTINGS.c.key, _SETTINGS.c.value).where(
+    _SETTINGS.c.key.in_(bindparam("keys", expanding=True))
+)
+_INSERT_SETTING = insert(_SETTINGS).values(key=bindparam("key"), value=bindparam("value"))
+_UPDATE_SETTING = (
+    update(_SETTINGS).where(_SETTINGS.c.key == bindparam("b_key")).values(value=bindparam("value"))
+)
+_SELECT_PROCESSED = select(_PROCESSED.c.digest, _PROCESSED.c.response).where(
+    _PROCESSED.c.user_id == bindparam("user_id"),
+    _PROCESSED.c.transaction_id == bindparam("transaction_id"),
+)
+_INSERT_PROCESSED = insert(_PROCESSED)
+_FEED_OF_USER = _FEED.c.user_id == bindparam("user_id")
+_FEED_POSITION = select(
+    func.coalesce(
+        select(_COUNTERS.c.value).where(_COUNTERS.c.name == "feed_seq").scalar_subquery(),
+        select(func.max(_FEED.c.seq)).scalar_subquery(),
+    ),
+    select(_FEED_STATE.c.purged_through)
+    .where(_FEED_STATE.c.user_id == bindparam("user_id"))
+    .scalar_subquery(),
+    select(func.min(_FEED.c.added_at)).where(_FEED_OF_USER).scalar_subquery(),
+)
+_FEED_AFTER = (
+    select(_FEED)
+    .where(_FEED_OF_USER, _FEED.c.seq > bindparam("after"))
+    .order_by(_FEED.c.seq)
+    .limit(bindparam("limit"))
+)
+_INSERT_FEED_ENTRY = insert(_FEED)
+_NEWEST_ADDED_THROUGH = select(func.max(_FEED.c.seq)).where(
+    _FEED_OF_USER, _FEED.c.added_at <= bindparam("cutoff")
+)
+_PURGE_FEED = delete(_FEED).where(_FEED_OF_USER, _FEED.c.seq <= bindparam("through"))
+_SELECT_PURGED = select(_FEED_STATE.c.purged_through).where(_FEED_STATE.c.user_id == bindparam("user_id"))
+_INSERT_FEED_STATE = insert(_FEED_STATE)
+_UPDATE_FEED_STATE = (
+    update(_FEED_STATE)
+    .where(_FEED_STATE.c.user_id == bindparam("b_user_id"))
+    .values(purged_through=bindparam("purged_through"))
+)
+_SELECT_CLOCK = select(_CLOCK.c.emulated_at, _CLOCK.c.wall_at, _CLOCK.c.running).where(_CLOCK.c.id == 1)
+_UPDATE_CLOCK = (
+    update(_CLOCK)
+    .where(_CLOCK.c.id == 1)
+    .values(emulated_at=bindparam("emulated_at"), wall_at=bindparam("wall_at"), running=bindparam("running"))
+)
+_INSERT_CLOCK = insert(_CLOCK)
+
+#: What a device's request may tell of it besides when it was seen.
+_DEVICE_FACTS = ("model", "queue_length", "last_upload_at", "last_poll_at", "last_sync_at")
+_REPORT_DEVICE: dict[str, Executable] = {}
+
+
+def _report_device_statement(dialect: str) -> Executable:
+    """The room's upsert: one statement for every request, a fact not told left as it was."""
+    if dialect not in _REPORT_DEVICE:
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = dialect_insert(_DEVICES).values(
+            {name: bindparam(name) for name in ("user_id", "device_id", "last_seen_at", *_DEVICE_FACTS)}
+        )
+        told: dict[str, Any] = {
+            name: func.coalesce(statement.excluded[name], _DEVICES.c[name]) for name in _DEVICE_FACTS
+        }
+        _REPORT_DEVICE[dialect] = statement.on_conflict_do_update(
+            index_elements=["user_id", "device_id"],
+            set_={"last_seen_at": statement.excluded.last_seen_at, **told},
+        )
+    return _REPORT_DEVICE[dialect]

@@ -20,7 +20,11 @@ from emulator.engine.localstore import LocalStore
 from emulator.engine.merge import entry_ids, plan_merge
 from emulator.errors import MalformedAnswer, read_answer
 
+#: Feed entries asked for at a time.
 PAGE = 100
+#: Entries of a page staged in one local transaction (with the cursor), in one turn of the event
+#: loop: a turn staging a whole page would freeze the window for tens of milliseconds.
+STAGE_BATCH = 10
 DEFAULT_PAGE_RECORDS = 1000
 #: Staged entries read from the file at a time by a merge pass.
 MERGE_BATCH = 50
@@ -114,15 +118,18 @@ class FeedPoller:
                     self._missed(page)
                 entries = page.entries
                 cut_short = False
-                with store.transaction():  # staged data and cursor move together
-                    for part in entries:
-                        store.stage(part.seq, part.model_dump(mode="json"), device.now_iso())
-                        received = part.first_record + len(part.records)
-                        cut_short = received < part.total_records
-                        cursor, skip = (cursor, received) if cut_short else (part.seq, 0)
-                    store.set_setting("feed_cursor", cursor)
-                    store.set_setting("feed_skip", skip)
-                    store.set_setting("last_feed_read", page.server_time)
+                for start in range(0, len(entries), STAGE_BATCH):
+                    if start:
+                        await asyncio.sleep(0)  # a turn of the event loop between batches
+                    with store.transaction():  # staged data and cursor move together
+                        for part in entries[start : start + STAGE_BATCH]:
+                            store.stage(part.seq, part.model_dump(mode="json"), device.now_iso())
+                            received = part.first_record + len(part.records)
+                            cut_short = received < part.total_records
+                            cursor, skip = (cursor, received) if cut_short else (part.seq, 0)
+                        store.set_setting("feed_cursor", cursor)
+                        store.set_setting("feed_skip", skip)
+                        store.set_setting("last_feed_read", page.server_time)
                 read += entries
                 downloaded += len(entries)
                 if cut_short or len(entries) < PAGE:

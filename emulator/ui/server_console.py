@@ -6,11 +6,13 @@ server and a standalone ``autosync-stub``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -148,8 +150,13 @@ class ServerConsole(QTabWidget):
         self.objects: dict[str, dict[str, Any]] = {}
         self.users: list[str] = []
         self.loading = False
-        self.addTab(self._build_records(), "Online records")
-        self.addTab(self._build_feeds(), "Feeds")
+        #: The long lists (online records, a feed) not read again since the server changed,
+        #: because they were not on screen: read when they are shown.
+        self._stale_pages: set[QWidget] = set()
+        self.records_page = self._build_records()
+        self.feeds_page = self._build_feeds()
+        self.addTab(self.records_page, "Online records")
+        self.addTab(self.feeds_page, "Feeds")
         self.addTab(self._build_operations(), "Online operations")
         self.addTab(self._build_rules(), "Validation rules")
         self.addTab(self._build_admin(), "Users' iPads")
@@ -159,6 +166,7 @@ class ServerConsole(QTabWidget):
         self.room.refresh.clicked.connect(self.reload_room)
         self._room_clock = Coalescer(self._room_tick, self, every_ms=CONSOLE_EVERY_MS)
         self.currentChanged.connect(lambda _i: self._room_tick())
+        self.currentChanged.connect(lambda _i: self._load_if_stale())
         self._reload = Coalescer(self.reload, self, every_ms=CONSOLE_EVERY_MS)
         context.bridge.happened.connect(self._on_event)
         context.bridge.time_changed.connect(self._times_moved)  # a bound slot: disconnected on deletion
@@ -391,11 +399,35 @@ class ServerConsole(QTabWidget):
                 combo.clear()
                 for user in self.users:
                     combo.addItem(user, user)
-        await self._load_records()
-        await self._load_feed()
-        await self._load_rules()
-        await self._load_user_settings()
-        await self._load_room()
+        # each part in a turn of its own (an in-process server answers at once); the long lists
+        # only if they are on screen
+        for page, load in ((self.records_page, self._load_records), (self.feeds_page, self._load_feed)):
+            if self._on_screen(page):
+                await load()
+                self._stale_pages.discard(page)
+            else:
+                self._stale_pages.add(page)
+            await asyncio.sleep(0)
+        for load in (self._load_rules, self._load_user_settings, self._load_room):
+            await load()
+            await asyncio.sleep(0)
+
+    def _on_screen(self, page: QWidget) -> bool:
+        return self.isVisible() and self.currentWidget() is page
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._load_if_stale()
+
+    def _load_if_stale(self) -> None:
+        """Read the list just shown if the server changed while it was hidden."""
+        page = self.currentWidget()
+        if page in self._stale_pages and self.isVisible():
+            self._stale_pages.discard(page)
+            if page is self.records_page:
+                self.reload_records()
+            elif page is self.feeds_page:
+                self.reload_feed()
 
     async def _load_objects(self) -> None:
         device = next(iter(self.stage.devices.values()), None)

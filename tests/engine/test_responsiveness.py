@@ -7,6 +7,7 @@ without explicit yields a drain or a merge would hold the loop (and the window) 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import event
 
 from emulator.engine.changes import apply_items as changes_apply
 from emulator.engine.device import Device
+from emulator.engine.feedpoller import STAGE_BATCH
 from emulator.engine.localstore import LocalStore, lay_net
 from tests.engine.conftest import World, account_of
 
@@ -71,6 +73,39 @@ def test_the_loop_gets_a_turn_for_every_feed_entry_merged(world: World) -> None:
     world.settle()
     assert air.record(account)["phone__v"] == "+1 555 00059"
     assert turns >= 60
+
+
+def test_a_feed_page_is_staged_a_few_entries_per_turn(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of a hundred entries staged in one turn froze the window for tens of milliseconds."""
+    pro = world.device("Anna's iPad Pro")
+    air = world.device("Anna's iPad Air")
+    air.set_network("offline")
+    account = account_of(pro)["id"]
+    for k in range(60):
+        pro.save("account__v", account, {"phone__v": f"+1 555 {k:05d}"})
+    world.settle()
+    turn = 0
+    staged_in_turn: Counter[int] = Counter()
+    stage = LocalStore.stage
+
+    def noting(store: LocalStore, seq: int, part: dict[str, Any], now: str) -> dict[str, Any]:
+        staged_in_turn[turn] += 1
+        return stage(store, seq, part, now)
+
+    monkeypatch.setattr(LocalStore, "stage", noting)
+
+    async def poll_counting_turns() -> None:
+        nonlocal turn
+        polling = asyncio.ensure_future(air.poller.poll())
+        while not polling.done():
+            turn += 1
+            await asyncio.sleep(0)
+        await polling
+
+    air.set_network("online")
+    world.run(poll_counting_turns())
+    assert sum(staged_in_turn.values()) == 60, "one page: every entry staged"
+    assert max(staged_in_turn.values()) <= STAGE_BATCH < 60, staged_in_turn
 
 
 @pytest.fixture
