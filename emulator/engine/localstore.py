@@ -232,6 +232,8 @@ _TEMP_REFS_TAKE = (
 _QUEUE_COLUMNS = list(_QUEUE.columns)
 _QUEUE_HEAD = select(*_QUEUE_COLUMNS).order_by(_QUEUE.c.seq).limit(1)
 _QUEUE_LENGTH = select(func.count()).select_from(_QUEUE)
+#: Sets the columns its parameters name (besides ``b_seq``) on one queue item.
+_QUEUE_ITEM_SET = update(_QUEUE).where(_QUEUE.c.seq == bindparam("b_seq"))
 _QUEUE_DELETE = delete(_QUEUE).where(_QUEUE.c.seq == bindparam("seq"))
 _QUEUE_REFS_DELETE = delete(_QUEUE_REFS).where(_QUEUE_REFS.c.seq == bindparam("seq"))
 _QUEUE_REFS_MOVE = (
@@ -643,7 +645,7 @@ class LocalStore:
 
     def update_queue_item(self, seq: int, **values: Any) -> None:
         with self._connection() as c:
-            c.execute(update(_QUEUE).where(_QUEUE.c.seq == bindparam("b_seq")), {"b_seq": seq, **values})
+            c.execute(_QUEUE_ITEM_SET, {"b_seq": seq, **values})
 
     def dequeue(self, seq: int, items: list[Record]) -> dict[str, Net]:
         """Remove the queue's head (``seq``, whose ``items`` the caller holds).
