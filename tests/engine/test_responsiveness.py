@@ -60,14 +60,20 @@ def test_the_loop_gets_a_turn_for_every_item_a_long_queue_drains(world: World) -
     assert turns >= 60
 
 
-def test_the_loop_gets_a_turn_for_every_feed_entry_merged(world: World) -> None:
+def _feed_waiting_for_the_air(world: World, entries: int) -> tuple[Device, str]:
+    """The Pro saves ``entries`` edits of one account while the Air is offline: (the Air, the account)."""
     pro = world.device("Anna's iPad Pro")
     air = world.device("Anna's iPad Air")
     air.set_network("offline")
     account = account_of(pro)["id"]
-    for k in range(60):
+    for k in range(entries):
         pro.save("account__v", account, {"phone__v": f"+1 555 {k:05d}"})
     world.settle()
+    return air, account
+
+
+def test_the_loop_gets_a_turn_for_every_feed_entry_merged(world: World) -> None:
+    air, account = _feed_waiting_for_the_air(world, 60)
     air.set_network("online")
     turns = world.run(_with_turns(air.poller.poll()))
     world.settle()
@@ -77,13 +83,7 @@ def test_the_loop_gets_a_turn_for_every_feed_entry_merged(world: World) -> None:
 
 def test_a_feed_page_is_staged_a_few_entries_per_turn(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """A page of a hundred entries staged in one turn froze the window for tens of milliseconds."""
-    pro = world.device("Anna's iPad Pro")
-    air = world.device("Anna's iPad Air")
-    air.set_network("offline")
-    account = account_of(pro)["id"]
-    for k in range(60):
-        pro.save("account__v", account, {"phone__v": f"+1 555 {k:05d}"})
-    world.settle()
+    air, _account = _feed_waiting_for_the_air(world, 60)
     turn = 0
     staged_in_turn: Counter[int] = Counter()
     stage = LocalStore.stage
