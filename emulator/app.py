@@ -89,14 +89,23 @@ async def start_stage(args: argparse.Namespace) -> Stage:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from emulator.ui.splash import say, starting_splash
+
+    # the first paint comes before the heavy imports and the stage; a screenshot needs none
+    splash = None if args.screenshot else starting_splash(_starting_what(args))
+
     from PySide6.QtCore import QSettings
 
     from emulator.heap import keep_pauses_short
     from emulator.ui.main_window import MainWindow
 
     try:
+        if splash is not None:
+            say(splash, "Starting the iPads: each syncs its data from the server…")
         stage = await start_stage(args)
     except Exception as exc:  # a remote server that does not answer, a bad token ...
+        if splash is not None:
+            splash.close()
         print(f"autosync-emulator: could not start the stage: {exc}", file=sys.stderr)
         return 2
     settings = None if args.screenshot else QSettings("Autosync Emulator", "autosync-emulator")
@@ -107,6 +116,8 @@ async def run(args: argparse.Namespace) -> int:
     if args.screenshot:
         window.fit_to(args.width, args.height, within_screen=False)
     window.show()
+    if splash is not None:
+        splash.finish(window)
     keep_pauses_short()
     opened = window.open_scenario(args.scenario) if args.scenario else None
     if args.screenshot:
@@ -123,6 +134,12 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     await closed
     return 0
+
+
+def _starting_what(args: argparse.Namespace) -> str:
+    if args.server:
+        return f"Joining the server at {args.server}…"
+    return "Starting the server (the online side of Vault CRM)…"
 
 
 async def _let_qt_paint(rounds: int = 5) -> None:

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QSplashScreen
+from pytestqt.qtbot import QtBot
 
+from emulator import app as app_module
 from emulator.app import SAMPLE_DEVICES, parse_args
 from emulator.scenarios.loader import library_dir
+from emulator.ui.splash import starting_splash
+from tests.ui.conftest import run
 
 
 def test_defaults_use_the_embedded_server() -> None:
@@ -125,3 +130,36 @@ def test_without_a_display_the_app_says_how_to_run_it_instead_of_crashing(tmp_pa
     assert done.returncode == 2, done.stderr
     assert "no display found" in done.stderr and "xvfb-run" in done.stderr and "--screenshot" in done.stderr
     assert "core dumped" not in done.stderr and "qt.qpa" not in done.stderr
+
+
+def _splashes() -> list[QSplashScreen]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, QSplashScreen) and w.isVisible()]
+
+
+def test_the_first_paint_is_a_splash_saying_what_starts(
+    qt_loop: object, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Starting the stage takes a second or two: the app answers a click at once, before the heavy
+    imports and the stage, and the splash goes when the stage cannot start (or the window shows)."""
+    seen: list[str] = []
+
+    async def failing_start(_args: object) -> None:
+        seen.extend(s.message().strip() for s in _splashes())
+        raise RuntimeError("no answer from http://192.0.2.1:8765")
+
+    monkeypatch.setattr(app_module, "start_stage", failing_start)
+    code = run(qtbot, app_module.run(parse_args(["--server", "http://192.0.2.1:8765", "--token", "t"])))
+    assert code == 2
+    assert seen == ["Starting the iPads: each syncs its data from the server…"], seen
+    assert not _splashes(), "the splash goes with the failure"
+    assert "could not start the stage: no answer" in capsys.readouterr().err
+
+
+def test_the_splash_says_which_server_it_joins(qtbot: QtBot) -> None:
+    splash = starting_splash(
+        app_module._starting_what(parse_args(["--server", "http://10.0.0.5:8765", "--token", "t"]))
+    )
+    qtbot.addWidget(splash)
+    assert splash.isVisible() and splash.message().strip() == "Joining the server at http://10.0.0.5:8765…"
+    embedded = app_module._starting_what(parse_args([]))
+    assert embedded == "Starting the server (the online side of Vault CRM)…"
