@@ -89,7 +89,7 @@ async def start_stage(args: argparse.Namespace) -> Stage:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from emulator.ui.splash import say, starting_splash
+    from emulator.ui.splash import starting_splash
 
     # the first paint comes before the heavy imports and the stage; a screenshot needs none
     splash = None if args.screenshot else starting_splash(_starting_what(args))
@@ -101,7 +101,7 @@ async def run(args: argparse.Namespace) -> int:
 
     try:
         if splash is not None:
-            say(splash, "Starting the iPads: each syncs its data from the server…")
+            splash.say("Starting the iPads: each syncs its data from the server…")
         stage = await start_stage(args)
     except Exception as exc:  # a remote server that does not answer, a bad token ...
         if splash is not None:
@@ -117,7 +117,7 @@ async def run(args: argparse.Namespace) -> int:
         window.fit_to(args.width, args.height, within_screen=False)
     window.show()
     if splash is not None:
-        splash.finish(window)
+        splash.close()
     keep_pauses_short()
     opened = window.open_scenario(args.scenario) if args.scenario else None
     if args.screenshot:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from emulator import app as app_module
 from emulator.app import SAMPLE_DEVICES, parse_args
 from emulator.scenarios.loader import library_dir
-from emulator.ui.splash import starting_splash
+from emulator.ui.splash import StartingSplash, starting_splash
 from tests.ui.conftest import run
 
 
@@ -132,8 +132,8 @@ def test_without_a_display_the_app_says_how_to_run_it_instead_of_crashing(tmp_pa
     assert "core dumped" not in done.stderr and "qt.qpa" not in done.stderr
 
 
-def _splashes() -> list[QSplashScreen]:
-    return [w for w in QApplication.topLevelWidgets() if isinstance(w, QSplashScreen) and w.isVisible()]
+def _splashes() -> list[StartingSplash]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, StartingSplash) and w.isVisible()]
 
 
 def test_the_first_paint_is_a_splash_saying_what_starts(
