@@ -21,11 +21,9 @@ traceback and answered 500, never mistaken for a 404.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-#: A lone UTF-16 surrogate (valid in a Python str, never in UTF-8 or in a JSON answer).
-LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+from autosync_wire import LONE_SURROGATE
 
 
 class ApiError(Exception):
