@@ -8,16 +8,22 @@ moves under the jump.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QWidget
 
 from emulator.ui.support import Context, when
 from emulator.ui.theme import scaled
 
 SPEEDS = (1, 10, 60)
 TICK_MS = 100
+
+
+def _shorter(moment: datetime) -> tuple[str, ...]:
+    """The emulated time in shorter forms, for a narrow window: without the clock's state, then
+    the time of day alone."""
+    return (when(moment), moment.strftime("%H:%M:%S"))
 
 
 class ClockBar(QWidget):
@@ -40,6 +46,10 @@ class ClockBar(QWidget):
         row.setContentsMargins(8, 4, 8, 4)
         self.time = QLabel()
         self.time.setObjectName("clock-time")
+        # the time says as much as its width holds (the whole date in a wide window, the time of
+        # day at least), so the bar never holds the window wider than the screen
+        self.time.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.time.installEventFilter(self)
         self.run = QPushButton()
         self.run.setObjectName("clock-run")
         self.run.setCheckable(True)
@@ -99,6 +109,8 @@ class ClockBar(QWidget):
 
     def rescale(self) -> None:
         self.time.setFont(scaled(self.font(), 1.5, bold=True))
+        self.time.setMinimumWidth(self.time.fontMetrics().horizontalAdvance("00:00:00") + 8)
+        self.show_time()
 
     @property
     def running(self) -> bool:
@@ -129,7 +141,21 @@ class ClockBar(QWidget):
 
     def show_time(self, _moment: object = None) -> None:
         state = f"running {self.speed}x" if self.running else "paused"
-        self.time.setText(f"{when(self.stage.clock.now())}  ({state})")
+        moment = self.stage.clock.now()
+        whole = f"{when(moment)}  ({state})"
+        self.time.setToolTip(whole)
+        self.time.setText(self._fitting(whole, *_shorter(moment)))
+
+    def _fitting(self, *texts: str) -> str:
+        """The first of ``texts`` (longest first) the label's width holds, else the last."""
+        metrics = self.time.fontMetrics()
+        room = self.time.contentsRect().width()
+        return next((text for text in texts if metrics.horizontalAdvance(text) <= room), texts[-1])
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.time and event.type() == QEvent.Type.Resize:
+            self.show_time()  # as much of the time as the new width holds
+        return False
 
     def jump(self, delta: timedelta) -> None:
         """Jump the clock ahead, firing every timer on the way in order.

@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         self.console_dock = QDockWidget("Server console", self)
         self.console_dock.setObjectName("server-dock")
         set_dock_widget(self.console_dock, self.console)
+        self.console_dock.setMinimumWidth(CONSOLE_MIN_WIDTH)  # never a sliver: the iPads scroll instead
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.console_dock)
         self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
         self.timeline_dock = self._make_timeline_dock()

@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from emulator.scenarios.loader import library_dir
 from emulator.stage import Stage
-from emulator.ui.main_window import MainWindow
+from emulator.ui.main_window import CONSOLE_MIN_WIDTH, MainWindow
 from tests.ui.conftest import run
 
 SIZES = {"projector": (1366, 768), "monitor": (1920, 1080)}
@@ -115,6 +115,32 @@ def test_every_dock_open_in_presenter_mode_keeps_the_window_on_the_screen(
     settle_layout(qtbot, window)
     assert window.geometry().size() == before.size()
     assert not window.timeline_dock.isVisible() and window.console_dock.isVisible() == console
+
+
+def test_the_console_opened_in_presenter_mode_is_usable_and_the_clock_shortens(
+    on_screen: MainWindow, qtbot: QtBot
+) -> None:
+    """On a projector three iPads fill the width: the console opened over them gets a usable
+    width (the iPads scroll), and the clock bar says as much of the time as it has room for."""
+    window = on_screen
+    window.toggle_presenter()
+    window.console_dock.show()
+    settle_layout(qtbot, window)
+    screen = window.screen().availableGeometry()
+    assert window.width() <= screen.width(), "the window stays on the screen"
+    assert window.console_dock.minimumWidth() >= CONSOLE_MIN_WIDTH, "never squeezed: the iPads scroll"
+    assert window.console_dock.width() >= CONSOLE_MIN_WIDTH
+    clock = window.clock_bar.time
+    whole = clock.toolTip()
+    assert whole == "Thu 26 Nov 2026, 09:00:00  (paused)"
+    metrics = clock.fontMetrics()
+    for room, shown in (
+        (metrics.horizontalAdvance(whole) + 20, whole),
+        (metrics.horizontalAdvance("Thu 26 Nov 2026, 09:00:00") + 20, "Thu 26 Nov 2026, 09:00:00"),
+        (metrics.horizontalAdvance("09:00:00") + 20, "09:00:00"),
+    ):
+        clock.resize(room, clock.height())
+        assert clock.text() == shown, room
 
 
 def test_leaving_presenter_mode_restores_the_window_and_its_docks(
