@@ -286,11 +286,11 @@ def _number(value: object) -> int | float:
 class Store:
     """Read and write online data inside one database transaction.
 
-    The hot paths (records, counters, settings, idempotency keys, the clock, the room) run
-    statements built once at import (:data:`_STATEMENTS`) on the transaction's connection, not
-    through the ORM: an upload is a dozen statements, and building, caching and flushing ORM
-    objects for each cost several times the database's own work. Users and data sets, read
-    rarely, stay ORM objects.
+    The hot paths (records, counters, settings, idempotency keys, the clock, feeds, the room) run
+    statements built once at import (the constants at the end of this module) on the
+    transaction's connection, not through the ORM: an upload is a dozen statements, and
+    building, caching and flushing ORM objects for each cost several times the database's own
+    work. Users and data sets, read rarely, stay ORM objects.
     """
 
     def __init__(self, session: Session) -> None:
@@ -460,11 +460,7 @@ class Store:
             .where(*self._children_of(child_object, via_field, parent_id))
             .order_by(_RECORDS.c.id)
         )
-        children = []
-        for row in self._run(query):
-            cached = self._rows.get(row.id)
-            children.append(dict(row.data if cached is None else cached.data))
-        return children
+        return [dict(row.data) for row in self._run(query)]
 
     def rollups(
         self, child_object: str, via_field: str, parent_id: str, fields: Sequence[str | None]
