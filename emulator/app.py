@@ -101,7 +101,7 @@ async def run(args: argparse.Namespace) -> int:
 
     try:
         if splash is not None:
-            splash.say("Starting the iPads: each syncs its data from the server…")
+            splash.tell("Starting the iPads: each syncs its data from the server…")
         stage = await start_stage(args)
     except Exception as exc:  # a remote server that does not answer, a bad token ...
         if splash is not None:

@@ -46,7 +46,7 @@ class StartingSplash(QWidget):
             area = screen.availableGeometry()
             self.move(area.center().x() - SIZE[0] // 2, area.center().y() - SIZE[1] // 2)
 
-    def say(self, doing: str) -> None:
+    def tell(self, doing: str) -> None:
         """Change what the splash says is being done (painted before this returns)."""
         self._doing.setText(doing)
         self.repaint()
@@ -60,5 +60,5 @@ def starting_splash(doing: str) -> StartingSplash:
     """Show the splash at once (painted before this returns), saying what is being done."""
     splash = StartingSplash()
     splash.show()
-    splash.say(doing)
+    splash.tell(doing)
     return splash
