@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,11 +78,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def start_stage(args: argparse.Namespace) -> Stage:
+async def start_stage(args: argparse.Namespace, tell: Callable[[str], None] = lambda _doing: None) -> Stage:
+    """The stage with its server started and the sample iPads on it; ``tell`` hears each step."""
     from emulator.stage import Stage
 
     stage = Stage(seed=args.seed, data_dir=args.data_dir, server_url=args.server, admin_token=args.token)
     await stage.start()
+    tell("Starting the iPads: each syncs its data from the server…")
     for name, user, model, ios in SAMPLE_DEVICES:
         await stage.add_device(name, user, model=model, ios_version=ios)
     return stage
@@ -100,9 +102,7 @@ async def run(args: argparse.Namespace) -> int:
     from emulator.ui.main_window import MainWindow
 
     try:
-        if splash is not None:
-            splash.tell("Starting the iPads: each syncs its data from the server…")
-        stage = await start_stage(args)
+        stage = await start_stage(args, splash.tell if splash is not None else lambda _doing: None)
     except Exception as exc:  # a remote server that does not answer, a bad token ...
         if splash is not None:
             splash.close()

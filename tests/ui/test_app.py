@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -143,14 +144,19 @@ def test_the_first_paint_is_a_splash_saying_what_starts(
     imports and the stage, and the splash goes when the stage cannot start (or the window shows)."""
     seen: list[str] = []
 
-    async def failing_start(_args: object) -> None:
+    async def failing_start(_args: object, tell: Callable[[str], None]) -> None:
+        seen.extend(s.message().strip() for s in _splashes())
+        tell("Starting the iPads: each syncs its data from the server…")
         seen.extend(s.message().strip() for s in _splashes())
         raise RuntimeError("no answer from http://192.0.2.1:8765")
 
     monkeypatch.setattr(app_module, "start_stage", failing_start)
     code = run(qtbot, app_module.run(parse_args(["--server", "http://192.0.2.1:8765", "--token", "t"])))
     assert code == 2
-    assert seen == ["Starting the iPads: each syncs its data from the server…"], seen
+    assert seen == [
+        "Joining the server at http://192.0.2.1:8765…",
+        "Starting the iPads: each syncs its data from the server…",
+    ], seen
     assert not _splashes(), "the splash goes with the failure"
     assert "could not start the stage: no answer" in capsys.readouterr().err
 
