@@ -795,9 +795,9 @@ class LocalStore:
         return default if held is _ABSENT else _copied(held)
 
     def set_setting(self, key: str, value: Any) -> None:
-        held = self._settings.get(key, _UNKNOWN)
+        held = self._settings.get(key, _ABSENT)
         if type(held) is type(value) and held == value:
-            return  # the file holds it already
+            return  # the file holds it already (a setting not read yet is written)
         with self._connection() as c:
             c.execute(_SETTING_UPSERT, {"key": key, "value": value})
         self._settings[key] = _copied(value)
@@ -876,7 +876,6 @@ def lay_net(record: Record, *nets: Net) -> Record:
     return {**record, **{name: value for name, (_seq, value) in newest.items()}}
 
 
-_UNKNOWN = object()
 #: A setting the file does not hold (as cached).
 _ABSENT = object()
 

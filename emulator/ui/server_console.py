@@ -424,10 +424,7 @@ class ServerConsole(QTabWidget):
         page = self.currentWidget()
         if page in self._stale_pages and self.isVisible():
             self._stale_pages.discard(page)
-            if page is self.records_page:
-                self.reload_records()
-            elif page is self.feeds_page:
-                self.reload_feed()
+            {self.records_page: self.reload_records, self.feeds_page: self.reload_feed}[page]()
 
     async def _load_objects(self) -> None:
         device = next(iter(self.stage.devices.values()), None)
