@@ -15,7 +15,6 @@ from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QFont,
-    QFontMetricsF,
     QKeyEvent,
     QKeySequence,
     QResizeEvent,
@@ -218,6 +217,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_scenario_menu()
         self._restore()
+        self._show_band()
         self.console.reload()
 
     def _make_timeline_dock(self) -> QDockWidget:
@@ -305,12 +305,10 @@ class MainWindow(QMainWindow):
         device = self.stage.devices.get(device_id)
         return None if device is None else device.profile.user_id
 
-    def _band_height(self) -> int:
-        """The network band above the iPads, where changes travel (none while travel is off)."""
-        return int(self.fontMetrics().height() * 2) if self.travel.active else 0
-
     def _show_band(self) -> None:
-        self.row.setContentsMargins(4, 4 + self._band_height(), 4, 4)
+        """The network band above the iPads, where changes travel (none while travel is off)."""
+        self.travel.fit()
+        self.row.setContentsMargins(4, 4 + (self.travel.band_height() if self.travel.active else 0), 4, 4)
 
     def _locate(self, place: str) -> QPointF | None:
         """Where a place of :mod:`emulator.ui.travel` is, in the overlay's coordinates.
@@ -320,7 +318,7 @@ class MainWindow(QMainWindow):
         so a change never seems to pass through another iPad's screen.
         """
         viewport = self.scroller.viewport()
-        y = 4 + self._band_height() / 2
+        y = self.travel.track_y()
         if place.startswith("device:"):
             column = self.columns.get(place.removeprefix("device:"))
             if column is None or not column.isVisible():
@@ -339,17 +337,14 @@ class MainWindow(QMainWindow):
         if not theirs:
             return None
         x = (centre + sum(theirs) / len(theirs)) / 2  # between the server and them
-        bold = QFont(self.font())
-        bold.setBold(True)
-        metrics = QFontMetricsF(bold)
-        gap = (metrics.horizontalAdvance("Server") + metrics.horizontalAdvance(f"{user}'s feed")) / 2 + 40
+        gap = 40 + (self.travel.plate_width(SERVER) + self.travel.plate_width(place)) / 2
         if abs(x - centre) < gap:  # never on top of the server
             x = centre + (gap if x >= centre else -gap)
         return QPointF(x, y)
 
     def _band_nodes(self) -> list[str]:
         users = sorted({d.profile.user_id for d in self.stage.devices.values()})
-        return [SERVER, *(f"feed:{user}" for user in users)]
+        return [*(d.actor for d in self.stage.devices.values()), SERVER, *(f"feed:{user}" for user in users)]
 
     def set_travel_speed(self, speed: str) -> None:
         """Off, slow, normal or fast: how tokens show a change travelling (View menu)."""

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPointF, QRect, QRectF, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -29,6 +29,9 @@ SPEEDS: dict[str, int] = {"off": 0, "slow": 1800, "normal": 1000, "fast": 500}
 MAX_BACKLOG = 12
 FRAME_MS = 16
 SERVER = "server"
+TOP = 4  # the band's top margin, in pixels
+PLATE_PAD = 8  # a plate's height over its line of text
+RADIUS = 0.45  # a token's radius, in lines
 
 ANSWERS = {
     "uploaded": ("#009E73", "saved"),
@@ -68,10 +71,13 @@ def trips_for(event: Event, user_of: Callable[[str], str | None]) -> list[Trip]:
 
 
 class TravelOverlay(QWidget):
-    """Draws the tokens in flight over the stage; never takes a click.
+    """The network band above the iPads: the server, each user's feed, and tokens in flight.
 
-    ``locate(place)`` says where a place is, in the overlay's coordinates (None: not shown now);
-    ``nodes()`` lists the places drawn while a token flies (the server and the users' feeds).
+    The band is a strip of its own (the overlay covers only it, never an iPad): the server and
+    the feeds are plates on a track, each iPad a stem down to its name; a token runs along the
+    track from plate edge to plate edge with its label under it, so neither hides a place's
+    name. ``locate(place)`` says where a place sits on the track, in the overlay's coordinates
+    (None: not shown now); ``nodes()`` lists the places on it (the iPads, the server, the feeds).
 
     Attributes:
         trips: every trip started, in order (what the audience saw travel).
@@ -101,15 +107,62 @@ class TravelOverlay(QWidget):
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._frame)
         host.installEventFilter(self)
-        self.setGeometry(host.rect())
-        self.hide()
+        self.fit()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.parent() and event.type() == QEvent.Type.Resize:
-            parent = self.parentWidget()
-            if parent is not None:
-                self.setGeometry(parent.rect())
+            self.fit()
         return False
+
+    # geometry ---------------------------------------------------------------------------------------
+    def _bold(self) -> QFont:
+        font = QFont(self.font())
+        font.setBold(True)
+        return font
+
+    def _line(self) -> float:
+        return QFontMetricsF(self._bold()).height()
+
+    def track_y(self) -> float:
+        """Where the track runs: through the middle of the plates."""
+        return TOP + (self._line() + PLATE_PAD) / 2
+
+    def band_height(self) -> int:
+        """The band's height: the plates on the track, the token's label under it, the stems."""
+        return int(self.track_y() + self._line() * 1.5 + PLATE_PAD / 2 + 12)
+
+    def fit(self) -> None:
+        """Cover the band only (the whole width of the host), shown while tokens may travel."""
+        host = self.parentWidget()
+        if host is not None:
+            self.setGeometry(0, 0, host.width(), self.band_height())
+        self.setVisible(self.active)
+        self.update()
+
+    def plate_width(self, place: str) -> float:
+        """How wide a place's plate is (the server's or a feed's; an iPad has none: 0)."""
+        if place.startswith("device:"):
+            return 0.0
+        return QFontMetricsF(self._bold()).horizontalAdvance(_place_name(place)) + 18
+
+    def plate(self, place: str) -> QRectF | None:
+        """A plate's rectangle where its place is now (None for an iPad, or a place not shown)."""
+        at = self.locate(place)
+        if at is None or place.startswith("device:"):
+            return None
+        box = QRectF(0, 0, self.plate_width(place), self._line() + PLATE_PAD)
+        box.moveCenter(at)
+        return box
+
+    def _edge(self, place: str, toward: QPointF) -> QPointF | None:
+        """Where a token leaves or reaches a place: a plate's edge facing ``toward``, or a stem."""
+        at = self.locate(place)
+        box = self.plate(place)
+        if at is None or box is None:
+            return at
+        radius = self._line() * RADIUS
+        side = box.width() / 2 + radius + 2
+        return QPointF(at.x() + (side if toward.x() > at.x() else -side), at.y())
 
     @property
     def active(self) -> bool:
@@ -121,17 +174,19 @@ class TravelOverlay(QWidget):
         self.speed = speed
         if not self.active:
             self.clear()
+        self.fit()
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
         if not enabled:
             self.clear()
+        self.fit()
 
     def clear(self) -> None:
         self.queue.clear()
         self.current = None
         self._timer.stop()
-        self.hide()
+        self.update()
 
     def add(self, trips: list[Trip]) -> None:
         """Queue trips (dropping the oldest waiting ones past the backlog)."""
@@ -149,15 +204,14 @@ class TravelOverlay(QWidget):
             if self.locate(trip.source) is not None and self.locate(trip.target) is not None:
                 self.current, self.progress = trip, 0.0
                 self.trips.append(trip)
-                self.show()
                 self.raise_()
                 self._elapsed.start()
                 self._timer.start()
-                self.update(self.band())
+                self.update()
                 return
         self.current = None
         self._timer.stop()
-        self.hide()
+        self.update()
 
     def _frame(self) -> None:
         self.tick(self._elapsed.restart())
@@ -170,79 +224,78 @@ class TravelOverlay(QWidget):
         self.progress += milliseconds / duration
         if self.progress >= 1.0:
             self._next()
-        self.update(self.band())
+        self.update()
 
-    def band(self) -> QRect:
-        """Where tokens, nodes and labels are drawn: the full width, the height of the places.
-
-        Only this strip is repainted each frame: the overlay is transparent, so repainting all
-        of it would redraw every iPad beneath it (their lists, many times a second).
-        """
-        ys = [p.y() for place in self.nodes() if (p := self.locate(place)) is not None]
+    def token_at(self) -> QPointF | None:
+        """Where the token in flight is now (None: none in flight, or a place not shown)."""
         trip = self.current
-        if trip is not None:
-            ys += [p.y() for place in (trip.source, trip.target) if (p := self.locate(place)) is not None]
-        if not ys:
-            return QRect()
-        line = QFontMetricsF(self.font()).height()
-        top, bottom = min(ys) - 2 * line, max(ys) + 2.5 * line  # labels above, stems below
-        return QRect(0, int(top), self.width(), int(bottom - top) + 1)
+        if trip is None:
+            return None
+        source, target = self.locate(trip.source), self.locate(trip.target)
+        if source is None or target is None:
+            return None
+        start, end = self._edge(trip.source, target), self._edge(trip.target, source)
+        if start is None or end is None:
+            return None
+        t = _ease(min(self.progress, 1.0))
+        return QPointF(start.x() + (end.x() - start.x()) * t, start.y() + (end.y() - start.y()) * t)
+
+    def label_rect(self) -> QRectF | None:
+        """Where the token's label is drawn: under the token, below the plates on the track."""
+        at, trip = self.token_at(), self.current
+        if at is None or trip is None:
+            return None
+        metrics = QFontMetricsF(self._bold())
+        width, height = metrics.horizontalAdvance(trip.label) + 10, metrics.height() + 4
+        left = min(max(at.x() - width / 2, 0.0), self.width() - width)
+        return QRectF(left, at.y() + (metrics.height() + PLATE_PAD) / 2 + 2, width, height)
 
     # painting --------------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
-        trip = self.current
-        if trip is None:
-            return
-        start, end = self.locate(trip.source), self.locate(trip.target)
-        if start is None or end is None:
-            return
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        font = QFont(self.font())
-        font.setBold(True)
+        font = self._bold()
         painter.setFont(font)
-        for place in self.nodes():
-            point = self.locate(place)
-            if point is not None:
-                self._node(painter, point, _place_name(place))
-        painter.setPen(QPen(EDGE, 1.5, Qt.PenStyle.DashLine))
-        painter.drawLine(start, end)
-        for place, point in ((trip.source, start), (trip.target, end)):
-            if place.startswith("device:"):  # a stem down to the iPad's name
-                painter.drawLine(point, QPointF(point.x(), point.y() + QFontMetricsF(font).height()))
-        t = _ease(min(self.progress, 1.0))
-        at = QPointF(start.x() + (end.x() - start.x()) * t, start.y() + (end.y() - start.y()) * t)
-        radius = QFontMetricsF(font).height() * 0.55
-        painter.setPen(QPen(QColor("white"), 2))
-        painter.setBrush(QBrush(QColor(trip.colour)))
-        painter.drawEllipse(at, radius, radius)
-        label_w = QFontMetricsF(font).horizontalAdvance(trip.label) + 10
-        right = at.x() + radius + 4
-        left = at.x() - radius - 4 - label_w
-        self._label(painter, QPointF(right if right + label_w < self.width() else left, at.y()), trip.label)
+        line = QFontMetricsF(font).height()
+        y = self.track_y()
+        places = self.nodes()
+        points = [
+            p for place in places if place.startswith("device:") and (p := self.locate(place)) is not None
+        ]
+        if points:  # the track, and each iPad's stem down to its name
+            painter.setPen(QPen(EDGE, 1.0))
+            painter.drawLine(QPointF(min(p.x() for p in points), y), QPointF(max(p.x() for p in points), y))
+            for point in points:
+                painter.drawLine(point, QPointF(point.x(), self.height()))
+        trip = self.current
+        at = self.token_at()
+        if trip is not None and at is not None:
+            start = self._edge(trip.source, at)
+            if start is not None:
+                painter.setPen(QPen(EDGE, 2.0, Qt.PenStyle.DashLine))
+                painter.drawLine(start, at)
+        label = self.label_rect()
+        if trip is not None and at is not None and label is not None:
+            radius = line * RADIUS
+            painter.setPen(QPen(QColor("white"), 2))
+            painter.setBrush(QBrush(QColor(trip.colour)))
+            painter.drawEllipse(at, radius, radius)
+        for place in places:  # over the token: a token passing a plate goes behind its name
+            box = self.plate(place)
+            if box is not None:
+                self._node(painter, box, _place_name(place))
+        if label is not None and trip is not None:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(PLATE))
+            painter.drawRoundedRect(label, 4, 4)
+            painter.setPen(QColor(INK))
+            painter.drawText(label, Qt.AlignmentFlag.AlignCenter, trip.label)
         painter.end()
 
-    def _node(self, painter: QPainter, at: QPointF, text: str) -> None:
-        metrics = QFontMetricsF(painter.font())
-        box = QRectF(0, 0, metrics.horizontalAdvance(text) + 18, metrics.height() + 8)
-        box.moveCenter(at)
+    def _node(self, painter: QPainter, box: QRectF, text: str) -> None:
         painter.setPen(QPen(EDGE, 1.2, Qt.PenStyle.DashLine))
         painter.setBrush(QBrush(PLATE))
         painter.drawRoundedRect(box, 6, 6)
-        painter.setPen(QColor(INK))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-
-    def _label(self, painter: QPainter, at: QPointF, text: str) -> None:
-        metrics = QFontMetricsF(painter.font())
-        box = QRectF(
-            at.x(),
-            at.y() - metrics.height() / 2 - 2,
-            metrics.horizontalAdvance(text) + 10,
-            metrics.height() + 4,
-        )
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QBrush(PLATE))
-        painter.drawRoundedRect(box, 4, 4)
         painter.setPen(QColor(INK))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 

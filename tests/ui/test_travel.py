@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from emulator.engine.events import Event
@@ -74,7 +75,7 @@ def test_a_save_and_the_poll_that_brings_it_travel_as_tokens(window: MainWindow,
         ("server", pro_id, "saved"),
         ("server", "feed:anna", "feed entry"),
     ]
-    assert travel.current is None and travel.isHidden()
+    assert travel.current is None and not painted(travel, "#E69F00"), "the last token has arrived"
     run(qtbot, window.stage.advance(timedelta(seconds=30)))  # the Air's poll brings it
     qtbot.waitUntil(lambda: travel.current is not None)
     for _ in range(4):
@@ -115,3 +116,42 @@ def test_a_merged_record_glows_in_the_list_for_a_few_seconds(window: MainWindow,
     started = app.model.now()
     app.model.now = lambda: started + HIGHLIGHT_SECONDS + 0.1  # a few seconds later
     assert app.model.index(row, 1).data(HIGHLIGHT_ROLE) is False
+
+
+@pytest.mark.parametrize("presenter", [False, True])
+def test_the_band_has_its_own_strip_and_no_name_is_ever_covered(
+    window: MainWindow, qtbot: QtBot, presenter: bool
+) -> None:
+    """The band sits above the iPads' names from the start; a token and its label never hide a
+    place's name (the server's, a feed's, each other's), at any point of any trip."""
+    window.fit_to(1366, 768, within_screen=False)
+    if presenter:
+        window.toggle_presenter()
+    for _ in range(3):
+        QApplication.processEvents()
+    travel = window.travel
+    assert travel.isVisible(), "the band shows its places at rest, with the X-ray view"
+    viewport = window.scroller.viewport()
+    for column in window.columns.values():
+        caption = column.frame.caption
+        top = caption.mapTo(viewport, caption.rect().topLeft()).y()
+        assert top >= travel.geometry().bottom(), f"{column.device.id}'s name is below the band"
+    plates = {place: travel.plate(place) for place in ("server", "feed:anna", "feed:chloe")}
+    boxes = [box for box in plates.values() if box is not None]
+    assert len(boxes) == 3, "the server and both feeds are on the band"
+    assert all(travel.rect().contains(box.toAlignedRect()) for box in boxes), "whole plates"
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :]), "plates apart"
+    pro, air, chloe = (f"device:{c.device.id}" for c in window.columns.values())
+    for trip in (
+        Trip(pro, "server", "#0072B2", "upload"),
+        Trip("server", "feed:anna", "#E69F00", "feed entry"),
+        Trip("feed:anna", air, "#56B4E9", "download"),
+        Trip("server", chloe, "#56B4E9", "incremental sync"),
+    ):
+        travel.add([trip])
+        for _ in range(20):
+            label = travel.label_rect()
+            assert label is not None and travel.rect().contains(label.toAlignedRect()), trip
+            assert not any(label.intersects(box) for box in boxes), f"{trip.label!r} covers a name"
+            travel.tick(SPEEDS[travel.speed] / 20)
+        assert travel.current is None
