@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -157,28 +158,86 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-NO_DISPLAY = """autosync-emulator: no display found (neither $DISPLAY nor $WAYLAND_DISPLAY is set).
+NO_DISPLAY = """autosync-emulator: {problem}
 
 The app needs a screen. On a machine without one:
   xvfb-run -a -s "-screen 0 1600x1000x24" ./dev app      a virtual screen (Debian: apt install xvfb)
   ./dev app --screenshot stage.png                        a picture of the window, made offscreen
   .venv/bin/autosync-emulator scenario run FILE.yaml      scenarios, headless
 """
+NOT_SET = "no display found (neither $DISPLAY nor $WAYLAND_DISPLAY is set)."
 
 
-def choose_platform(args: argparse.Namespace, environ: dict[str, str]) -> str | None:
+def display_sockets(environ: Mapping[str, str]) -> list[tuple[str, tuple[int, object]]]:
+    """Where the displays the environment names listen: (its name, (address family, address)).
+
+    ``$WAYLAND_DISPLAY`` is a socket in ``$XDG_RUNTIME_DIR`` (or a path); ``$DISPLAY`` is
+    ``[host]:N[.screen]``: on this machine the X server's socket ``/tmp/.X11-unix/XN`` (also in
+    Linux's abstract namespace), on another host TCP port 6000 + N.
+    """
+    found: list[tuple[str, tuple[int, object]]] = []
+    wayland = environ.get("WAYLAND_DISPLAY", "")
+    if wayland:
+        path = (
+            wayland if wayland.startswith("/") else os.path.join(environ.get("XDG_RUNTIME_DIR", "/"), wayland)
+        )
+        found.append((f"$WAYLAND_DISPLAY={wayland}", (socket.AF_UNIX, path)))
+    display = environ.get("DISPLAY", "")
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if display and display.startswith("/"):
+        found.append((f"$DISPLAY={display}", (socket.AF_UNIX, display)))
+    elif display and number.isdigit():
+        name = f"$DISPLAY={display}"
+        if host in ("", "unix"):
+            local = f"/tmp/.X11-unix/X{number}"
+            found += [(name, (socket.AF_UNIX, "\0" + local)), (name, (socket.AF_UNIX, local))]
+        else:
+            found.append((name, (socket.AF_INET, (host, 6000 + int(number)))))
+    elif display:
+        found.append((f"$DISPLAY={display}", (socket.AF_UNIX, "")))  # not a display's name
+    return found
+
+
+def answers(family: int, address: object) -> bool:
+    """Whether something listens at a display's address (a second at most)."""
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            probe.connect(address)  # type: ignore[arg-type]
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def display_problem(environ: Mapping[str, str], reach: Callable[[int, object], bool] = answers) -> str | None:
+    """Why there is no screen to show the window on (None: a display answers)."""
+    sockets = display_sockets(environ)
+    if not sockets:
+        return NOT_SET
+    if any(reach(family, address) for _name, (family, address) in sockets):
+        return None
+    names = " and ".join(dict.fromkeys(name for name, _address in sockets))
+    return f"no display answers at {names}: the display server is not running, or not here."
+
+
+def choose_platform(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    reach: Callable[[int, object], bool] = answers,
+) -> str | None:
     """The Qt platform to use, or None when there is no screen to show the window on.
 
     ``--screenshot`` needs no screen: it renders offscreen. Otherwise Qt's default (xcb or
-    wayland) needs a display; without one Qt would abort with a misleading message.
+    wayland) needs a display that answers; without one Qt would abort with a misleading
+    message (a core dump naming xcb-cursor).
     """
-    if environ.get("QT_QPA_PLATFORM"):
-        return environ["QT_QPA_PLATFORM"]
-    if args.screenshot is not None:
+    chosen = environ.get("QT_QPA_PLATFORM", "")
+    if chosen and chosen.split(":")[0] not in ("xcb", "wayland"):
+        return chosen  # offscreen, vnc, ...: no display to check
+    if args.screenshot is not None and not chosen:
         return "offscreen"
-    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
-        return ""  # Qt's own choice
-    return None
+    return None if display_problem(environ, reach) else chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,9 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return bench_cli(words[1:])
     args = parse_args(argv)
-    platform = choose_platform(args, dict(os.environ))
+    platform = choose_platform(args, os.environ)
     if platform is None:
-        print(NO_DISPLAY, file=sys.stderr, end="")
+        print(NO_DISPLAY.format(problem=display_problem(os.environ)), file=sys.stderr, end="")
         return 2
     if platform:
         os.environ["QT_QPA_PLATFORM"] = platform

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -99,37 +100,100 @@ def test_screenshot_with_a_scenario_opened_at_start_up(tmp_path: Path) -> None:
     assert opened != plain  # the player dock and the scenario's two iPads instead of the sample three
 
 
+def nothing_answers(_family: int, _address: object) -> bool:
+    return False
+
+
+def all_answer(_family: int, _address: object) -> bool:
+    return True
+
+
 @pytest.mark.parametrize(
-    ("argv", "environ", "platform"),
+    ("argv", "environ", "reach", "platform"),
     [
-        ([], {"DISPLAY": ":0"}, ""),
-        ([], {"WAYLAND_DISPLAY": "wayland-0"}, ""),
-        ([], {}, None),
-        (["--screenshot", "s.png"], {}, "offscreen"),
-        ([], {"QT_QPA_PLATFORM": "offscreen"}, "offscreen"),
+        ([], {"DISPLAY": ":0"}, all_answer, ""),
+        ([], {"WAYLAND_DISPLAY": "wayland-0"}, all_answer, ""),
+        ([], {}, all_answer, None),
+        ([], {"DISPLAY": ":99"}, nothing_answers, None),
+        ([], {"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":99"}, nothing_answers, None),
+        ([], {"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":1"}, all_answer, "xcb"),
+        (["--screenshot", "s.png"], {}, nothing_answers, "offscreen"),
+        ([], {"QT_QPA_PLATFORM": "offscreen"}, nothing_answers, "offscreen"),
     ],
-    ids=["x11", "wayland", "no display", "screenshot", "chosen"],
+    ids=[
+        "x11",
+        "wayland",
+        "no display",
+        "stale display",
+        "xcb chosen, stale",
+        "xcb chosen",
+        "screenshot",
+        "chosen",
+    ],
 )
 def test_the_qt_platform_fits_the_machine(
-    argv: list[str], environ: dict[str, str], platform: str | None
+    argv: list[str], environ: dict[str, str], reach: Callable[[int, object], bool], platform: str | None
 ) -> None:
     from emulator.app import choose_platform
 
-    assert choose_platform(parse_args(argv), environ) == platform
+    assert choose_platform(parse_args(argv), environ, reach) == platform
 
 
-def test_without_a_display_the_app_says_how_to_run_it_instead_of_crashing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("environ", "where"),
+    [
+        ({"DISPLAY": ":7"}, [(socket.AF_UNIX, "\0/tmp/.X11-unix/X7"), (socket.AF_UNIX, "/tmp/.X11-unix/X7")]),
+        (
+            {"DISPLAY": "unix:3.0"},
+            [(socket.AF_UNIX, "\0/tmp/.X11-unix/X3"), (socket.AF_UNIX, "/tmp/.X11-unix/X3")],
+        ),
+        ({"DISPLAY": "projector.local:2"}, [(socket.AF_INET, ("projector.local", 6002))]),
+        (
+            {"WAYLAND_DISPLAY": "wayland-1", "XDG_RUNTIME_DIR": "/run/user/1000"},
+            [(socket.AF_UNIX, "/run/user/1000/wayland-1")],
+        ),
+    ],
+)
+def test_a_display_is_looked_for_where_it_listens(
+    environ: dict[str, str], where: list[tuple[int, object]]
+) -> None:
+    from emulator.app import display_sockets
+
+    assert [address for _name, address in display_sockets(environ)] == where
+
+
+def test_a_display_that_listens_is_found_and_one_that_does_not_is_named(tmp_path: Path) -> None:
+    from emulator.app import answers, display_problem
+
+    path = tmp_path / "wayland-9"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen(1)
+        assert answers(socket.AF_UNIX, str(path))
+        assert display_problem({"WAYLAND_DISPLAY": str(path)}) is None
+    problem = display_problem({"WAYLAND_DISPLAY": str(path)})
+    assert problem is not None and f"$WAYLAND_DISPLAY={path}" in problem
+
+
+@pytest.mark.parametrize(
+    ("environ", "says"),
+    [({}, "no display found"), ({"DISPLAY": ":97"}, "no display answers at $DISPLAY=:97")],
+    ids=["unset", "stale"],
+)
+def test_without_a_display_the_app_says_how_to_run_it_instead_of_crashing(
+    tmp_path: Path, environ: dict[str, str], says: str
+) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     done = subprocess.run(
         [sys.executable, "-m", "emulator.app"],
-        env=env,
+        env={**env, **environ},
         capture_output=True,
         text=True,
         timeout=120,
         cwd=tmp_path,
     )
     assert done.returncode == 2, done.stderr
-    assert "no display found" in done.stderr and "xvfb-run" in done.stderr and "--screenshot" in done.stderr
+    assert says in done.stderr and "xvfb-run" in done.stderr and "--screenshot" in done.stderr
     assert "core dumped" not in done.stderr and "qt.qpa" not in done.stderr
 
 
