@@ -21,16 +21,23 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSlider,
+    QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QDockWidget,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QPlainTextEdit,
     QScrollArea,
     QSplitter,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -78,13 +85,26 @@ def set_dock_widget(dock: QDockWidget, widget: QWidget) -> None:
 
 
 class ClickerKeys(QObject):
-    """A presentation clicker's keys (Space, PageDown, ".") always step the scenario.
+    """A presentation clicker's keys (Space, PageDown, ".", Right, Down) step the scenario.
 
     A field of the emulator's controls that has the keyboard (the poll interval, a latency)
     would otherwise swallow them; only typing into an iPad's screen or a dialog keeps them.
+    The arrows also stay with a control they move in (a spin box, a list, a field, a menu).
     """
 
-    KEYS = frozenset({Qt.Key.Key_Space, Qt.Key.Key_PageDown, Qt.Key.Key_Period})
+    KEYS = frozenset(
+        {Qt.Key.Key_Space, Qt.Key.Key_PageDown, Qt.Key.Key_Period, Qt.Key.Key_Right, Qt.Key.Key_Down}
+    )
+    ARROWS = frozenset({Qt.Key.Key_Right, Qt.Key.Key_Down})
+    ARROW_TAKERS = (
+        QAbstractSpinBox,
+        QLineEdit,
+        QComboBox,
+        QAbstractItemView,
+        QTextEdit,
+        QPlainTextEdit,
+        QAbstractSlider,
+    )
 
     def __init__(self, window: QMainWindow, step: QAction) -> None:
         super().__init__(window)
@@ -102,7 +122,7 @@ class ClickerKeys(QObject):
         if focus is None or not self.window.isAncestorOf(focus):
             return False
         typing = focus.window() is not self.window or _inside(focus, "crm-app")
-        if typing:
+        if typing or (event.key() in self.ARROWS and isinstance(focus, self.ARROW_TAKERS)):
             return False
         self.step.trigger()
         return True

@@ -1,7 +1,7 @@
 """Playing scenarios in the GUI: a picker, a player dock, and the ``say:`` line large over the stage.
 
 The player drives a :class:`~emulator.scenarios.runner.ScenarioRunner` on the qasync loop: one
-``await runner.step()`` per Step (Space, PageDown or "." so presentation clickers work), Play
+``await runner.step()`` per Step (Space, PageDown, "." or Right / Down, so presentation clickers work), Play
 steps on until the end or Pause, Restart plays the file again on a fresh stage. The runner owns
 its own stage (seeded, embedded server), so a played scenario gives the same event stream as a
 headless run; the player announces that stage (``stage_opened``) so the window shows its iPads

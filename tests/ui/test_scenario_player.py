@@ -223,3 +223,25 @@ def test_clicker_keys_reach_the_player_even_from_a_control_that_takes_text(windo
     assert poll.value() == before, "the keys did not type into the box"
     for button in (window.clock_bar.next_poll, window.clock_bar.plus30):
         assert button.focusPolicy() == Qt.FocusPolicy.NoFocus, "a click leaves the keyboard where it was"
+
+
+def test_a_clickers_arrow_steps_the_player_unless_a_control_moves_with_it(window: Any, qtbot: QtBot) -> None:
+    """Many clickers send Right or Down: they step, except in a control the arrows move in."""
+    _open_as07(window, qtbot)
+    player = window.scenario_player
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    title = window.scenario_player.title
+    title.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    title.setFocus()
+    qtbot.waitUntil(title.hasFocus)
+    qtbot.keyClick(title, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: player.runner.position == 1 and not player.busy, timeout=20_000)
+    qtbot.keyClick(title, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: player.runner.position == 2 and not player.busy, timeout=20_000)
+    poll = window.clock_bar.poll
+    before = poll.value()
+    poll.setFocus()
+    qtbot.waitUntil(poll.hasFocus)
+    qtbot.keyClick(poll, Qt.Key.Key_Down)  # the spin box's own arrow: a smaller interval
+    assert poll.value() < before and player.runner.position == 2
