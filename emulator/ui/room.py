@@ -38,13 +38,16 @@ def _time(text: str) -> datetime:
 
 
 def ago(seconds: float) -> str:
-    """``42 s ago``, ``3 min ago``, ``2 h 5 min ago``, ``3 d ago`` (never negative)."""
+    """``42 s ago``, ``3 min 5 s ago``, ``2 h 5 min ago``, ``3 d ago`` (never negative).
+
+    Seconds are told for the last hour: a poll every 30 s is what a trainer looks for.
+    """
     seconds = max(0, int(seconds))
     if seconds < 60:
         return f"{seconds} s ago"
-    minutes = seconds // 60
+    minutes, rest = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min ago"
+        return f"{minutes} min {rest} s ago" if rest else f"{minutes} min ago"
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
         return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"

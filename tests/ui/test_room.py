@@ -31,11 +31,12 @@ def _device(device_id: str, user: str, seen: str, queue: int | None, **times: st
 
 
 def test_ages_read_as_people_say_them() -> None:
-    assert [ago(s) for s in (0, 59, 60, 3599, 3600, 3660, 86400 * 3 + 5)] == [
+    assert [ago(s) for s in (0, 59, 60, 95, 3599, 3600, 3660, 86400 * 3 + 5)] == [
         "0 s ago",
         "59 s ago",
         "1 min ago",
-        "59 min ago",
+        "1 min 35 s ago",
+        "59 min 59 s ago",
         "1 h ago",
         "1 h 1 min ago",
         "3 d ago",
