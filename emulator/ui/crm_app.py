@@ -45,7 +45,7 @@ from emulator.ui.errors_page import ErrorsPage
 from emulator.ui.home import APPLY_COLOURS, HomePage
 from emulator.ui.record_screens import EditScreen, ViewScreen
 from emulator.ui.records import ID_ROLE, RecordCellDelegate, RecordFilter, RecordListModel
-from emulator.ui.support import REDRAW_MS, Coalescer, Context
+from emulator.ui.support import REDRAW_MS, Coalescer, Context, when
 from emulator.ui.theme import STATES
 from emulator.ui.xray_style import XRayNote, show_xray
 
@@ -270,6 +270,7 @@ class CrmApp(QWidget):
 
     def _show_xray(self) -> None:
         shown = self.xray_shown
+        self.model.xray = shown  # the rows' tooltips tell the sync state only in the X-ray view
         if self.cells.xray != shown:
             self.cells.xray = shown
             self.table.viewport().update()
@@ -302,6 +303,12 @@ class CrmApp(QWidget):
             parts.append(
                 "Changes from this user's other iPads expired from the feed (after 7 days) before this "
                 "iPad read them: only an incremental sync brings them now (AS-18)"
+            )
+        colour, ready_at = device.refresh.colour(), device.refresh.ready_at
+        if colour is not None and ready_at is not None:
+            parts.append(
+                f"Apply Update is {colour}: the update has waited since {when(ready_at)} (blue under a "
+                "day, orange for one or two days, red after that: AS-36)"
             )
         if device.traditional:
             parts.append("Comparison mode: this iPad behaves as with traditional sync (AS-32)")
@@ -545,6 +552,8 @@ class CrmApp(QWidget):
     def _on_tick(self) -> None:
         now = self.context.stage.clock.now()
         self.home_page.refresh(now)
+        if self.page == "home":  # Apply Update's colour follows the clock, and the note with it
+            self.home_xray.say(self._home_xray_text(), shown=self.xray_shown)
         self._show_blocking()
 
     _fill_tabs_later = False
