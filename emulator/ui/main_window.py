@@ -573,10 +573,12 @@ class MainWindow(QMainWindow):
                 lambda d=device: d.set_foreground(not d.foreground),
                 f"Ctrl+Shift+{n}" if keys else None,
             )
-            self._action(sub, "What if it were lost now? (X-ray)", panel.show_loss_report)
+            shown = self.stage.xray.shown(device.id)
+            lost = self._action(sub, "What if it were lost now? (X-ray)", panel.show_loss_report)
+            lost.setEnabled(shown)  # as the panel's button: only with the X-ray view on this iPad
             xray = self._action(sub, "X-ray view on this iPad", lambda i=device.id: self.toggle_xray(i))
             xray.setCheckable(True)
-            xray.setChecked(self.stage.xray.shown(device.id))
+            xray.setChecked(shown)
             self._action(sub, "Remove from the stage", lambda i=device.id: self.remove_device(i))
 
     def all_actions(self) -> list[tuple[str, QAction]]:
