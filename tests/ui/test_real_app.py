@@ -324,6 +324,37 @@ def test_the_xray_switch_is_remembered(stage: Stage, qtbot: QtBot, tmp_path: Pat
         run(qtbot, second.shutdown())
 
 
+@pytest.mark.rule("AS-30")
+def test_each_ipads_own_xray_switch_is_remembered(stage: Stage, qtbot: QtBot, tmp_path: Path) -> None:
+    settings = QSettings(str(tmp_path / "view.ini"), QSettings.Format.IniFormat)
+    air, chloe = "anna-s-ipad-air", "chloe-s-ipad"
+    first = MainWindow(stage, settings=settings, clock_running=False)
+    qtbot.addWidget(first)
+    first.toggle_xray(air)  # off on the Air alone
+    first.save_settings()
+    first.context.bridge.detach()
+    first.hide()
+    stage.set_xray(True)  # as a restart finds it
+    second = MainWindow(stage, settings=settings, clock_running=False)
+    qtbot.addWidget(second)
+    second.context.bridge.detach()
+    second.hide()
+    assert stage.xray.on and not stage.xray.shown(air) and stage.xray.shown(chloe)
+
+    stage.set_xray(False)  # off for all, then on for Chloe's iPad alone
+    stage.set_xray(True, chloe)
+    second.save_settings()
+    stage.set_xray(True)
+    third = MainWindow(stage, settings=settings, clock_running=False)
+    qtbot.addWidget(third)
+    try:
+        assert not stage.xray.on and not third.xray_action.isChecked()
+        assert stage.xray.only == {chloe: True}, "switching all forgets the iPads' own choices"
+        assert third.columns[chloe].frame.app.xray_shown and not third.columns[air].frame.app.xray_shown
+    finally:
+        run(qtbot, third.shutdown())
+
+
 def test_an_ipad_in_the_background_shows_its_home_screen(window: MainWindow, qtbot: QtBot) -> None:
     pro, _, _ = columns(window)
     pro.panel.foreground.setChecked(False)
