@@ -45,11 +45,12 @@ from emulator.ui.errors_page import ErrorsPage
 from emulator.ui.home import APPLY_COLOURS, HomePage
 from emulator.ui.record_screens import EditScreen, ViewScreen
 from emulator.ui.records import ID_ROLE, RecordCellDelegate, RecordFilter, RecordListModel
-from emulator.ui.support import REDRAW_MS, Coalescer, Context
+from emulator.ui.support import REDRAW_MS, Coalescer, Context, when
 from emulator.ui.theme import STATES
 from emulator.ui.xray_style import XRayNote, show_xray
 
 HOME = "home"
+ERRORS = "errors"  # the Errors tab: in the tab bar while it is shown
 MAIN_TABS = ("account__v", "call2__v", "order__v")
 PAGES = ("list", "view", "edit", "home", "errors")
 ALERT_TITLES = {
@@ -270,6 +271,7 @@ class CrmApp(QWidget):
 
     def _show_xray(self) -> None:
         shown = self.xray_shown
+        self.model.xray = shown  # the rows' tooltips tell the sync state only in the X-ray view
         if self.cells.xray != shown:
             self.cells.xray = shown
             self.table.viewport().update()
@@ -302,6 +304,12 @@ class CrmApp(QWidget):
             parts.append(
                 "Changes from this user's other iPads expired from the feed (after 7 days) before this "
                 "iPad read them: only an incremental sync brings them now (AS-18)"
+            )
+        colour, ready_at = device.refresh.colour(), device.refresh.ready_at
+        if colour is not None and ready_at is not None:
+            parts.append(
+                f"Apply Update is {colour}: the update has waited since {when(ready_at)} (blue under a "
+                "day, orange for one or two days, red after that: AS-36)"
             )
         if device.traditional:
             parts.append("Comparison mode: this iPad behaves as with traditional sync (AS-32)")
@@ -346,7 +354,9 @@ class CrmApp(QWidget):
         if not 0 <= index < len(self._tab_objects):
             return
         self.more.setCurrentIndex(0)
-        if self._tab_objects[index] == HOME:
+        if self._tab_objects[index] == ERRORS:
+            self.show_errors()
+        elif self._tab_objects[index] == HOME:
             self.go_home()
         else:
             self._leave_to_list()
@@ -420,10 +430,27 @@ class CrmApp(QWidget):
             self._go(0)
         self.refresh()
 
+    def _mark_tab(self) -> None:
+        """The tab bar tells where the user is: while the Errors tab shows, it is a tab of its own,
+        highlighted (not Home's); it goes when the user leaves it."""
+        shown = self.page == ERRORS
+        present = self._tab_objects[-1] == ERRORS
+        self.tabs.blockSignals(True)
+        if shown and not present:
+            self._tab_objects.append(ERRORS)
+            self.tabs.addTab("Errors")
+        if shown:
+            self.tabs.setCurrentIndex(len(self._tab_objects) - 1)
+        elif present:
+            self._tab_objects.pop()
+            self.tabs.removeTab(self.tabs.count() - 1)
+        self.tabs.blockSignals(False)
+
     def _go(self, index: int) -> None:
         if PAGES[index] == HOME:  # only drawn while shown
             self.home_page.refresh(self.context.stage.clock.now())
         self.stack.setCurrentIndex(index)
+        self._mark_tab()
         editing = PAGES[index] == "edit"
         self.tabs.setEnabled(not editing)
         self.more.setEnabled(not editing)
@@ -545,6 +572,8 @@ class CrmApp(QWidget):
     def _on_tick(self) -> None:
         now = self.context.stage.clock.now()
         self.home_page.refresh(now)
+        if self.page == "home":  # Apply Update's colour follows the clock, and the note with it
+            self.home_xray.say(self._home_xray_text(), shown=self.xray_shown)
         self._show_blocking()
 
     _fill_tabs_later = False
@@ -593,6 +622,7 @@ class CrmApp(QWidget):
                 self.tabs.blockSignals(True)
                 self.tabs.setCurrentIndex(self._tab_objects.index(current))
                 self.tabs.blockSignals(False)
+            self._mark_tab()
         if self.model.is_long():
             self._refresh_list_in_turns()
         else:

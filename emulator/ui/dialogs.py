@@ -77,7 +77,7 @@ class AddDeviceDialog(QDialog):
         if profile.ineligibility:
             self.verdict.setText(
                 f"⊘ No Autosync: {profile.ineligibility} It will use traditional sync only: "
-                "saves wait in its queue until you tap Sync now."
+                "saves wait in its queue until you tap Sync."
             )
             self.verdict.setStyleSheet(f"color:{STATES['sync_error'].colour}; font-weight:bold;")
             return profile.ineligibility

@@ -38,7 +38,7 @@ def widget_title(widget: SyncWidget) -> str:
 
 
 def last_sync_text(widget: SyncWidget) -> str:
-    """``Last sync: Thu 26 Nov 2026 09:00 (today)``, days since in words."""
+    """``Last sync: Thu 26 Nov 2026 09:00:00 (today)``, days since in words."""
     if widget.last_sync is None:
         return "Last sync: never"
     days = widget.days_since or 0
@@ -199,13 +199,10 @@ class SyncWidgetView(RoundedPanel):
         self.refresh_status.setVisible(bool(text))
         colour = refresh.colour()
         self.apply.setVisible(colour is not None)
-        if colour is not None:
+        if colour is not None:  # why this colour is the X-ray view's (CrmApp's Home note)
             self.apply.setStyleSheet(
                 f"QPushButton#apply-update {{ background:{APPLY_COLOURS[colour]}; color:white;"
                 " font-weight:bold; border-radius:6px; padding:4px 10px; }"
-            )
-            self.apply.setToolTip(
-                f"Apply Update ({colour}: the update has waited since {refresh.ready_at:%d %b %H:%M})"
             )
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

@@ -62,6 +62,7 @@ ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
 PRESENTER_ZOOM = 1.5
 DEFAULT_SIZE = (1900, 1040)
 CONSOLE_WIDTH, CONSOLE_MIN_WIDTH = 560, 340
+XRAY_PER_IPAD = "view/xray-ipad"  # settings group: device ID -> that iPad's own X-ray switch
 
 
 QWIDGETSIZE_MAX = (1 << 24) - 1
@@ -588,10 +589,12 @@ class MainWindow(QMainWindow):
                 lambda d=device: d.set_foreground(not d.foreground),
                 f"Ctrl+Shift+{n}" if keys else None,
             )
-            self._action(sub, "What if it were lost now? (X-ray)", panel.show_loss_report)
+            shown = self.stage.xray.shown(device.id)
+            lost = self._action(sub, "What if it were lost now? (X-ray)", panel.show_loss_report)
+            lost.setEnabled(shown)  # as the panel's button: only with the X-ray view on this iPad
             xray = self._action(sub, "X-ray view on this iPad", lambda i=device.id: self.toggle_xray(i))
             xray.setCheckable(True)
-            xray.setChecked(self.stage.xray.shown(device.id))
+            xray.setChecked(shown)
             self._action(sub, "Remove from the stage", lambda i=device.id: self.remove_device(i))
 
     def all_actions(self) -> list[tuple[str, QAction]]:
@@ -955,7 +958,8 @@ class MainWindow(QMainWindow):
         self._fit_console()
 
     def _restore(self) -> None:
-        """Window geometry, docks, the iPad / panel split, zoom and presenter mode (QSettings)."""
+        """Window geometry, docks, the iPad / panel split, zoom, presenter mode and the X-ray
+        switch, for all iPads and each iPad's own (QSettings)."""
         if self.settings is None:
             self.fit_to(*DEFAULT_SIZE, within_screen=False)
             return
@@ -977,6 +981,12 @@ class MainWindow(QMainWindow):
         self.set_travel_speed(travel if travel in SPEEDS_OF_TRAVEL else "normal")
         if str(self.settings.value("view/xray", "true")).lower() == "false":
             self.stage.set_xray(False)
+        self.settings.beginGroup(XRAY_PER_IPAD)  # an iPad's own choice, by device ID
+        own = {key: str(self.settings.value(key)).lower() == "true" for key in self.settings.childKeys()}
+        self.settings.endGroup()
+        for device_id, on in own.items():
+            if device_id in self.stage.devices:  # an iPad no longer on the stage: forgotten
+                self.stage.set_xray(on, device_id)
         self.xray_action.setChecked(self.stage.xray.on)
         zoom = float(str(self.settings.value("window/zoom", 1.0)))
         if zoom != 1.0:
@@ -990,6 +1000,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/zoom", self.zoom)
         self.settings.setValue("window/presenter", self.presenter)
         self.settings.setValue("view/xray", self.home_stage.xray.on)
+        self.settings.remove(XRAY_PER_IPAD)
+        for device_id, on in self.home_stage.xray.only.items():
+            self.settings.setValue(f"{XRAY_PER_IPAD}/{device_id}", on)
         self.settings.setValue("view/travel", self.travel.speed)
         if self.columns:
             self.settings.setValue("window/column-split", next(iter(self.columns.values())).saveState())

@@ -1,6 +1,9 @@
 """A device's records of one object as a Qt model; column 0 is each record's sync state, which
 only the emulator's X-ray view shows (AS-30), drawn as an X-ray tag.
 
+The rep sees a record's name and details, and nothing else: the search matches only those, and a
+row's tooltip tells its sync state only while the X-ray view is on (``RecordListModel.xray``).
+
 Model/view, not a widget per row: the rows are plain tuples built once per refresh, so a list of
 10,000 records scrolls smoothly.
 """
@@ -27,7 +30,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 from emulator.engine.device import SYNC_STATE_TEXT, Device
 from emulator.engine.schema import DeviceSchema
 from emulator.ui.theme import STATES
-from emulator.ui.xray_style import EDGE, paint_xray_tag
+from emulator.ui.xray_style import EDGE, MARK, paint_xray_tag
 
 Record = dict[str, Any]
 #: A list of more records than this is read in turns of the event loop, a page per turn.
@@ -38,6 +41,7 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 HIGHLIGHT_ROLE = Qt.ItemDataRole.UserRole + 3  # True while the row was just changed
 HIGHLIGHT_SECONDS = 4.0
+NAME_COLUMN, DETAILS_COLUMN = 1, 2  # what a rep sees of a record in the list
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -91,7 +95,12 @@ class HeaderedTableModel(QAbstractTableModel):
 
 
 class RecordListModel(HeaderedTableModel):
-    """Columns: sync state, title, subtitle. ``refresh()`` re-reads the device."""
+    """Columns: sync state, title, subtitle. ``refresh()`` re-reads the device.
+
+    Attributes:
+        xray: whether the X-ray view is on: only then do the rows' tooltip and accessible text
+            tell the sync state (the app shows none).
+    """
 
     HEADERS = ("X-ray: sync", "Name", "Details")
 
@@ -103,6 +112,7 @@ class RecordListModel(HeaderedTableModel):
         self._row_of: dict[str, int] = {}
         self._changed: dict[str, float] = {}  # record ID -> when its highlight ends (monotonic s)
         self.now: Callable[[], float] = time.monotonic  # a UI effect's clock, not emulated time
+        self.xray = True
 
     def flash(self, record_ids: Iterable[str]) -> None:
         """Highlight the rows of records an upload answer or a merge just changed, for a few seconds."""
@@ -217,20 +227,34 @@ class RecordListModel(HeaderedTableModel):
             return rid
         if role == HIGHLIGHT_ROLE:
             return self.highlighted(rid)
+        if not self.xray:
+            return None  # the sync state is the X-ray view's
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{title}: {SYNC_STATE_TEXT[state]}"
+            return f"{MARK} · {title}: {SYNC_STATE_TEXT[state]}"
         if role == Qt.ItemDataRole.AccessibleTextRole and column == 0:
             return SYNC_STATE_TEXT[state]
         return None
 
 
 class RecordFilter(QSortFilterProxyModel):
-    """Search over every column, case-insensitive."""
+    """The list's Search: a record's name and details (what the rep sees), case-insensitive.
+
+    Never the sync state: searching "Synced" finds what it would find in the app.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterKeyColumn(-1)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        pattern = self.filterRegularExpression()
+        if not pattern.pattern():
+            return True
+        model = self.sourceModel()
+        return any(
+            pattern.match(str(model.index(source_row, column, source_parent).data() or "")).hasMatch()
+            for column in (NAME_COLUMN, DETAILS_COLUMN)
+        )
 
 
 class RecordCellDelegate(QStyledItemDelegate):

@@ -12,7 +12,7 @@ Every X-ray widget carries the Qt property ``xray`` = True, so one switch can hi
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QWidget
 
 from emulator.ui.theme import StateStyle
@@ -22,11 +22,6 @@ EDGE = QColor("#67E8F9")  # the dashed edge and the mark
 INK = "#E0FBFF"  # text on the film
 MARK = "X-RAY"
 XRAY_PROPERTY = "xray"
-
-STYLE_SHEET = (
-    f"background: rgba({PLATE.red()},{PLATE.green()},{PLATE.blue()},{PLATE.alpha()});"
-    f"color: {INK}; border: 1px dashed {EDGE.name()}; border-radius: 4px; padding: 3px 6px;"
-)
 
 
 def mark_xray(widget: QWidget) -> QWidget:
@@ -48,7 +43,12 @@ def show_xray(root: QWidget, shown: bool) -> None:
 
 
 class XRayNote(QLabel):
-    """A line or two of X-ray explanation, ``X-RAY ·`` in front, in the film style."""
+    """A line or two of X-ray explanation, ``X-RAY ·`` in front, in the film style.
+
+    The film is painted, not style-sheeted: a style-sheeted widget keeps the font it had when it
+    was polished, and a note made after a zoom (an error card's, say) must follow the window's
+    font, as zoom and presenter mode change it, like the text beside it.
+    """
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,7 +56,11 @@ class XRayNote(QLabel):
         mark_xray(self)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setStyleSheet(STYLE_SHEET)
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(INK))
+        palette.setColor(QPalette.ColorRole.Text, QColor(INK))
+        self.setPalette(palette)
+        self.setContentsMargins(7, 4, 7, 4)  # the edge and the padding
         self.has_text = False
         self.plain = ""  # what it says, as plain text
         self.hide()
@@ -70,6 +74,15 @@ class XRayNote(QLabel):
         self.setText(f"<b style='color:{EDGE.name()}'>{MARK}</b> · {escape(text)}")
         self.setToolTip("The emulator's X-ray view: not part of the Vault CRM app (View ▸ X-ray view)")
         self.setVisible(shown and self.has_text)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(EDGE, 1, Qt.PenStyle.DashLine))
+        painter.setBrush(PLATE)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+        painter.end()
+        super().paintEvent(event)
 
 
 def paint_xray_tag(painter: QPainter, rect: QRectF, state: StateStyle, text: str | None = None) -> None:

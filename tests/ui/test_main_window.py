@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget
 from pytestqt.qtbot import QtBot
 
@@ -153,6 +153,8 @@ def test_every_record_shows_its_sync_state_in_colour_and_words_in_the_xray_view(
     assert app.cells.xray, "the list draws each record's X-ray tag"
     window.toggle_xray()
     qtbot.waitUntil(lambda: not app.cells.xray)
+    assert index.data(Qt.ItemDataRole.ToolTipRole) is None, "with X-ray off a row tells no sync state"
+    assert index.data(Qt.ItemDataRole.AccessibleTextRole) is None
 
 
 @pytest.mark.rule("AS-28")
@@ -344,6 +346,7 @@ def test_an_ipad_4_is_added_without_autosync_and_says_why(window: MainWindow, qt
     dialog.name.setText("Old iPad")
     dialog.model.setCurrentIndex(dialog.model.findData("iPad 4"))
     assert "32-bit" in dialog.verdict.text() and "No Autosync" in dialog.verdict.text()
+    assert dialog.verdict.text().endswith("until you tap Sync."), "the app's button is Sync, not Sync now"
     dialog.model.setCurrentIndex(dialog.model.findData("iPad Air 2"))
     dialog.ios.setText("10.3")
     assert "iOS 10.3 is too old" in dialog.verdict.text()
@@ -410,6 +413,25 @@ def test_what_if_this_ipad_were_lost_lists_the_queue(window: MainWindow, qtbot: 
     shown = window.context.messages.history[-1]
     assert "Save Account Harper, Eleanor" in shown.text
     assert "Safe online already:" in shown.text
+
+
+def loss_action(window: MainWindow, index: int) -> QAction:
+    menu = [a.menu() for a in window.device_menu.actions() if a.menu() is not None][index]
+    return next(a for a in menu.actions() if a.text().startswith("What if it were lost now?"))
+
+
+@pytest.mark.rule("AS-31")
+@pytest.mark.rule("AS-30")
+def test_the_loss_report_is_the_xray_views_and_goes_with_it(window: MainWindow, qtbot: QtBot) -> None:
+    pro, air, _ = columns(window)
+    assert loss_action(window, 0).isEnabled() and loss_action(window, 1).isEnabled()
+    window.toggle_xray()
+    qtbot.waitUntil(lambda: not loss_action(window, 0).isEnabled())
+    assert not loss_action(window, 1).isEnabled() and pro.panel.lost.isHidden()
+    window.toggle_xray(air.device.id)  # back on for the Air alone
+    qtbot.waitUntil(lambda: loss_action(window, 1).isEnabled())
+    assert not loss_action(window, 0).isEnabled()
+    assert not air.panel.lost.isHidden() and pro.panel.lost.isHidden()  # the panel's button too
 
 
 def test_the_clock_bar_jumps_and_long_jumps_do_not_poll_every_30_seconds(

@@ -207,6 +207,8 @@ def test_presenter_mode_enlarges_the_ipads_panels_and_banner(window: MainWindow,
         "activity log": pro.panel.log,
         "clock": window.clock_bar.time,
         "view screen": air.frame.app.view_page.header.title,
+        "view screen's X-ray note": air.frame.app.view_page.xray,
+        "list's X-ray note": pro.frame.app.list_xray,
     }
     before = {name: w.fontInfo().pointSizeF() for name, w in widgets.items()}
     row_height = pro.frame.app.table.verticalHeader().defaultSectionSize()
@@ -217,6 +219,20 @@ def test_presenter_mode_enlarges_the_ipads_panels_and_banner(window: MainWindow,
             assert widget.fontInfo().pointSizeF() >= before[name] * 1.4, name
         assert pro.frame.app.table.verticalHeader().defaultSectionSize() > row_height
         assert not window.console_dock.isVisible()  # room for the iPads on a projector
+        # made after the zoom: an error card's X-ray note reads as large as the card's text
+        click(qtbot, air.frame.app.view_page.back)
+        air.panel.set_network("offline")
+        edit_phone(qtbot, air.frame.app, HARPER, "+1 222 222 2222")
+        edit_phone(qtbot, pro.frame.app, HARPER, "+1 111 111 1111")
+        run(qtbot, window.stage.settle())
+        air.panel.set_network("online")
+        run(qtbot, window.stage.settle())
+        assert tap_ok(qtbot, air.frame.app) == "Sync Error"
+        (card,) = air.frame.app.errors_page.cards
+        assert card.details.isVisible()
+        message = card.findChild(QLabel, "error-message")
+        assert card.details.fontInfo().pointSizeF() == pytest.approx(message.fontInfo().pointSizeF())
+        assert card.details.fontInfo().pointSizeF() >= before["view screen's X-ray note"] * 1.4
     finally:
         window.toggle_presenter()
     assert not window.presenter

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
-from emulator.engine.device import SYNC_STATE_TEXT, ActionRefused, Device
+from emulator.engine.device import ActionRefused, Device
 from emulator.engine.events import Event
 from emulator.stage import Stage
 from emulator.ui.crm_app import CrmApp
 from emulator.ui.main_window import DeviceColumn, MainWindow
-from emulator.ui.xray_style import MARK, PLATE, is_xray
 from tests.ui.conftest import run
+from tests.ui.rep_view import film_in, what_a_rep_sees, xray_leaks
 from tests.ui.test_main_window import HARPER, click, columns, edit_phone, open_record, tap_ok, to_list
 
 OKAFOR = "V0A000000000003"
@@ -80,6 +80,9 @@ def test_each_sync_widget_state_shows_when_the_engine_is_in_it(window: MainWindo
     app.go_home()
     assert widget_title(app) == "2 pending uploads", "the order is not counted"
     assert (icon.state, icon.colour) == ("pending", "orange")
+    only_the_app(
+        window, qtbot, "Home with pending uploads", xray_in=(pro,), meets={pro: ("2 pending uploads", "Sync")}
+    )
 
     jump(qtbot, window, timedelta(days=3, seconds=1))
     while app.alert.isVisible():
@@ -123,6 +126,48 @@ def test_an_error_whose_record_has_a_pending_upload_offers_only_clear(
     qtbot.waitUntil(lambda: not app.errors_page.cards)
     assert app.errors_page.findChild(QLabel, "no-errors") is not None
     assert air.device.record(HARPER)["phone__v"] == "+1 222 222 2222", "clearing keeps the data"  # type: ignore[index]
+
+
+@pytest.mark.rule("AS-34")
+def test_with_xray_off_the_sync_error_modal_and_the_errors_tab_show_only_the_app(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    pro, air, _ = columns(window)
+    air.panel.set_network("offline")
+    edit_phone(qtbot, air.frame.app, HARPER, "+1 222 222 2222")
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 111 111 1111")
+    settle(qtbot, window.stage)
+    air.panel.set_network("online")
+    settle(qtbot, window.stage)
+    app = air.frame.app
+    qtbot.waitUntil(app.alert.isVisible)
+    only_the_app(window, qtbot, "the sync error modal", xray_in=(air,), meets={air: ("Sync Error", "OK")})
+    assert tap_ok(qtbot, app) == "Sync Error" and app.page == "errors"
+    (card,) = app.errors_page.cards
+    assert "this iPad sent" in card.details.plain, "the conflict's values are the X-ray view's"
+    only_the_app(
+        window, qtbot, "the Errors tab", xray_in=(air,), meets={air: ("Sync Errors", "Undo", "Harper")}
+    )
+
+
+def tab_texts(app: CrmApp) -> list[str]:
+    return [app.tabs.tabText(n) for n in range(app.tabs.count())]
+
+
+@pytest.mark.rule("AS-34")
+def test_the_tab_bar_shows_the_errors_tab_while_it_is_open(window: MainWindow, qtbot: QtBot) -> None:
+    _pro, air = conflict_on_the_air(window, qtbot)
+    app = air.frame.app
+    assert app.page == "errors"
+    assert app.tabs.tabText(app.tabs.currentIndex()) == "Errors", "not Home: the Errors tab is open"
+    click(qtbot, app.errors_page.home)
+    assert app.page == "home" and app.tabs.tabText(app.tabs.currentIndex()) == "Home"
+    assert "Errors" not in tab_texts(app)
+    app.show_errors()
+    assert tab_texts(app).count("Errors") == 1 and app.tabs.tabText(app.tabs.currentIndex()) == "Errors"
+    app.tabs.setCurrentIndex(tab_texts(app).index("Accounts"))  # the rep taps Accounts
+    assert app.page == "list" and app.object_name == "account__v"
+    assert "Errors" not in tab_texts(app) and app.tabs.tabText(app.tabs.currentIndex()) == "Accounts"
 
 
 @pytest.mark.rule("AS-34")
@@ -217,6 +262,14 @@ def test_refresh_mode_starts_on_the_first_use_of_a_day_pauses_and_apply_update_a
     app.go_home()
     qtbot.waitUntil(lambda: app.apply_nav.isVisible() and app.home_page.widget.apply.isVisible())
     assert "#1f6fd1" in app.apply_nav.styleSheet(), "blue: the update waited less than a day"
+    assert "Apply Update is blue: the update has waited since" in app.home_xray.plain  # why, in X-ray
+    only_the_app(
+        window,
+        qtbot,
+        "Refresh mode's Apply Update",
+        xray_in=(pro,),
+        meets={pro: ("Apply Update", "Update ready to apply")},
+    )
     click(qtbot, app.home_page.widget.apply)
     qtbot.waitUntil(lambda: device.refresh.state == "idle" and not window.context.tasks.running)
     assert any(r.get("last_name__v") == "Loaded 119" for r in device.records("account__v"))
@@ -242,38 +295,41 @@ def test_the_server_console_clears_client_errors_and_forces_a_full_refresh(
     assert last_sync(window, air.device).data["full"] is True
 
 
-def xray_film_in(widget: QWidget) -> bool:
-    """Whether the X-ray view's film colour is painted anywhere in ``widget``."""
-    image = widget.grab().toImage()
-    alpha = PLATE.alpha() / 255
-    film = [round(c * alpha + 255 * (1 - alpha)) for c in (PLATE.red(), PLATE.green(), PLATE.blue())]
-    found = 0
-    for y in range(0, image.height(), 2):
-        for x in range(0, image.width(), 2):
-            pixel = image.pixelColor(x, y)
-            if all(
-                abs(a - b) < 14 for a, b in zip((pixel.red(), pixel.green(), pixel.blue()), film, strict=True)
-            ):
-                found += 1
-    return found > 20
+def set_xray(window: MainWindow, qtbot: QtBot, on: bool) -> None:
+    """View ▸ X-ray view, and wait until every iPad has redrawn."""
+    window.stage.set_xray(on)
+    for column in columns(window):
+        qtbot.waitUntil(lambda c=column: c.frame.app.cells.xray == on)
 
 
-def visible_in_bezel(column: DeviceColumn) -> list[QWidget]:
-    bezel = column.frame.bezel
-    return [w for w in bezel.findChildren(QWidget) if w.isVisibleTo(bezel)]
-
-
-def emulator_words(widgets: list[QWidget]) -> list[str]:
-    words = [*SYNC_STATE_TEXT.values(), MARK, "X-ray", "queue"]
-    return [
-        w.text()
-        for w in widgets
-        if isinstance(w, QLabel) and any(word.lower() in w.text().lower() for word in words)
-    ]
+def only_the_app(
+    window: MainWindow,
+    qtbot: QtBot,
+    moment: str,
+    *,
+    xray_in: tuple[DeviceColumn, ...],
+    meets: dict[DeviceColumn, tuple[str, ...]],
+) -> None:
+    """Issue 9's guard at one moment, on every iPad: with X-ray on, the walk finds the X-ray view
+    in the ``xray_in`` iPads (so it can fail); off, nothing of it is inside any bezel, and the walk
+    meets the ``meets`` texts (it reaches the screen of the moment); then X-ray is on again."""
+    for column in xray_in:
+        found = xray_leaks(column.frame.bezel)
+        assert found, f"{moment}: with X-ray on, the walk finds it on {column.device.id}"
+    set_xray(window, qtbot, False)
+    try:
+        for column in columns(window):
+            seen = [s.text for s in what_a_rep_sees(column.frame.bezel)]
+            for text in meets.get(column, ()):
+                assert any(text in t for t in seen), f"{moment}: the walk does not reach {text!r}"
+            assert xray_leaks(column.frame.bezel) == [], f"{moment} on {column.device.id}"
+    finally:
+        set_xray(window, qtbot, True)
 
 
 @pytest.mark.rule("AS-30")
 def test_with_xray_off_nothing_of_the_emulator_is_inside_any_bezel(window: MainWindow, qtbot: QtBot) -> None:
+    """The list, view and edit screens (AS-30: sync states are the X-ray view's)."""
     pro, air, chloe = columns(window)
     chloe.panel.set_network("offline")
     edit_phone(qtbot, chloe.frame.app, "V0A000000000011", "+1 415 555 0000")  # saved on the iPad only
@@ -282,28 +338,35 @@ def test_with_xray_off_nothing_of_the_emulator_is_inside_any_bezel(window: MainW
     jump(qtbot, window, timedelta(seconds=30))  # the Air's update waits: the record is open
     air_view = air.frame.app.view_page
     qtbot.waitUntil(lambda: "Update waiting" in air_view.xray.text())
-    assert not air_view.children_tree.isColumnHidden(1) or air_view.children_tree.topLevelItemCount() == 0
-    everyone = (pro, air, chloe)
-    shown = [w for c in everyone for w in visible_in_bezel(c) if is_xray(w)]
-    assert len(shown) >= 3, "with X-ray on, its notes are shown (so this test can fail)"
-    assert chloe.frame.app.cells.xray
-    assert xray_film_in(chloe.frame.app.table.viewport()), "the X-ray tags are drawn"
+    chloe.frame.app.model.flash(["V0A000000000011"])  # a row that just changed glows (X-ray)
+    assert film_in(chloe.frame.app.table.viewport()), "the X-ray tags are drawn"
+    related = air_view.children_tree
+    assert related.topLevelItemCount() and not related.isColumnHidden(1), "related records' states"
+    chloe_names = (str(chloe.frame.app.model.index(0, 1).data()), "Search")
+    only_the_app(
+        window,
+        qtbot,
+        "the list and view screens",
+        xray_in=(pro, air, chloe),
+        meets={chloe: chloe_names, air: ("Harper, Eleanor", "Related records")},
+    )
 
-    window.toggle_xray()
-    for column in everyone:
-        qtbot.waitUntil(lambda c=column: not c.frame.app.cells.xray)
-        widgets = visible_in_bezel(column)
-        assert [w.objectName() for w in widgets if is_xray(w)] == [], column.device.id
-        assert emulator_words(widgets) == [], column.device.id
-        assert not column.panel.drawer_button.isVisible() and not column.panel.drawer.isVisible()
-    assert air_view.children_tree.isColumnHidden(1)
-    to_list(chloe.frame.app, "account__v")
-    assert not xray_film_in(chloe.frame.app.table.viewport()), "no X-ray tag is drawn in the list"
-    assert not window.xray_action.isChecked()
+    window.toggle_xray()  # off for all, then back on for the Air alone
+    window.toggle_xray("anna-s-ipad-air")
+    qtbot.waitUntil(lambda: air_view.xray.isVisible() and not pro.frame.app.cells.xray)
+    assert air.frame.app.cells.xray
+    assert xray_leaks(air.frame.bezel) and xray_leaks(pro.frame.bezel) == []
+    window.toggle_xray()  # on for all (the Air was on: the switch follows the one for all)
+    set_xray(window, qtbot, True)
 
-    window.toggle_xray("anna-s-ipad-air")  # back on for the Air alone
-    qtbot.waitUntil(lambda: air_view.xray.isVisible())
-    assert not pro.frame.app.cells.xray and air.frame.app.cells.xray
+    app = pro.frame.app
+    order = next(str(r["id"]) for r in pro.device.records("order__v") if r.get("status__v") != "submitted__v")
+    open_record(qtbot, app, order)
+    click(qtbot, app.view_page.edit)
+    assert app.page == "edit" and app.edit_page.child_lists, "an order's lines are edited with it"
+    only_the_app(
+        window, qtbot, "the edit screen", xray_in=(air, chloe), meets={pro: ("Save", "Cancel", "Edit order")}
+    )
 
 
 @pytest.mark.rule("AS-30")
@@ -322,6 +385,37 @@ def test_the_xray_switch_is_remembered(stage: Stage, qtbot: QtBot, tmp_path: Pat
         assert not stage.xray.on and not second.xray_action.isChecked()
     finally:
         run(qtbot, second.shutdown())
+
+
+@pytest.mark.rule("AS-30")
+def test_each_ipads_own_xray_switch_is_remembered(stage: Stage, qtbot: QtBot, tmp_path: Path) -> None:
+    settings = QSettings(str(tmp_path / "view.ini"), QSettings.Format.IniFormat)
+    air, chloe = "anna-s-ipad-air", "chloe-s-ipad"
+    first = MainWindow(stage, settings=settings, clock_running=False)
+    qtbot.addWidget(first)
+    first.toggle_xray(air)  # off on the Air alone
+    first.save_settings()
+    first.context.bridge.detach()
+    first.hide()
+    stage.set_xray(True)  # as a restart finds it
+    second = MainWindow(stage, settings=settings, clock_running=False)
+    qtbot.addWidget(second)
+    second.context.bridge.detach()
+    second.hide()
+    assert stage.xray.on and not stage.xray.shown(air) and stage.xray.shown(chloe)
+
+    stage.set_xray(False)  # off for all, then on for Chloe's iPad alone
+    stage.set_xray(True, chloe)
+    second.save_settings()
+    stage.set_xray(True)
+    third = MainWindow(stage, settings=settings, clock_running=False)
+    qtbot.addWidget(third)
+    try:
+        assert not stage.xray.on and not third.xray_action.isChecked()
+        assert stage.xray.only == {chloe: True}, "switching all forgets the iPads' own choices"
+        assert third.columns[chloe].frame.app.xray_shown and not third.columns[air].frame.app.xray_shown
+    finally:
+        run(qtbot, third.shutdown())
 
 
 def test_an_ipad_in_the_background_shows_its_home_screen(window: MainWindow, qtbot: QtBot) -> None:

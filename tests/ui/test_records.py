@@ -61,7 +61,8 @@ def test_ten_thousand_records_load_and_each_shows_its_state(qtbot: QtBot) -> Non
     assert model.rowCount() == 10_000
     assert model.index(3, 0).data(STATE_ROLE) == "queued"
     assert model.index(7, 0).data() == "Sync error"
-    assert model.index(9999, 0).data(Qt.ItemDataRole.ToolTipRole) == "Doctor 09999: Update waiting to merge"
+    tip = model.index(9999, 1).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == "X-RAY · Doctor 09999: Update waiting to merge"
     assert model.index(0, 2).data() == "Oncology"
     assert model.state_counts() == {"synced": 9997, "queued": 1, "sync_error": 1, "update_waiting": 1}
 
@@ -79,6 +80,30 @@ def test_ten_thousand_records_load_and_each_shows_its_state(qtbot: QtBot) -> Non
     assert view.rowAt(0) >= 0, "the view shows rows wherever it is scrolled"
     proxy.setFilterFixedString("Doctor 0999")
     assert proxy.rowCount() == 10
+    proxy.setFilterFixedString("oncology")
+    assert proxy.rowCount() == 10_000, "the details are searched"
+
+
+@pytest.mark.rule("AS-30")
+@pytest.mark.parametrize("xray", [True, False])
+def test_search_and_tooltips_tell_only_what_the_rep_sees(xray: bool) -> None:
+    """The sync state is the X-ray view's: Search never matches it, a tooltip tells it only in X-ray."""
+    model = RecordListModel(ManyRecords(20), "account__v")  # type: ignore[arg-type]
+    model.xray = xray
+    model.refresh()
+    proxy = RecordFilter()
+    proxy.setSourceModel(model)
+    for state in ("Queued", "Synced", "Update waiting", "Saved on", "Sync error"):
+        proxy.setFilterFixedString(state)
+        assert proxy.rowCount() == 0, state
+    proxy.setFilterFixedString("doctor 0000")
+    assert proxy.rowCount() == 10
+    tip = model.index(3, 1).data(Qt.ItemDataRole.ToolTipRole)
+    accessible = model.index(3, 0).data(Qt.ItemDataRole.AccessibleTextRole)
+    if xray:
+        assert tip == "X-RAY · Doctor 00003: Queued for upload" and accessible == "Queued for upload"
+    else:
+        assert tip is None and accessible is None
 
 
 def test_values_are_shown_as_the_app_shows_them() -> None:
