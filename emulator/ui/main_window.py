@@ -44,7 +44,7 @@ from emulator.stage import Stage
 from emulator.ui.clock_bar import SPEEDS, ClockBar
 from emulator.ui.device_view import DeviceFrame
 from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
-from emulator.ui.panel import DevicePanel
+from emulator.ui.panel import DRAWER_MARK, DRAWER_TABS, DevicePanel
 from emulator.ui.scenario_player import Narration, ScenarioPicker, ScenarioPlayer
 from emulator.ui.server_console import ServerConsole
 from emulator.ui.support import Coalescer, Context, StageBridge, ask_where_to_save, make_context, when
@@ -61,7 +61,7 @@ CONSOLE_WIDTH, CONSOLE_MIN_WIDTH = 560, 340
 QWIDGETSIZE_MAX = (1 << 24) - 1
 #: Widgets that keep the normal font size in presenter mode: the trainer's controls, not the
 #: audience's (the iPads and the emulated time need the room).
-TRAINER_CONTROLS = ("control-strip", "clock-controls")
+TRAINER_CONTROLS = ("control-strip", "clock-controls", DRAWER_TABS, DRAWER_MARK)
 
 
 def set_dock_widget(dock: QDockWidget, widget: QWidget) -> None:
@@ -133,16 +133,31 @@ class DeviceColumn(QSplitter):
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 2)
         self.panel.drawer_toggled.connect(self._drawer_toggled)
+        self.panel.wants_room.connect(self._give_room)
         self._drawer_toggled(False)
 
     def _drawer_toggled(self, shown: bool) -> None:
-        """Closed, the strip takes one row and the iPad the rest; open, the drawer gets 40 %."""
+        """Closed, the strip takes one row and the iPad the rest; open, the drawer gets 40 %,
+        or what its page needs to be read whole (a conflict), as long as the iPad keeps its minimum."""
         if shown:
             self.panel.setMaximumHeight(QWIDGETSIZE_MAX)
             total = sum(self.sizes()) or self.height()
             self.setSizes([total * 3 // 5, total - total * 3 // 5])
+            self._give_room()
         else:
             self.panel.setMaximumHeight(self.panel.minimumSizeHint().height())
+
+    def _give_room(self) -> None:
+        """The open drawer grows (never shrinks) to what its page needs, the iPad keeping its minimum."""
+        if not self.panel.drawer.isVisible():
+            return
+        total = sum(self.sizes()) or self.height()
+        strip = self.panel.height() - self.panel.drawer.height()
+        wanted = strip + self.panel.drawer_height()
+        most = total - self.frame.minimumSizeHint().height()
+        panel = min(wanted, most)
+        if panel > self.sizes()[1]:
+            self.setSizes([total - panel, panel])
 
 
 class MainWindow(QMainWindow):
