@@ -672,11 +672,20 @@ class MainWindow(QMainWindow):
 
     def open_scenario(self, path: Any) -> Any:
         """Play a scenario file on its own fresh stage, shown in place of this one until closed."""
-        if not self.player_dock.isVisible():
-            self.player_dock.show()
+        self._show_player()
+        return self.scenario_player.open_file(path)
+
+    def _show_player(self) -> None:
+        """The player dock, on the left (a row at the top in presenter mode)."""
+        if self.player_dock.isVisible():
+            return
+        self.player_dock.show()
+        if self.presenter:
+            row = self.scenario_player.sizeHint().height()
+            self.resizeDocks([self.player_dock], [row], Qt.Orientation.Vertical)
+        else:
             width = self.fontMetrics().averageCharWidth() * 48
             self.resizeDocks([self.player_dock], [width], Qt.Orientation.Horizontal)
-        return self.scenario_player.open_file(path)
 
     def close_scenario(self) -> Any:
         """Close the scenario and its stage; the window shows its own stage again."""
@@ -866,16 +875,25 @@ class MainWindow(QMainWindow):
             self.set_zoom(PRESENTER_ZOOM)
             row = self.scenario_player.sizeHint().height()
             self.resizeDocks([self.player_dock], [row], Qt.Orientation.Vertical)
+            self.narration.set_cap(self._narration_cap())
         else:
             self.set_zoom(1.0)
             self.scenario_player.set_compact(False)
+            self.narration.set_cap(None)
             if self._before_presenter is not None:
                 geometry, state, maximized = self._before_presenter
-                self.restoreState(state)
+                self.restoreState(state)  # the docks as they were before presenting...
                 if not maximized:
                     self.setGeometry(geometry)
             self._before_presenter = None
+            if self.scenario_player.scenario is not None:  # ...but a scenario opened since keeps its player
+                self._show_player()
         self.keep_within_screen()
+
+    def _narration_cap(self) -> int:
+        """In presenter mode the narration takes an eighth of the window's height at most (two
+        lines at presenter size, 96 px on a 768 px projector): the iPads and their drawers need the rest."""
+        return max(self.height() // 8, 60)
 
     def keep_within_screen(self) -> None:
         """The window never grows past its screen's available area, whatever is open.
@@ -953,6 +971,8 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_console()
+        if self.presenter:
+            self.narration.set_cap(self._narration_cap())
 
     def _restore(self) -> None:
         """Window geometry, docks, the iPad / panel split, zoom and presenter mode (QSettings)."""

@@ -366,6 +366,7 @@ class DevicePanel(QWidget):
         self._errors: dict[int, Any] = {}
         self._errors_key: tuple[object, ...] | None = None  # what the error list last showed
         column.addWidget(self.drawer, 1)
+        self._fit_drawer_minimum()
         self._refresh = Coalescer(self.refresh, self, every_ms=REDRAW_MS)
         self._flush = Coalescer(self._flush_log, self, every_ms=REDRAW_MS)
         self.drawer.currentChanged.connect(lambda _i: self._fit_errors.request())
@@ -621,6 +622,17 @@ class DevicePanel(QWidget):
         self.log.setMaximumBlockCount(5000)
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         return self.log
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_drawer_minimum()
+
+    def _fit_drawer_minimum(self) -> None:
+        """The drawer can shrink to its tabs and three lines (its pages scroll): an open drawer
+        never pushes its iPad, or the iPads, off a projector (pages ask for more: ``wants_room``)."""
+        lines = 3 * self.fontMetrics().height() + 8
+        self.drawer.setMinimumHeight(self.drawer.tabBar().sizeHint().height() + lines)
 
     # operations -----------------------------------------------------------------------------------
     def set_network(self, mode: str | None = None) -> None:

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QGuiApplication, QScreen
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QTabBar, QToolButton, QWidget
+from PySide6.QtGui import QFont, QFontMetrics, QFontMetricsF, QGuiApplication, QScreen
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QTabBar, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from emulator.scenarios.loader import library_dir
 from emulator.stage import Stage
 from emulator.ui.main_window import CONSOLE_MIN_WIDTH, MainWindow
+from emulator.ui.scenario_player import SAY_POINT_SIZE
 from tests.ui.conftest import run
 
 SIZES = {"projector": (1366, 768), "monitor": (1920, 1080)}
@@ -278,3 +279,62 @@ def test_queue_rows_show_record_names_whole(projector: MainWindow, qtbot: QtBot)
         assert all(metrics.horizontalAdvance(word) <= room for word in text.split()), text
         needed = metrics.boundingRect(QRect(0, 0, room, 10_000), Qt.TextFlag.TextWordWrap, text).height()
         assert rect.height() >= needed, f"{text!r} needs {needed} px, has {rect.height()}"
+
+
+# the narration and the player around presenter mode -------------------------------------------------
+
+
+def open_as07(window: MainWindow, qtbot: QtBot) -> None:
+    """The AS-07 scenario open and stepped once: its narration is shown."""
+    assert window.open_scenario(library_dir() / "as07_first_save_wins.yaml") is not None
+    player = window.scenario_player
+    qtbot.waitUntil(lambda: player.runner is not None and not player.busy, timeout=20_000)
+    player.step()
+    qtbot.waitUntil(lambda: player.runner.position == 1 and not player.busy, timeout=20_000)
+    qtbot.waitUntil(window.narration.isVisible)
+
+
+def words_height(label: QLabel) -> int:
+    """The height a word-wrapped label's text needs at its width, its padding included."""
+    margins = label.contentsMargins()
+    inner = label.width() - margins.left() - margins.right()
+    flags = Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter
+    text = QFontMetrics(label.font()).boundingRect(QRect(0, 0, inner, 10_000), flags, label.text())
+    return text.height() + margins.top() + margins.bottom()
+
+
+def test_leaving_presenter_mode_keeps_the_player_and_shrinks_the_narration(
+    projector: MainWindow, qtbot: QtBot
+) -> None:
+    window = projector
+    open_as07(window, qtbot)
+    window.toggle_presenter()
+    settle_layout(qtbot, window)
+    narration = window.narration
+    assert window.player_dock.isVisible(), "a scenario open keeps its player after presenter mode"
+    assert window.dockWidgetArea(window.player_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert narration.font().pointSizeF() == SAY_POINT_SIZE
+    assert abs(narration.height() - words_height(narration)) <= 2, "as tall as its words, no taller"
+    narration.resize(narration.width() - 300, narration.height())  # any change of width re-fits it
+    assert narration.minimumHeight() == words_height(narration)
+
+
+def test_open_drawers_and_a_scenario_keep_the_ipads_on_a_projector(
+    projector: MainWindow, qtbot: QtBot
+) -> None:
+    """Presenter mode at 1366x768, a scenario open, every drawer open: no iPad runs off the screen."""
+    window = projector
+    open_as07(window, qtbot)
+    narration = window.narration
+    narration.say(" ".join(["A long narration that a trainer wrote for the back of the room."] * 4))
+    for column in window.columns.values():
+        column.panel.open_drawer(True)
+    settle_layout(qtbot, window)
+    assert narration.height() <= window.height() // 8, "the narration is capped in presenter mode"
+    assert narration.height() >= words_height(narration) - 2, "and its words fit (a smaller font)"
+    assert not window.scroller.verticalScrollBar().isVisible(), "the iPads and their drawers fit the height"
+    viewport = window.scroller.viewport()
+    for column in window.columns.values():
+        top_left = column.mapTo(viewport, column.rect().topLeft())
+        assert viewport.rect().contains(QRect(top_left, column.size())), f"{column.device.id} is whole"
+        assert column.panel.drawer.isVisible()
