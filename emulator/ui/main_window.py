@@ -50,7 +50,7 @@ from emulator.stage import Stage
 from emulator.ui.clock_bar import SPEEDS, ClockBar
 from emulator.ui.device_view import DeviceFrame
 from emulator.ui.dialogs import AddDeviceDialog, ShortcutSheet
-from emulator.ui.panel import DevicePanel
+from emulator.ui.panel import DRAWER_MARK, DRAWER_TABS, DevicePanel
 from emulator.ui.scenario_player import Narration, ScenarioPicker, ScenarioPlayer
 from emulator.ui.server_console import ServerConsole
 from emulator.ui.support import Coalescer, Context, StageBridge, ask_where_to_save, make_context, when
@@ -68,7 +68,7 @@ XRAY_PER_IPAD = "view/xray-ipad"  # settings group: device ID -> that iPad's own
 QWIDGETSIZE_MAX = (1 << 24) - 1
 #: Widgets that keep the normal font size in presenter mode: the trainer's controls, not the
 #: audience's (the iPads and the emulated time need the room).
-TRAINER_CONTROLS = ("control-strip", "clock-controls")
+TRAINER_CONTROLS = ("control-strip", "clock-controls", DRAWER_TABS, DRAWER_MARK)
 
 
 def set_dock_widget(dock: QDockWidget, widget: QWidget) -> None:
@@ -153,16 +153,31 @@ class DeviceColumn(QSplitter):
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 2)
         self.panel.drawer_toggled.connect(self._drawer_toggled)
+        self.panel.wants_room.connect(self._give_room)
         self._drawer_toggled(False)
 
     def _drawer_toggled(self, shown: bool) -> None:
-        """Closed, the strip takes one row and the iPad the rest; open, the drawer gets 40 %."""
+        """Closed, the strip takes one row and the iPad the rest; open, the drawer gets 40 %,
+        or what its page needs to be read whole (a conflict), as long as the iPad keeps its minimum."""
         if shown:
             self.panel.setMaximumHeight(QWIDGETSIZE_MAX)
             total = sum(self.sizes()) or self.height()
             self.setSizes([total * 3 // 5, total - total * 3 // 5])
+            self._give_room()
         else:
             self.panel.setMaximumHeight(self.panel.minimumSizeHint().height())
+
+    def _give_room(self) -> None:
+        """The open drawer grows (never shrinks) to what its page needs, the iPad keeping its minimum."""
+        if not self.panel.drawer.isVisible():
+            return
+        total = sum(self.sizes()) or self.height()
+        strip = self.panel.height() - self.panel.drawer.height()
+        wanted = strip + self.panel.drawer_height()
+        most = total - self.frame.minimumSizeHint().height()
+        panel = min(wanted, most)
+        if panel > self.sizes()[1]:
+            self.setSizes([total - panel, panel])
 
 
 class MainWindow(QMainWindow):
@@ -675,11 +690,20 @@ class MainWindow(QMainWindow):
 
     def open_scenario(self, path: Any) -> Any:
         """Play a scenario file on its own fresh stage, shown in place of this one until closed."""
-        if not self.player_dock.isVisible():
-            self.player_dock.show()
+        self._show_player()
+        return self.scenario_player.open_file(path)
+
+    def _show_player(self) -> None:
+        """The player dock, on the left (a row at the top in presenter mode)."""
+        if self.player_dock.isVisible():
+            return
+        self.player_dock.show()
+        if self.presenter:
+            row = self.scenario_player.sizeHint().height()
+            self.resizeDocks([self.player_dock], [row], Qt.Orientation.Vertical)
+        else:
             width = self.fontMetrics().averageCharWidth() * 48
             self.resizeDocks([self.player_dock], [width], Qt.Orientation.Horizontal)
-        return self.scenario_player.open_file(path)
 
     def close_scenario(self) -> Any:
         """Close the scenario and its stage; the window shows its own stage again."""
@@ -869,16 +893,25 @@ class MainWindow(QMainWindow):
             self.set_zoom(PRESENTER_ZOOM)
             row = self.scenario_player.sizeHint().height()
             self.resizeDocks([self.player_dock], [row], Qt.Orientation.Vertical)
+            self.narration.set_cap(self._narration_cap())
         else:
             self.set_zoom(1.0)
             self.scenario_player.set_compact(False)
+            self.narration.set_cap(None)
             if self._before_presenter is not None:
                 geometry, state, maximized = self._before_presenter
-                self.restoreState(state)
+                self.restoreState(state)  # the docks as they were before presenting...
                 if not maximized:
                     self.setGeometry(geometry)
             self._before_presenter = None
+            if self.scenario_player.scenario is not None:  # ...but a scenario opened since keeps its player
+                self._show_player()
         self.keep_within_screen()
+
+    def _narration_cap(self) -> int:
+        """In presenter mode the narration takes an eighth of the window's height at most (two
+        lines at presenter size, 96 px on a 768 px projector): the iPads and their drawers need the rest."""
+        return max(self.height() // 8, 60)
 
     def keep_within_screen(self) -> None:
         """The window never grows past its screen's available area, whatever is open.
@@ -956,6 +989,8 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_console()
+        if self.presenter:
+            self.narration.set_cap(self._narration_cap())
 
     def _restore(self) -> None:
         """Window geometry, docks, the iPad / panel split, zoom, presenter mode and the X-ray

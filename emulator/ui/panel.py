@@ -9,17 +9,19 @@ the rules stay in the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QCheckBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,7 +30,10 @@ from PySide6.QtWidgets import (
     QMenu,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -50,9 +55,12 @@ from emulator.ui.errors_page import who_won
 from emulator.ui.records import display_value
 from emulator.ui.support import REDRAW_MS, Coalescer, Context, hhmmss
 from emulator.ui.theme import NETWORK, STATES
-from emulator.ui.xray_style import MARK, mark_xray
+from emulator.ui.xray_style import MARK, STYLE_SHEET, mark_xray
 
 XRAY_TIP = "The emulator's X-ray view: not part of the app"
+#: Object names of the drawer's tab bar and its X-ray mark: the trainer's controls, which keep
+#: the normal font in presenter mode (main_window.TRAINER_CONTROLS).
+DRAWER_TABS, DRAWER_MARK = "xray-drawer-tabs", "xray-drawer-mark"
 #: The queue and waiting lists show this many items from the head, and say how many more wait behind.
 SHOWN_QUEUE = 100
 #: The network's segments: mode, label, what it means.
@@ -107,6 +115,25 @@ def queue_state(device: Device, item: QueueItem) -> str:
     return f"{glyph} {wait.describe()}"
 
 
+class WrappingDelegate(QStyledItemDelegate):
+    """Rows of a tree as tall as their wrapped text at the column's width.
+
+    A tree view asks for a row's size without saying how wide the column is (Qt's style then
+    measures one long line); this delegate tells it the column's width.
+    """
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        width = self.tree.header().sectionSize(index.column())
+        if width > 0:
+            option = QStyleOptionViewItem(option)
+            option.rect = QRect(0, 0, width, 1)
+        return super().sizeHint(option, index)
+
+
 class QueueTree(QTreeWidget):
     """The upload queue, head first: one row per transaction, expanded to show its records.
 
@@ -129,18 +156,27 @@ class QueueTree(QTreeWidget):
         self.setObjectName("queue")
         self.setColumnCount(len(self.HEADERS))
         self.setHeaderLabels(list(self.HEADERS))
-        self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setWordWrap(False)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # A record's name is what the trainer points at: wrapped over two lines, never elided.
+        self.setUniformRowHeights(False)
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setItemDelegateForColumn(1, WrappingDelegate(self))
         header = self.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        # wrapped rows take their height again when the Upload column's width changes
+        self._relayout = Coalescer(self.doItemsLayout, self)
+        header.sectionResized.connect(self._section_resized)
+
+    def _section_resized(self, index: int, _old: int, _new: int) -> None:
+        if index == 1:
+            self._relayout.request()
 
     def refresh(self) -> None:
         expanded = self.expanded_transactions()
@@ -226,6 +262,50 @@ class QueueTree(QTreeWidget):
         return item
 
 
+class _Refitting(QWidget):
+    """A page that calls ``refit`` when its width or its font changes."""
+
+    def __init__(self, refit: Callable[[], None]) -> None:
+        super().__init__()
+        self._refit = refit
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._refit()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._refit()
+
+
+class WholeLabel(QLabel):
+    """A word-wrapped label that is never squeezed below the height its words need."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._keep_whole()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._keep_whole()
+
+    def _keep_whole(self) -> None:
+        if self.width() > 0:
+            self.setMinimumHeight(max(self.heightForWidth(self.width()), 0))
+
+
+def fit_table_height(table: QTableWidget) -> None:
+    """A short table as tall as its rows (and header): nothing in it scrolls out of sight."""
+    table.resizeRowsToContents()
+    height = 2 * table.frameWidth() + sum(table.rowHeight(row) for row in range(table.rowCount()))
+    if table.horizontalHeader().isVisible():
+        height += table.horizontalHeader().height()
+    if table.horizontalScrollBar().isVisible():
+        height += table.horizontalScrollBar().height()
+    table.setFixedHeight(height)
+
+
 def _count(n: int) -> str:
     return f"{n} record" if n == 1 else f"{n} records"
 
@@ -241,12 +321,14 @@ class DevicePanel(QWidget):
 
     Signals:
         drawer_toggled(bool): the X-ray drawer opened (True) or closed.
+        wants_room(): the drawer's conflicts page changed height (:meth:`drawer_height`).
 
     Attributes:
         device: the engine device it controls.
     """
 
     drawer_toggled = Signal(bool)
+    wants_room = Signal()
 
     def __init__(self, device: Device, context: Context, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -262,22 +344,32 @@ class DevicePanel(QWidget):
         self.drawer.setObjectName(f"xray-drawer-{device.id}")
         self.drawer.setDocumentMode(True)
         mark_xray(self.drawer)
+        # Short tab names in the trainer's font (like the strip): the four tabs fit a narrow
+        # column whole, without scroll arrows; the X-ray mark stands once, in the corner.
+        self.drawer.tabBar().setObjectName(DRAWER_TABS)
+        self.drawer.tabBar().setExpanding(False)
+        mark = QLabel(MARK)
+        mark.setObjectName(DRAWER_MARK)
+        mark.setToolTip(XRAY_TIP)
+        mark.setStyleSheet(f"QLabel {{ {STYLE_SHEET} padding: 0px 4px; font-weight: bold; }}")
+        self.drawer.setCornerWidget(mark_xray(mark), Qt.Corner.TopRightCorner)
         for page, title in (
             (self._build_queue(), "Queue"),
             (self._build_errors(), "Conflicts"),
             (self._build_waiting(), "Waiting"),
             (self._build_log(), "Activity"),
         ):
-            self.drawer.addTab(page, f"{MARK} {title}")
+            self.drawer.addTab(page, title)
             self.drawer.setTabToolTip(self.drawer.count() - 1, XRAY_TIP)
         self.drawer.hide()
         self._drawer_stale = True
         self._errors: dict[int, Any] = {}
         self._errors_key: tuple[object, ...] | None = None  # what the error list last showed
         column.addWidget(self.drawer, 1)
+        self._fit_drawer_minimum()
         self._refresh = Coalescer(self.refresh, self, every_ms=REDRAW_MS)
         self._flush = Coalescer(self._flush_log, self, every_ms=REDRAW_MS)
-        self.drawer.currentChanged.connect(lambda _i: self._fit_conflicts.request())
+        self.drawer.currentChanged.connect(lambda _i: self._fit_errors.request())
         context.bridge.happened.connect(self._on_event)
         for event in context.stage.events.events:
             if event.actor == device.actor:
@@ -441,15 +533,21 @@ class DevicePanel(QWidget):
         return page
 
     def _build_errors(self) -> QWidget:
-        page = QWidget()
+        """The conflicts page: the list, the message whole, the table as tall as its rows.
+
+        Nothing on it is squeezed: the drawer asks its column for the room (``wants_room``),
+        and scrolls the page if the column has less.
+        """
+        page = _Refitting(lambda: self._fit_errors.request())
+        self.errors_page = page
         layout = QVBoxLayout(page)
         layout.setContentsMargins(2, 2, 2, 2)
         self.error_list = QListWidget()
         self.error_list.setObjectName("errors")
-        self.error_list.setMaximumHeight(self.error_list.fontMetrics().height() * 3 + 10)
-        self.error_message = QLabel()
+        self.error_message = WholeLabel()
         self.error_message.setObjectName("error-message")
         self.error_message.setWordWrap(True)
+        self.error_message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # One column per conflicting field, one row per version: a narrow panel still shows
         # each value in full (and wraps a long one) instead of eliding it.
         self.conflicts = QTableWidget(len(CONFLICT_ROWS), 0)
@@ -463,17 +561,41 @@ class DevicePanel(QWidget):
         self.conflicts.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.conflicts.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         # rows grow with wrapped values once the columns have their width (after layout)
-        self._fit_conflicts = Coalescer(self.conflicts.resizeRowsToContents, self.conflicts)
-        self.conflicts.horizontalHeader().sectionResized.connect(lambda *_a: self._fit_conflicts.request())
+        # and the table takes the height of its three rows: "Mine (new)" never scrolls away
+        self._fit_errors = Coalescer(self._fit_errors_page, self.conflicts)
+        self.conflicts.horizontalHeader().sectionResized.connect(lambda *_a: self._fit_errors.request())
         self.conflicts.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.conflicts.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
-        self.conflicts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.conflicts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.error_list)
         layout.addWidget(self.error_message)
         layout.addWidget(self.conflicts)
         layout.addStretch(1)
         self.error_list.currentRowChanged.connect(lambda _row: self._show_error())
-        return page
+        scroller = QScrollArea()
+        scroller.setObjectName("errors-page")
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroller.setWidget(page)
+        return scroller
+
+    def _fit_errors_page(self) -> None:
+        """The error list as tall as its rows (three at most), the table as tall as its rows."""
+        rows = max(1, min(self.error_list.count(), 3))
+        row = self.error_list.sizeHintForRow(0) if self.error_list.count() else -1
+        row = row if row > 0 else self.error_list.fontMetrics().height() + 6
+        self.error_list.setFixedHeight(rows * row + 2 * self.error_list.frameWidth())
+        fit_table_height(self.conflicts)
+        self.wants_room.emit()
+
+    def drawer_height(self) -> int:
+        """The height the open drawer needs to show its page whole (0: any height does)."""
+        if self.drawer.currentWidget() is not self.drawer.widget(1):
+            return 0
+        layout = self.errors_page.layout()
+        if layout is not None:
+            layout.activate()
+        return self.drawer.tabBar().sizeHint().height() + self.errors_page.minimumSizeHint().height() + 4
 
     def _build_waiting(self) -> QWidget:
         page = QWidget()
@@ -500,6 +622,17 @@ class DevicePanel(QWidget):
         self.log.setMaximumBlockCount(5000)
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         return self.log
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_drawer_minimum()
+
+    def _fit_drawer_minimum(self) -> None:
+        """The drawer can shrink to its tabs and three lines (its pages scroll): an open drawer
+        never pushes its iPad, or the iPads, off a projector (pages ask for more: ``wants_room``)."""
+        lines = 3 * self.fontMetrics().height() + 8
+        self.drawer.setMinimumHeight(self.drawer.tabBar().sizeHint().height() + lines)
 
     # operations -----------------------------------------------------------------------------------
     def set_network(self, mode: str | None = None) -> None:
@@ -599,7 +732,7 @@ class DevicePanel(QWidget):
         store = device.store
         counts = (store.queue_length(), len(store.errors()), store.staged_count())
         for tab, (name, count) in enumerate(zip(("Queue", "Conflicts", "Waiting"), counts, strict=True)):
-            self.drawer.setTabText(tab, f"{MARK} {name} ({count})")
+            self.drawer.setTabText(tab, f"{name} ({count})")
         if self.drawer.isHidden():
             self._drawer_stale = True  # filled when it opens: nobody reads a closed drawer
         else:
@@ -696,6 +829,7 @@ class DevicePanel(QWidget):
             self.error_message.setText("No sync errors.")
             self.conflicts.setColumnCount(0)
             self.conflicts.hide()
+            self._fit_errors.request()
             return
         winner = who_won(self.context.stage.events, error)
         won = f"<br>Saved first by {escape(winner)}." if winner and error.conflicts else ""
@@ -716,8 +850,8 @@ class DevicePanel(QWidget):
                     font.setBold(True)
                     cell.setFont(font)
                 self.conflicts.setItem(row, column, cell)
-        self.conflicts.resizeRowsToContents()
-        self._fit_conflicts.request()
+        self._fit_errors_page()
+        self._fit_errors.request()  # again once the columns have their width
 
     def conflict_values(self) -> list[dict[str, str]]:
         """What the conflicts table shows, per field: field, previous, online, new."""

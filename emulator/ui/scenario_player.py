@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPalette, QResizeEvent
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QDialog,
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 PASS, FAIL = "✓", "✗"
 SAY_POINT_SIZE = 16.0
 NOTHING_OPEN = "No scenario open (Scenario ▸ Open scenario…)"
+QWIDGETSIZE_MAX = (1 << 24) - 1
 
 
 class ScenarioPicker(QDialog):
@@ -96,7 +97,10 @@ class Narration(QLabel):
     """The current ``say:`` line, large, in a strip of its own above the iPads.
 
     It takes its own place in the layout rather than floating: it never covers what the
-    audience should be looking at, and it stays on screen however the window is arranged.
+    audience should be looking at, and it stays on screen however the window is arranged. It is
+    as tall as its words at its width, no taller (its height follows every change of text, font
+    and width); with a cap (presenter mode) a long line gets a smaller font rather than
+    pushing the iPads off the screen.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -108,15 +112,22 @@ class Narration(QLabel):
             "QLabel#narration { background: rgb(20, 24, 32); color: white;"
             " border-radius: 8px; padding: 8px 18px; }"
         )
+        self.point_size = SAY_POINT_SIZE
+        self.cap: int | None = None
+        self._fitting = False
         self.set_zoom(1.0)
         self.hide()
 
     def set_zoom(self, zoom: float) -> None:
         """Large at any zoom; the window's zoom scales it further, by half as much (a narration
         of three lines at presenter size would push the iPads off a projector)."""
-        font = QFont(self.font())
-        font.setPointSizeF(SAY_POINT_SIZE * (1 + (zoom - 1) / 2))
-        self.setFont(font)
+        self.point_size = SAY_POINT_SIZE * (1 + (zoom - 1) / 2)
+        self._keep_whole()
+
+    def set_cap(self, cap: int | None) -> None:
+        """The most height it may take (None: as much as its words need)."""
+        self.cap = cap
+        self._keep_whole()
 
     def say(self, text: str | None) -> None:
         self.setText(text or "")
@@ -127,10 +138,45 @@ class Narration(QLabel):
         super().resizeEvent(event)
         self._keep_whole()
 
+    def needed_height(self, width: int) -> int:
+        """The height its words need at ``width``, padding included (-1: not laid out yet).
+
+        (QLabel's own heightForWidth answers the same for any font under a style sheet.)
+        """
+        margins = self.contentsMargins()
+        inner = width - margins.left() - margins.right()
+        if width <= 0 or inner <= 0:
+            return -1
+        flags = Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter
+        text = QFontMetrics(self.font()).boundingRect(QRect(0, 0, inner, 1 << 20), flags, self.text())
+        return text.height() + margins.top() + margins.bottom()
+
     def _keep_whole(self) -> None:
-        """Never squeezed below the height its words need at its width."""
-        needed = self.heightForWidth(self.width()) if self.width() > 0 else -1
-        self.setMinimumHeight(max(needed, 0))
+        """Exactly the height its words need at its width: never squeezed, never left taller.
+
+        Under a cap, the font steps down (to three quarters of the normal narration size at least)
+        until they fit.
+        """
+        if self._fitting:
+            return
+        self._fitting = True
+        try:
+            font = QFont(self.font())
+            size = self.point_size
+            smallest = min(SAY_POINT_SIZE * 0.75, size)
+            while True:
+                font.setPointSizeF(size)
+                if font != self.font():
+                    self.setFont(font)
+                needed = self.needed_height(self.width())
+                if self.cap is None or needed <= self.cap or size <= smallest:
+                    break
+                size = max(smallest, size - 1)
+            height = max(needed, 0) if self.cap is None else min(max(needed, 0), self.cap)
+            self.setMinimumHeight(height)
+            self.setMaximumHeight(height if height > 0 else QWIDGETSIZE_MAX)
+        finally:
+            self._fitting = False
 
 
 class ScenarioPlayer(QWidget):
@@ -166,6 +212,7 @@ class ScenarioPlayer(QWidget):
 
         layout = QVBoxLayout(self)
         self.column = layout
+        self._margins = layout.contentsMargins()
         self.title = QLabel(NOTHING_OPEN)
         self.title.setObjectName("scenario-title")
         self.title.setWordWrap(True)
@@ -204,6 +251,10 @@ class ScenarioPlayer(QWidget):
     def set_compact(self, compact: bool) -> None:
         """Presenter mode: one line (title, step, buttons, checks so far) for the top of the window."""
         self.compact = compact
+        if compact:  # one slim row: the iPads need the height
+            self.column.setContentsMargins(6, 2, 6, 2)
+        else:
+            self.column.setContentsMargins(self._margins)
         self.column.setDirection(
             QBoxLayout.Direction.LeftToRight if compact else QBoxLayout.Direction.TopToBottom
         )

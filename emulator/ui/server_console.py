@@ -155,14 +155,20 @@ class ServerConsole(QTabWidget):
         self._stale_pages: set[QWidget] = set()
         self.records_page = self._build_records()
         self.feeds_page = self._build_feeds()
-        self.addTab(self.records_page, "Online records")
-        self.addTab(self.feeds_page, "Feeds")
-        self.addTab(self._build_operations(), "Online operations")
-        self.addTab(self._build_rules(), "Validation rules")
-        self.addTab(self._build_admin(), "Users' iPads")
+        # One short word a tab (the whole name in its tooltip): every tab shows without scroll
+        # arrows in a narrow dock, and at presenter size under the iPads.
         self.room = RoomPage()
         self.room.setObjectName("room")
-        self.addTab(self.room, "Room")
+        for page, label, tip in (
+            (self.records_page, "Records", "The online records of an object, as the server has them"),
+            (self.feeds_page, "Feeds", "Each user's change feed: what the iPads read when they poll"),
+            (self._build_operations(), "Operations", "Online operations: change records on the server"),
+            (self._build_rules(), "Rules", "Validation rules: switch them on or off on the server"),
+            (self._build_admin(), "Admin", "A business admin's sync settings and commands for an iPad"),
+            (self.room, "Room", "Every iPad that has talked to the server, as the server saw it"),
+        ):
+            self.addTab(page, label)
+            self.setTabToolTip(self.count() - 1, tip)
         self.room.refresh.clicked.connect(self.reload_room)
         self._room_clock = Coalescer(self._room_tick, self, every_ms=CONSOLE_EVERY_MS)
         self.currentChanged.connect(lambda _i: self._room_tick())
@@ -235,7 +241,7 @@ class ServerConsole(QTabWidget):
         self.op_object.setObjectName("op-object")
         self.op_record = QLineEdit()
         self.op_record.setObjectName("op-record")
-        self.op_record.setPlaceholderText("record ID (click a row in Online records)")
+        self.op_record.setPlaceholderText("record ID (click a row in Records)")
         self.op_field = QComboBox()
         self.op_field.setObjectName("op-field")
         self.op_value = QLineEdit()

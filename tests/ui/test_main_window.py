@@ -182,7 +182,7 @@ def test_offline_saves_queue_in_order_and_drain_first_in_first_out(window: MainW
     assert pro.device.conditions.mode == "offline"
     edit_phone(qtbot, app, HARPER, "+1 000 000 0001")
     edit_phone(qtbot, app, "V0A000000000003", "+1 000 000 0003")
-    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "X-RAY Queue (2)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "Queue (2)")
     assert not panel.queue_view.rows, "a closed drawer is not filled"
     panel.open_drawer()
     assert [row[1] for row in panel.queue_view.rows] == [
@@ -197,7 +197,7 @@ def test_offline_saves_queue_in_order_and_drain_first_in_first_out(window: MainW
 
     panel.set_network("online")
     settle(qtbot, window.stage)
-    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "X-RAY Queue (0)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "Queue (0)")
     uploaded = [
         e.record for e in window.stage.events.events if e.kind == "uploaded" and e.actor == pro.device.actor
     ]
@@ -227,7 +227,7 @@ def test_a_conflict_shows_the_sync_error_alert_then_undo_and_sync_take_the_onlin
     assert "Harper" in card.findChild(QLabel, "error-title").text()
     assert list(card.buttons) == ["undo"], "no Keep mine: Undo is the only way"
     assert "saved first by Anna's iPad Pro at 09:00:00" in card.details.plain, "X-ray: whose save won, when"
-    qtbot.waitUntil(lambda: air.panel.drawer.tabText(1) == "X-RAY Conflicts (1)")
+    qtbot.waitUntil(lambda: air.panel.drawer.tabText(1) == "Conflicts (1)")
     air.panel.open_drawer()
     assert air.panel.conflict_values() == [
         {"field": "Phone", "previous": before, "online": "+1 111 111 1111", "new": "+1 222 222 2222"}
@@ -262,7 +262,7 @@ def test_an_open_record_shows_update_waiting_and_updates_when_the_user_leaves(
     assert view.xray.isVisible()
     shown = view.findChild(QLabel, "value-phone__v")
     assert shown.text() != "+1 333 333 3333", "the open screen does not change under the user"
-    qtbot.waitUntil(lambda: air.panel.drawer.tabText(2) == "X-RAY Waiting (1)")
+    qtbot.waitUntil(lambda: air.panel.drawer.tabText(2) == "Waiting (1)")
     air.panel.open_drawer()
     waiting = air.panel.waiting
     qtbot.waitUntil(
@@ -361,13 +361,13 @@ def test_an_ipad_4_is_added_without_autosync_and_says_why(window: MainWindow, qt
 
     edit_phone(qtbot, column.frame.app, HARPER, "+1 555 000 0004")
     run(qtbot, window.stage.advance(timedelta(seconds=60)))
-    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "X-RAY Queue (1)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "Queue (1)")
     panel.open_drawer()
     assert "Waits for a sync" in panel.queue_view.rows[0][3]
     app = column.frame.app
     app.go_home()
     click(qtbot, app.home_page.widget.sync)
-    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "X-RAY Queue (0)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(0) == "Queue (0)")
     qtbot.waitUntil(lambda: not window.context.tasks.running)
 
 

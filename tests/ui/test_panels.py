@@ -164,7 +164,7 @@ def test_a_queue_row_expands_to_the_records_and_changed_fields(window: MainWindo
     tree = pro.panel.queue_view
     pro.panel.open_drawer()
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2)
-    assert pro.panel.drawer.tabText(0) == "X-RAY Queue (2)"
+    assert pro.panel.drawer.tabText(0) == "Queue (2)"
 
     top = tree.topLevelItem(0)
     assert top is not None and top.childCount() == 1 and not top.isExpanded()
@@ -252,7 +252,7 @@ def test_conflict_values_are_shown_in_full(window: MainWindow, qtbot: QtBot) -> 
     panel = air.panel
     panel.open_drawer()
     panel.drawer.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: panel.drawer.tabText(1) == "X-RAY Conflicts (1)")
+    qtbot.waitUntil(lambda: panel.drawer.tabText(1) == "Conflicts (1)")
     table = panel.conflicts
     mine = table.item(2, 0)
     assert mine is not None and mine.text() == long_value
