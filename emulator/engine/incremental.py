@@ -58,6 +58,9 @@ class _Named(Protocol):
 
 
 class _Drains(Protocol):
+    @property
+    def draining(self) -> bool: ...
+    def idle(self) -> Awaitable[None]: ...
     def drain(
         self, *, manual: bool = False, on_sent: Callable[[int], Awaitable[None]] | None = None
     ) -> Awaitable[bool]: ...
@@ -249,8 +252,15 @@ class IncrementalSync:
             self.progress = None
 
     async def _upload(self, timed: bool) -> bool:
-        """Send the queue first (AS-35), counting records as they leave it."""
+        """Send the queue first (AS-35), counting records as they leave it.
+
+        An Autosync upload already on the wire gets its answer first; the sync sends what is
+        left after it (and counts only that).
+        """
         device = self.device
+        if device.uploader.draining:
+            self._progress(phase="Uploading", to_upload=device.store.queue_length())
+            await device.uploader.idle()
         total = device.store.queue_length()
         self._progress(phase="Uploading", to_upload=total)
 

@@ -184,6 +184,86 @@ def test_incremental_sync_needs_a_connection_and_the_foreground(world: World) ->
     assert "offline" in world.sync(ipad).message
 
 
+def sync_while_autosync_uploads(world: World, ipad: Device, *, full: bool) -> SyncReport:
+    """The rep taps Sync (or Full Database Refresh) while Autosync's upload is on the wire."""
+
+    async def tap() -> SyncReport:
+        # Autosync's upload task, started first, has had its first turn: the queue is being sent
+        assert ipad.uploader.draining and ipad.queue(), "no race to prove"
+        return await world.stage.complete(ipad.syncer.run(full=full))
+
+    return world.run(tap())  # type: ignore[no-any-return]
+
+
+def uploads_of(world: World, ipad: Device, record_id: str) -> tuple[int, int]:
+    """How many times the record went on the wire, and how many answers came back."""
+    sent = [e for e in world.events("uploading", ipad) if e.record and e.record[1] == record_id]
+    answered = [e for e in world.events("uploaded", ipad) if e.record and e.record[1] == record_id]
+    return len(sent), len(answered)
+
+
+SYNC_OR_FULL = [
+    pytest.param(False, marks=pytest.mark.rule("AS-35"), id="incremental"),
+    pytest.param(True, marks=pytest.mark.rule("AS-37"), id="full"),
+]
+
+
+@pytest.mark.parametrize("full", SYNC_OR_FULL)
+def test_a_sync_tapped_while_autosync_uploads_waits_for_that_upload_then_runs(
+    world: World, full: bool
+) -> None:
+    ipad = world.device("Anna iPad")
+    account = account_of(ipad)["id"]
+    ipad.set_network("online", latency=timedelta(seconds=1))
+    ipad.save("account__v", account, {"phone__v": "+1 555 0111"})  # Autosync sends it at once
+    report = sync_while_autosync_uploads(world, ipad, full=full)
+    assert report.ok, report.message
+    assert report.full == full
+    assert uploads_of(world, ipad, account) == (1, 1), "uploaded once, by Autosync"
+    assert ipad.queue() == [] and not world.events("sync_failed", ipad)
+    assert world.online_record("account__v", account)["phone__v"] == "+1 555 0111"
+
+
+@pytest.mark.parametrize("full", SYNC_OR_FULL)
+def test_a_sync_tapped_right_after_coming_online_waits_for_the_upload_autosync_starts(
+    world: World, full: bool
+) -> None:
+    ipad = world.device("Anna iPad")
+    first, second = (r["id"] for r in ipad.records("account__v")[:2])
+    ipad.set_network("offline")
+    ipad.save("account__v", first, {"phone__v": "+1 555 0112"})
+    ipad.save("account__v", second, {"phone__v": "+1 555 0113"})
+    ipad.set_network("online")  # AS-06: Autosync sends the queue at once
+    report = sync_while_autosync_uploads(world, ipad, full=full)
+    assert report.ok, report.message
+    assert uploads_of(world, ipad, first) == uploads_of(world, ipad, second) == (1, 1)
+    assert ipad.queue() == [] and not world.events("sync_failed", ipad)
+    assert world.online_record("account__v", second)["phone__v"] == "+1 555 0113"
+
+
+@pytest.mark.rule("AS-35")
+def test_a_sync_sends_again_what_autosync_could_not_and_fails_only_if_that_fails_too(
+    world: World,
+) -> None:
+    """The upload on the wire fails (a 503): the sync does not wait for its backoff but sends it
+    at once. Under lie-fi it times out again: then the queue really cannot be sent."""
+    ipad = world.device("Anna iPad")
+    account = account_of(ipad)["id"]
+    ipad.set_network("online", latency=timedelta(seconds=1))
+    ipad.inject_fault("server_error")
+    ipad.save("account__v", account, {"phone__v": "+1 555 0114"})
+    report = sync_while_autosync_uploads(world, ipad, full=False)
+    assert report.ok, report.message
+    assert len(world.events("retry_scheduled", ipad)) == 1
+    assert uploads_of(world, ipad, account) == (2, 1)
+
+    ipad.set_network("lie-fi")
+    ipad.save("account__v", account, {"phone__v": "+1 555 0115"})
+    report = sync_while_autosync_uploads(world, ipad, full=False)
+    assert not report.ok and "could not be sent" in report.message
+    assert [i.label for i in ipad.queue()] and world.events("sync_failed", ipad)
+
+
 @pytest.mark.rule("AS-33")
 def test_the_app_reminds_the_user_to_sync_on_the_first_use_of_a_day_after_a_day(world: World) -> None:
     ipad = world.device("Anna iPad")
