@@ -11,7 +11,7 @@ import pytest
 
 from emulator.engine.device import ActionRefused, Device
 from emulator.engine.events import Event
-from emulator.engine.incremental import BATCH, HANDSHAKE, PER_RECORD, SyncReport
+from emulator.engine.incremental import BATCH, FAILURE_ALERTS, HANDSHAKE, PER_RECORD, SyncReport
 from emulator.engine.refresh import APPLY_TIME
 from server_stub import sync as server_sync
 from tests.engine.conftest import World, account_of, save_order
@@ -184,6 +184,36 @@ def test_incremental_sync_needs_a_connection_and_the_foreground(world: World) ->
     assert "offline" in world.sync(ipad).message
 
 
+@pytest.mark.rule("AS-35")
+def test_a_failed_sync_tells_the_rep_why_in_an_alert(world: World) -> None:
+    ipad = world.device("Anna iPad")
+
+    def alerted(reason: str) -> str:
+        assert world.events("sync_failed", ipad)[-1].data["reason"] == reason
+        (notice,) = ipad.unread_notices()
+        assert notice.kind == "sync_failed"
+        ipad.dismiss_notices(notice.id)  # OK
+        return notice.text
+
+    ipad.set_foreground(False)
+    world.sync(ipad)
+    assert alerted("background") == FAILURE_ALERTS["background"]
+    ipad.set_foreground(True)
+    ipad.set_network("offline")
+    world.sync(ipad)
+    assert alerted("offline").startswith("No network connection.")
+    ipad.set_network("online")
+    ipad.inject_fault("server_error")
+    world.sync(ipad, full=True)
+    assert alerted("server") == FAILURE_ALERTS["server"]
+    assert world.events("sync_failed", ipad)[-1].data["full"] is True
+    ipad.set_network("lie-fi")
+    world.sync(ipad)
+    assert alerted("no_answer") == FAILURE_ALERTS["no_answer"]
+    for text in FAILURE_ALERTS.values():  # the rep's words, not the emulator's
+        assert not any(word in text.lower() for word in ("queue", "drain", "lie-fi", "503", "http"))
+
+
 def sync_while_autosync_uploads(world: World, ipad: Device, *, full: bool) -> SyncReport:
     """The rep taps Sync (or Full Database Refresh) while Autosync's upload is on the wire."""
 
@@ -261,7 +291,8 @@ def test_a_sync_sends_again_what_autosync_could_not_and_fails_only_if_that_fails
     ipad.save("account__v", account, {"phone__v": "+1 555 0115"})
     report = sync_while_autosync_uploads(world, ipad, full=False)
     assert not report.ok and "could not be sent" in report.message
-    assert [i.label for i in ipad.queue()] and world.events("sync_failed", ipad)
+    assert ipad.queue() and world.events("sync_failed", ipad)[-1].data["reason"] == "upload"
+    assert ipad.unread_notices()[-1].text == FAILURE_ALERTS["upload"]
 
 
 @pytest.mark.rule("AS-33")

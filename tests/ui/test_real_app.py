@@ -7,6 +7,7 @@ the blocking incremental sync, Refresh mode, the full database refresh).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from emulator.engine.device import SYNC_STATE_TEXT, ActionRefused, Device
-from emulator.engine.events import Event
+from emulator.engine.events import Event, SyncFailReason
+from emulator.engine.incremental import FAILURE_ALERTS
 from emulator.stage import Stage
 from emulator.ui.crm_app import CrmApp
 from emulator.ui.main_window import DeviceColumn, MainWindow
@@ -167,6 +169,35 @@ def test_during_an_incremental_sync_the_ipad_refuses_input_and_shows_progress(
     qtbot.waitUntil(lambda: app.sync_window.isHidden())
     counts = app.sync_window.counts.text()
     assert counts.startswith("Uploaded 0 of 0 · Downloaded") and counts.split()[-1] != "0"
+
+
+@pytest.mark.rule("AS-35")
+@pytest.mark.rule("AS-37")
+def test_a_failed_sync_tells_the_rep_in_the_apps_alert_dismissed_with_ok(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    window.toggle_xray()  # the rep's view: the alert is the app's own, not an emulator note
+    qtbot.waitUntil(lambda: not app.cells.xray)
+
+    def fails(start: Callable[[], object], reason: SyncFailReason) -> None:
+        start()
+        qtbot.waitUntil(app.alert.isVisible)
+        assert device.blocking is None, "the alert comes when the sync window is gone"
+        assert app.alert.text.text() == FAILURE_ALERTS[reason]
+        assert not [w for w in (app.alert, *app.alert.findChildren(QWidget)) if is_xray(w)]
+        assert tap_ok(qtbot, app) == "Sync Failed"
+        assert app.alert.isHidden() and device.unread_notices() == []
+
+    pro.panel.set_network("offline")
+    app.go_home()
+    fails(lambda: click(qtbot, app.home_page.widget.sync), "offline")
+    assert [e.data["through"] for e in window.stage.events.events if e.kind == "dismissed"], "OK is recorded"
+
+    pro.panel.set_network("online")
+    device.inject_fault("server_error")  # the sync's download gets a 503
+    fails(app.full_refresh_action.trigger, "server")
 
 
 @pytest.mark.rule("AS-37")
