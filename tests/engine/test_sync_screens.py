@@ -115,6 +115,52 @@ def test_a_running_sync_blocks_the_app_spins_the_widget_and_takes_time_per_recor
 
 
 @pytest.mark.rule("AS-35")
+def test_an_incremental_sync_blocks_the_app_and_takes_time_per_record_uploaded_and_downloaded(
+    world: World,
+) -> None:
+    """Not a full refresh: the sync sends the queue, then downloads only what changed online."""
+    ipad = world.device("Anna iPad")
+    ipad.set_traditional(True)  # compare: the edits wait for the sync to upload them
+    accounts = [r["id"] for r in ipad.records("account__v") if r.get("territory__v") == "T-NE"][:3]
+    for n, account in enumerate(accounts):
+        ipad.save("account__v", account, {"phone__v": f"+1 555 02{n:02}"})
+    created = 60
+    for k in range(created):  # changes made online reach the iPad only by incremental sync
+        fields = {"account_type__v": "hcp__v", "last_name__v": f"Online {k}", "territory__v": "T-NE"}
+        world.online("POST", "/records/account__v", json={"owner": "anna", "fields": fields})
+    started, earlier = world.stage.clock.now(), len(world.events("sync_progress", ipad))
+
+    async def begin() -> asyncio.Task[SyncReport]:
+        task = asyncio.ensure_future(ipad.syncer.run())
+        await world.stage.settle()
+        return task
+
+    task = world.run(begin())
+    assert not task.done(), "the sync waits for emulated time"
+    assert ipad.blocking == "Syncing" and not ipad.syncer.full
+    assert ipad.sync_widget().state == "syncing"
+    for refused in (
+        lambda: ipad.open_record("account__v", accounts[0]),
+        lambda: ipad.begin_edit("account__v"),
+    ):
+        with pytest.raises(ActionRefused, match="syncing"):
+            refused()
+    with pytest.raises(ActionRefused, match="already running"):
+        world.run(ipad.syncer.run())
+    report = world.run(world.stage.complete(task))
+    assert report.ok and not report.full and ipad.blocking is None
+    assert ipad.queue() == []
+    progress = world.events("sync_progress", ipad)[earlier:]
+    uploaded = max(int(e.data["uploaded"]) for e in progress)
+    assert uploaded == progress[0].data["to_upload"] == len(accounts)
+    downloaded = report.updated + report.removed
+    assert created <= downloaded < created + 10, "only what changed comes down, not everything"
+    assert world.stage.clock.now() - started >= HANDSHAKE + PER_RECORD * (uploaded + downloaded)
+    assert len({e.data["downloaded"] for e in progress}) > 2, "the count moves as records come"
+    ipad.open_record("account__v", accounts[0])  # usable again
+
+
+@pytest.mark.rule("AS-35")
 def test_the_event_loop_gets_turns_while_a_big_incremental_sync_runs(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

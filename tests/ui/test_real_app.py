@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from emulator.engine.device import SYNC_STATE_TEXT, ActionRefused, Device
 from emulator.engine.events import Event, SyncFailReason
-from emulator.engine.incremental import FAILURE_ALERTS
+from emulator.engine.incremental import FAILURE_ALERTS, HANDSHAKE, PER_RECORD
 from emulator.stage import Stage
 from emulator.ui.crm_app import CrmApp
 from emulator.ui.main_window import DeviceColumn, MainWindow
@@ -152,6 +152,46 @@ def test_undelete_makes_the_next_sync_a_database_refresh(window: MainWindow, qtb
 
 @pytest.mark.rule("AS-35")
 def test_during_an_incremental_sync_the_ipad_refuses_input_and_shows_progress(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """An incremental sync, not a full refresh: it uploads the queue, then downloads what changed."""
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    device.set_traditional(True)  # compare: the edits wait for the sync to upload them
+    edit_phone(qtbot, app, HARPER, "+1 555 0301")
+    edit_phone(qtbot, app, OKAFOR, "+1 555 0302")
+    for k in range(30):  # changes made online reach the iPad only by incremental sync
+        fields = {"account_type__v": "hcp__v", "last_name__v": f"Online {k}", "territory__v": "T-NE"}
+        run(
+            qtbot,
+            window.stage.online("POST", "/records/account__v", json={"owner": "anna", "fields": fields}),
+        )
+    to_list(app, "account__v")
+    started = window.stage.clock.now()
+    click(qtbot, app.home_page.widget.sync)  # the Sync button; the clock stands still meanwhile
+    qtbot.waitUntil(lambda: app.sync_window.isVisible())
+    assert app.sync_window.title.text() == "Syncing" and not device.syncer.full
+    centre = app.table.mapTo(app, app.table.rect().center())
+    hit = app.childAt(centre)
+    assert hit is app.sync_window or app.sync_window.isAncestorOf(hit), "the window takes every tap"
+    with pytest.raises(ActionRefused, match="syncing"):
+        device.open_record("account__v", HARPER)
+    with pytest.raises(ActionRefused, match="syncing"):
+        device.begin_edit("account__v")
+    assert app.run_sync() is None, "a second tap on Sync does nothing while it runs"
+    qtbot.waitUntil(lambda: device.blocking is None and not window.context.tasks.running)
+    qtbot.waitUntil(lambda: app.sync_window.isHidden())
+    finished = last_sync(window, device)
+    assert finished.data["full"] is False and device.queue() == []
+    counts = app.sync_window.counts.text().split()  # "Uploaded 2 of 2 · Downloaded n of n"
+    assert counts[:4] == ["Uploaded", "2", "of", "2"] and int(counts[-1]) >= 30
+    moved = 2 + int(counts[-1])
+    assert window.stage.clock.now() - started >= HANDSHAKE + PER_RECORD * moved
+
+
+@pytest.mark.rule("AS-35")
+@pytest.mark.rule("AS-37")
+def test_during_a_full_refresh_the_ipad_refuses_input_and_shows_progress(
     window: MainWindow, qtbot: QtBot
 ) -> None:
     pro, _, _ = columns(window)
