@@ -190,6 +190,25 @@ def test_during_an_incremental_sync_the_ipad_refuses_input_and_shows_progress(
 
 
 @pytest.mark.rule("AS-35")
+def test_sync_tapped_while_autosync_uploads_waits_for_that_upload_and_succeeds(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """The rep saves with a slow network and taps Sync at once: no "Sync Failed", one upload."""
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    device.set_network("online", latency=timedelta(seconds=1))
+    edit_phone(qtbot, app, HARPER, "+1 555 0401")
+    qtbot.waitUntil(lambda: device.uploader.draining)  # on the wire: it waits for the clock
+    app.go_home()
+    click(qtbot, app.home_page.widget.sync)
+    qtbot.waitUntil(lambda: device.blocking is None and not window.context.tasks.running)
+    events = [e for e in window.stage.events.events if e.actor == device.actor]
+    assert [e.kind for e in events if e.kind in ("sync_finished", "sync_failed")][-1] == "sync_finished"
+    assert [e.kind for e in events if e.record and e.record[1] == HARPER].count("uploading") == 1
+    assert device.queue() == [] and not app.alert.isVisible()
+
+
+@pytest.mark.rule("AS-35")
 @pytest.mark.rule("AS-37")
 def test_during_a_full_refresh_the_ipad_refuses_input_and_shows_progress(
     window: MainWindow, qtbot: QtBot
