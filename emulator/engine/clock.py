@@ -6,7 +6,8 @@ with real elapsed time times a speed (the GUI's clock bar). Nothing here waits o
 
 ``sleep`` lets a coroutine wait for emulated time (a request's latency or timeout, say); a task
 waiting there is *parked*, which is how :meth:`Stage.settle` tells work in progress from work
-that waits for the clock.
+that waits for the clock. ``wait_on`` parks a task that waits for another device task (an
+incremental sync for the Autosync upload on the wire).
 """
 
 from __future__ import annotations
@@ -113,16 +114,41 @@ class EmulatedClock:
         timer = self.call_later(delay, wake, "sleep")
         if task is not None:
             self._parked.add(task)
-            waiters, self._park_waiters = self._park_waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            self._wake_park_waiters()
         try:
             await done
         finally:
             timer.cancel()
             if task is not None:
                 self._parked.discard(task)
+
+    async def wait_on(self, done: asyncio.Future[None]) -> None:
+        """Wait for ``done``, resolved by a device task that may itself wait for the clock.
+
+        The waiting task counts as parked meanwhile: it moves only when that other task does,
+        and :meth:`Stage.settle` waits for that one while it works (a device's task, see
+        ``Device.spawn``). It works again the moment ``done`` resolves: its done callback runs
+        before any task woken by the same moment resumes, so ``settle`` sees it busy again.
+        Cancelling the waiter leaves ``done`` alone.
+        """
+        if done.done():
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._parked.add(task)
+            done.add_done_callback(lambda _done: self._parked.discard(task))
+            self._wake_park_waiters()
+        try:
+            await asyncio.wait([done])
+        finally:
+            if task is not None:
+                self._parked.discard(task)
+
+    def _wake_park_waiters(self) -> None:
+        waiters, self._park_waiters = self._park_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def is_parked(self, task: asyncio.Task[object]) -> bool:
         return task in self._parked

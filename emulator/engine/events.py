@@ -185,6 +185,17 @@ class SyncStartedData(TypedDict):
     full: bool
 
 
+#: Why an incremental sync or a full refresh failed (its alert says it in the rep's words).
+SyncFailReason = Literal["offline", "background", "upload", "no_answer", "server"]
+
+
+class SyncFailedData(TypedDict):
+    """``sync_failed``: why, and whether it was a full refresh."""
+
+    reason: SyncFailReason
+    full: bool
+
+
 class SyncProgressData(TypedDict):
     """``sync_progress``: what the Sync widget and the progress window show."""
 
@@ -329,7 +340,7 @@ EVENT_DATA: Mapping[EventKind, type] = MappingProxyType(
         EventKind.SYNC_STARTED: SyncStartedData,
         EventKind.SYNC_PROGRESS: SyncProgressData,
         EventKind.SYNC_FINISHED: SyncFinishedData,
-        EventKind.SYNC_FAILED: NoData,
+        EventKind.SYNC_FAILED: SyncFailedData,
         EventKind.NETWORK: NetworkData,
         EventKind.FOREGROUND: ForegroundData,
         EventKind.MODE: ModeData,

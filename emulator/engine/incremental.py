@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 
 from autosync_wire import ClientCommandOut, FeedRecordOut, SyncPageOut, SyncResponse
 from emulator.engine.clock import EmulatedClock
-from emulator.engine.events import EventKind
+from emulator.engine.events import EventKind, SyncFailedData, SyncFailReason
 from emulator.engine.localstore import LocalStore
 from emulator.engine.network import NetworkConditions
 from emulator.engine.sync_widget import SyncProgress
@@ -41,6 +41,14 @@ FETCH_PAGE = 200
 HANDSHAKE = timedelta(seconds=2)
 #: Emulated time per record moved (uploaded or downloaded).
 PER_RECORD = timedelta(milliseconds=40)
+#: What the app's "Sync Failed" alert tells the rep, for each reason a sync fails.
+FAILURE_ALERTS: dict[SyncFailReason, str] = {
+    "offline": "No network connection. Connect to the internet and try again.",
+    "background": "Sync stopped because the app left the foreground. Open the app and sync again.",
+    "upload": "Your changes could not be sent to the server. Check your connection and try again.",
+    "no_answer": "The server did not answer. Check your connection and try again.",
+    "server": "The server could not complete the sync. Try again later.",
+}
 
 
 class DownloadingDevice(Protocol):
@@ -58,6 +66,9 @@ class _Named(Protocol):
 
 
 class _Drains(Protocol):
+    @property
+    def draining(self) -> bool: ...
+    def idle(self) -> Awaitable[None]: ...
     def drain(
         self, *, manual: bool = False, on_sent: Callable[[int], Awaitable[None]] | None = None
     ) -> Awaitable[bool]: ...
@@ -100,6 +111,7 @@ class SyncingDevice(DownloadingDevice, Protocol):
         self, kind: EventKind, text: str, record: tuple[str, str] | None = None, **data: object
     ) -> None: ...
     def alert_sync_errors(self) -> None: ...
+    def alert(self, kind: str, text: str) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -231,26 +243,36 @@ class IncrementalSync:
         try:
             device.say(EventKind.SYNC_STARTED, f"{what} started on {device.profile.name}.", full=full)
             if not device.conditions.app_thinks_online:
-                return self._failed(what, "the iPad is offline")
+                return self._failed(what, "offline", "the iPad is offline")
             if not device.foreground:
-                return self._failed(what, "the app is in the background")
+                return self._failed(what, "background", "the app is in the background")
             device.refresh.discard("an incremental sync brings newer data")
             if not await self._upload(timed):
-                return self._failed(what, "the upload queue could not be sent")
+                offline = not device.conditions.app_thinks_online  # it went while the queue waited
+                reason: SyncFailReason = "offline" if offline else "upload"
+                return self._failed(what, reason, "the upload queue could not be sent")
             if timed:
                 await device.clock.sleep(HANDSHAKE)
             try:
                 got = await self._download(full)
             except DownloadError as exc:
-                return self._failed(what, str(exc) or type(exc).__name__)
+                reason = "no_answer" if isinstance(exc, httpx.TransportError) else "server"
+                return self._failed(what, reason, str(exc) or type(exc).__name__)
             return await self.apply(got, timed)
         finally:
             self.running = False
             self.progress = None
 
     async def _upload(self, timed: bool) -> bool:
-        """Send the queue first (AS-35), counting records as they leave it."""
+        """Send the queue first (AS-35), counting records as they leave it.
+
+        An Autosync upload already on the wire gets its answer first; the sync sends what is
+        left after it (and counts only that).
+        """
         device = self.device
+        if device.uploader.draining:
+            self._progress(phase="Uploading", to_upload=device.store.queue_length())
+            await device.uploader.idle()
         total = device.store.queue_length()
         self._progress(phase="Uploading", to_upload=total)
 
@@ -401,8 +423,13 @@ class IncrementalSync:
         device.poller.merge_waiting()
         return SyncReport(errors == 0, message, updated, removed, got.full, errors)
 
-    def _failed(self, what: str, why: str) -> SyncReport:
-        self.device.say(EventKind.SYNC_FAILED, f"{what} failed: {why}.")
+    def _failed(self, what: str, reason: SyncFailReason, why: str) -> SyncReport:
+        """The sync stops; the app tells the rep in an alert (``why`` is the event's detail)."""
+        device = self.device
+        device.say(
+            EventKind.SYNC_FAILED, f"{what} failed: {why}.", **SyncFailedData(reason=reason, full=self.full)
+        )
+        device.alert("sync_failed", FAILURE_ALERTS[reason])
         return SyncReport(False, why)
 
     def _progress(self, **values: Any) -> None:

@@ -86,7 +86,8 @@ class Uploader:
 
     def __init__(self, device: UploadingDevice) -> None:
         self.device = device
-        self.draining = False
+        # resolved when the running drain ends (None: none runs)
+        self._running: asyncio.Future[None] | None = None
         self._retry_timer: Timer | None = None
         # Set when connectivity returns while an upload is on the wire (lie-fi then online): if
         # that upload then fails, it is sent again at once instead of after its backoff.
@@ -116,6 +117,19 @@ class Uploader:
                 return
         self.kick()
 
+    @property
+    def draining(self) -> bool:
+        """A drain is under way (an item may be on the wire)."""
+        return self._running is not None
+
+    async def idle(self) -> None:
+        """Wait until no drain runs: an Autosync upload on the wire gets its answer first.
+
+        It waits on the emulated clock's terms (see ``EmulatedClock.wait_on``), never on wall time.
+        """
+        while self._running is not None:
+            await self.device.clock.wait_on(self._running)
+
     def _arm_retry(self, due: datetime) -> None:
         self.cancel_retry()
         self._retry_timer = self.device.clock.call_at(due, lambda: self.kick(now=True), "retry")
@@ -134,14 +148,18 @@ class Uploader:
     ) -> bool:
         """Send queue items head first until the queue is empty or an item must wait.
 
-        ``manual`` is an incremental sync's upload: it uploads even in traditional sync.
+        ``manual`` is an incremental sync's upload: it uploads even in traditional sync, and
+        when Autosync is already draining it waits for that drain to end, then sends what is
+        left (an Autosync drain started meanwhile returns at once: one runs at a time).
         ``on_sent(n)`` is awaited after each answered item (n items so far). Returns True when
         the queue ended empty.
         """
         device = self.device
-        if self.draining:
+        if manual:
+            await self.idle()
+        if self._running is not None:
             return False
-        self.draining = True
+        running = self._running = asyncio.get_running_loop().create_future()
         sent = 0
         try:
             while True:
@@ -163,7 +181,8 @@ class Uploader:
                     await on_sent(sent)
                 await asyncio.sleep(0)  # the window stays alive while a long queue drains
         finally:
-            self.draining = False
+            self._running = None
+            running.set_result(None)  # a manual drain waiting in idle() goes on
 
     async def _send(self, head: QueueItem) -> bool:
         """Upload one item and apply the answer; False if it must wait (transport failure)."""

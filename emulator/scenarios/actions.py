@@ -303,7 +303,7 @@ class ApplyUpdate(SyncAction):
 
 @dataclass(frozen=True, kw_only=True)
 class Dismiss(SyncAction):
-    """Tap OK on the app's message (a sync error, discarded edits, a reminder)."""
+    """Tap OK on the app's message (a sync error, a failed sync, discarded edits, a reminder)."""
 
     kind: ClassVar[str] = "dismiss"
     example: ClassVar[str] = """

@@ -200,7 +200,8 @@ class LossCheck(StateCheck):
 
 @dataclass(frozen=True, kw_only=True)
 class NoticeCheck(StateCheck):
-    """The app's messages to the rep: sync errors, discarded edits, reminders; how many are unread."""
+    """The app's messages to the rep: sync errors, failed syncs, discarded edits, reminders; how many
+    are unread."""
 
     kind: ClassVar[str] = "notice"
     example: ClassVar[str] = """

@@ -55,6 +55,7 @@ MAIN_TABS = ("account__v", "call2__v", "order__v")
 PAGES = ("list", "view", "edit", "home", "errors")
 ALERT_TITLES = {
     "sync_error": "Sync Error",
+    "sync_failed": "Sync Failed",
     "discarded": "Changes Discarded",
     "reminder": "Sync Reminder",
 }

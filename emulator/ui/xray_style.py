@@ -23,6 +23,13 @@ INK = "#E0FBFF"  # text on the film
 MARK = "X-RAY"
 XRAY_PROPERTY = "xray"
 
+#: The film as a style sheet, for a fixed-size label outside the bezel (the drawer's mark);
+#: an X-ray note paints its film instead, so that it follows the window's font.
+STYLE_SHEET = (
+    f"background: rgba({PLATE.red()},{PLATE.green()},{PLATE.blue()},{PLATE.alpha()});"
+    f"color: {INK}; border: 1px dashed {EDGE.name()}; border-radius: 4px; padding: 3px 6px;"
+)
+
 
 def mark_xray(widget: QWidget) -> QWidget:
     """Tag ``widget`` as part of the X-ray view (hidden with it)."""

@@ -56,7 +56,7 @@ def test_a_plain_string_is_refused_at_runtime() -> None:
     log = EventLog(lambda: T0)
     with pytest.raises(TypeError, match="EventKind member"):
         log.emit("stage", "saved", "text")  # type: ignore[arg-type]
-    event = log.emit("stage", EventKind.SYNC_FAILED, "Sync failed.")
+    event = log.emit("stage", EventKind.SYNC_FAILED, "Sync failed.", reason="offline", full=False)
     assert event.kind is EventKind.SYNC_FAILED
 
 

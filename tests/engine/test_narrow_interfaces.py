@@ -29,7 +29,7 @@ def _members(protocol: type) -> set[str]:
     [
         (Uploader.__init__, UploadingDevice, 15),
         (FeedPoller.__init__, PollingDevice, 8),
-        (IncrementalSync.__init__, SyncingDevice, 14),
+        (IncrementalSync.__init__, SyncingDevice, 15),  # alert: a failed sync tells the rep
         (download, DownloadingDevice, 2),
     ],
     ids=["uploader", "poller", "incremental", "download"],

@@ -11,7 +11,7 @@ import pytest
 
 from emulator.engine.device import ActionRefused, Device
 from emulator.engine.events import Event
-from emulator.engine.incremental import BATCH, HANDSHAKE, PER_RECORD, SyncReport
+from emulator.engine.incremental import BATCH, FAILURE_ALERTS, HANDSHAKE, PER_RECORD, SyncReport
 from emulator.engine.refresh import APPLY_TIME
 from server_stub import sync as server_sync
 from tests.engine.conftest import World, account_of, save_order
@@ -115,6 +115,52 @@ def test_a_running_sync_blocks_the_app_spins_the_widget_and_takes_time_per_recor
 
 
 @pytest.mark.rule("AS-35")
+def test_an_incremental_sync_blocks_the_app_and_takes_time_per_record_uploaded_and_downloaded(
+    world: World,
+) -> None:
+    """Not a full refresh: the sync sends the queue, then downloads only what changed online."""
+    ipad = world.device("Anna iPad")
+    ipad.set_traditional(True)  # compare: the edits wait for the sync to upload them
+    accounts = [r["id"] for r in ipad.records("account__v") if r.get("territory__v") == "T-NE"][:3]
+    for n, account in enumerate(accounts):
+        ipad.save("account__v", account, {"phone__v": f"+1 555 02{n:02}"})
+    created = 60
+    for k in range(created):  # changes made online reach the iPad only by incremental sync
+        fields = {"account_type__v": "hcp__v", "last_name__v": f"Online {k}", "territory__v": "T-NE"}
+        world.online("POST", "/records/account__v", json={"owner": "anna", "fields": fields})
+    started, earlier = world.stage.clock.now(), len(world.events("sync_progress", ipad))
+
+    async def begin() -> asyncio.Task[SyncReport]:
+        task = asyncio.ensure_future(ipad.syncer.run())
+        await world.stage.settle()
+        return task
+
+    task = world.run(begin())
+    assert not task.done(), "the sync waits for emulated time"
+    assert ipad.blocking == "Syncing" and not ipad.syncer.full
+    assert ipad.sync_widget().state == "syncing"
+    for refused in (
+        lambda: ipad.open_record("account__v", accounts[0]),
+        lambda: ipad.begin_edit("account__v"),
+    ):
+        with pytest.raises(ActionRefused, match="syncing"):
+            refused()
+    with pytest.raises(ActionRefused, match="already running"):
+        world.run(ipad.syncer.run())
+    report = world.run(world.stage.complete(task))
+    assert report.ok and not report.full and ipad.blocking is None
+    assert ipad.queue() == []
+    progress = world.events("sync_progress", ipad)[earlier:]
+    uploaded = max(int(e.data["uploaded"]) for e in progress)
+    assert uploaded == progress[0].data["to_upload"] == len(accounts)
+    downloaded = report.updated + report.removed
+    assert created <= downloaded < created + 10, "only what changed comes down, not everything"
+    assert world.stage.clock.now() - started >= HANDSHAKE + PER_RECORD * (uploaded + downloaded)
+    assert len({e.data["downloaded"] for e in progress}) > 2, "the count moves as records come"
+    ipad.open_record("account__v", accounts[0])  # usable again
+
+
+@pytest.mark.rule("AS-35")
 def test_the_event_loop_gets_turns_while_a_big_incremental_sync_runs(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -182,6 +228,117 @@ def test_incremental_sync_needs_a_connection_and_the_foreground(world: World) ->
     ipad.set_foreground(True)
     ipad.set_network("offline")
     assert "offline" in world.sync(ipad).message
+
+
+@pytest.mark.rule("AS-35")
+def test_a_failed_sync_tells_the_rep_why_in_an_alert(world: World) -> None:
+    ipad = world.device("Anna iPad")
+
+    def alerted(reason: str) -> str:
+        assert world.events("sync_failed", ipad)[-1].data["reason"] == reason
+        (notice,) = ipad.unread_notices()
+        assert notice.kind == "sync_failed"
+        ipad.dismiss_notices(notice.id)  # OK
+        return notice.text
+
+    ipad.set_foreground(False)
+    world.sync(ipad)
+    assert alerted("background") == FAILURE_ALERTS["background"]
+    ipad.set_foreground(True)
+    ipad.set_network("offline")
+    world.sync(ipad)
+    assert alerted("offline").startswith("No network connection.")
+    ipad.set_network("online")
+    ipad.inject_fault("server_error")
+    world.sync(ipad, full=True)
+    assert alerted("server") == FAILURE_ALERTS["server"]
+    assert world.events("sync_failed", ipad)[-1].data["full"] is True
+    ipad.set_network("lie-fi")
+    world.sync(ipad)
+    assert alerted("no_answer") == FAILURE_ALERTS["no_answer"]
+    for text in FAILURE_ALERTS.values():  # the rep's words, not the emulator's
+        assert not any(word in text.lower() for word in ("queue", "drain", "lie-fi", "503", "http"))
+
+
+def sync_while_autosync_uploads(world: World, ipad: Device, *, full: bool) -> SyncReport:
+    """The rep taps Sync (or Full Database Refresh) while Autosync's upload is on the wire."""
+
+    async def tap() -> SyncReport:
+        # Autosync's upload task, started first, has had its first turn: the queue is being sent
+        assert ipad.uploader.draining and ipad.queue(), "no race to prove"
+        return await world.stage.complete(ipad.syncer.run(full=full))
+
+    return world.run(tap())  # type: ignore[no-any-return]
+
+
+def uploads_of(world: World, ipad: Device, record_id: str) -> tuple[int, int]:
+    """How many times the record went on the wire, and how many answers came back."""
+    sent = [e for e in world.events("uploading", ipad) if e.record and e.record[1] == record_id]
+    answered = [e for e in world.events("uploaded", ipad) if e.record and e.record[1] == record_id]
+    return len(sent), len(answered)
+
+
+SYNC_OR_FULL = [
+    pytest.param(False, marks=pytest.mark.rule("AS-35"), id="incremental"),
+    pytest.param(True, marks=pytest.mark.rule("AS-37"), id="full"),
+]
+
+
+@pytest.mark.parametrize("full", SYNC_OR_FULL)
+def test_a_sync_tapped_while_autosync_uploads_waits_for_that_upload_then_runs(
+    world: World, full: bool
+) -> None:
+    ipad = world.device("Anna iPad")
+    account = account_of(ipad)["id"]
+    ipad.set_network("online", latency=timedelta(seconds=1))
+    ipad.save("account__v", account, {"phone__v": "+1 555 0111"})  # Autosync sends it at once
+    report = sync_while_autosync_uploads(world, ipad, full=full)
+    assert report.ok, report.message
+    assert report.full == full
+    assert uploads_of(world, ipad, account) == (1, 1), "uploaded once, by Autosync"
+    assert ipad.queue() == [] and not world.events("sync_failed", ipad)
+    assert world.online_record("account__v", account)["phone__v"] == "+1 555 0111"
+
+
+@pytest.mark.parametrize("full", SYNC_OR_FULL)
+def test_a_sync_tapped_right_after_coming_online_waits_for_the_upload_autosync_starts(
+    world: World, full: bool
+) -> None:
+    ipad = world.device("Anna iPad")
+    first, second = (r["id"] for r in ipad.records("account__v")[:2])
+    ipad.set_network("offline")
+    ipad.save("account__v", first, {"phone__v": "+1 555 0112"})
+    ipad.save("account__v", second, {"phone__v": "+1 555 0113"})
+    ipad.set_network("online")  # AS-06: Autosync sends the queue at once
+    report = sync_while_autosync_uploads(world, ipad, full=full)
+    assert report.ok, report.message
+    assert uploads_of(world, ipad, first) == uploads_of(world, ipad, second) == (1, 1)
+    assert ipad.queue() == [] and not world.events("sync_failed", ipad)
+    assert world.online_record("account__v", second)["phone__v"] == "+1 555 0113"
+
+
+@pytest.mark.rule("AS-35")
+def test_a_sync_sends_again_what_autosync_could_not_and_fails_only_if_that_fails_too(
+    world: World,
+) -> None:
+    """The upload on the wire fails (a 503): the sync does not wait for its backoff but sends it
+    at once. Under lie-fi it times out again: then the queue really cannot be sent."""
+    ipad = world.device("Anna iPad")
+    account = account_of(ipad)["id"]
+    ipad.set_network("online", latency=timedelta(seconds=1))
+    ipad.inject_fault("server_error")
+    ipad.save("account__v", account, {"phone__v": "+1 555 0114"})
+    report = sync_while_autosync_uploads(world, ipad, full=False)
+    assert report.ok, report.message
+    assert len(world.events("retry_scheduled", ipad)) == 1
+    assert uploads_of(world, ipad, account) == (2, 1)
+
+    ipad.set_network("lie-fi")
+    ipad.save("account__v", account, {"phone__v": "+1 555 0115"})
+    report = sync_while_autosync_uploads(world, ipad, full=False)
+    assert not report.ok and "could not be sent" in report.message
+    assert ipad.queue() and world.events("sync_failed", ipad)[-1].data["reason"] == "upload"
+    assert ipad.unread_notices()[-1].text == FAILURE_ALERTS["upload"]
 
 
 @pytest.mark.rule("AS-33")

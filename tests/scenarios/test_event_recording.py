@@ -132,6 +132,9 @@ async def _children_and_settings(data_dir: Path) -> tuple[Recorder, list[dict[st
         pro.begin_edit("account__v", okafor).cancel()
         pro.delete("call2__v", call["id"])
         pro.leave_screen()
+        # the uploads end before the fault is armed, as they do between the replay's steps: the
+        # 503 then meets the same request live and in the replay (the full refresh's download)
+        await stage.settle()
         pro.inject_fault("server_error")
         pro.set_feed_page_records(7)
         pro.set_foreground(False)

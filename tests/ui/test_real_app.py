@@ -7,19 +7,22 @@ the blocking incremental sync, Refresh mode, the full database refresh).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from emulator.engine.device import ActionRefused, Device
-from emulator.engine.events import Event
+from emulator.engine.events import Event, SyncFailReason
+from emulator.engine.incremental import FAILURE_ALERTS, HANDSHAKE, PER_RECORD
 from emulator.stage import Stage
 from emulator.ui.crm_app import CrmApp
 from emulator.ui.main_window import DeviceColumn, MainWindow
+from emulator.ui.xray_style import is_xray
 from tests.ui.conftest import run
 from tests.ui.rep_view import film_in, what_a_rep_sees, xray_leaks
 from tests.ui.test_main_window import HARPER, click, columns, edit_phone, open_record, tap_ok, to_list
@@ -197,6 +200,65 @@ def test_undelete_makes_the_next_sync_a_database_refresh(window: MainWindow, qtb
 def test_during_an_incremental_sync_the_ipad_refuses_input_and_shows_progress(
     window: MainWindow, qtbot: QtBot
 ) -> None:
+    """An incremental sync, not a full refresh: it uploads the queue, then downloads what changed."""
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    device.set_traditional(True)  # compare: the edits wait for the sync to upload them
+    edit_phone(qtbot, app, HARPER, "+1 555 0301")
+    edit_phone(qtbot, app, OKAFOR, "+1 555 0302")
+    for k in range(30):  # changes made online reach the iPad only by incremental sync
+        fields = {"account_type__v": "hcp__v", "last_name__v": f"Online {k}", "territory__v": "T-NE"}
+        run(
+            qtbot,
+            window.stage.online("POST", "/records/account__v", json={"owner": "anna", "fields": fields}),
+        )
+    to_list(app, "account__v")
+    started = window.stage.clock.now()
+    click(qtbot, app.home_page.widget.sync)  # the Sync button; the clock stands still meanwhile
+    qtbot.waitUntil(lambda: app.sync_window.isVisible())
+    assert app.sync_window.title.text() == "Syncing" and not device.syncer.full
+    centre = app.table.mapTo(app, app.table.rect().center())
+    hit = app.childAt(centre)
+    assert hit is app.sync_window or app.sync_window.isAncestorOf(hit), "the window takes every tap"
+    with pytest.raises(ActionRefused, match="syncing"):
+        device.open_record("account__v", HARPER)
+    with pytest.raises(ActionRefused, match="syncing"):
+        device.begin_edit("account__v")
+    assert app.run_sync() is None, "a second tap on Sync does nothing while it runs"
+    qtbot.waitUntil(lambda: device.blocking is None and not window.context.tasks.running)
+    qtbot.waitUntil(lambda: app.sync_window.isHidden())
+    finished = last_sync(window, device)
+    assert finished.data["full"] is False and device.queue() == []
+    counts = app.sync_window.counts.text().split()  # "Uploaded 2 of 2 · Downloaded n of n"
+    assert counts[:4] == ["Uploaded", "2", "of", "2"] and int(counts[-1]) >= 30
+    moved = 2 + int(counts[-1])
+    assert window.stage.clock.now() - started >= HANDSHAKE + PER_RECORD * moved
+
+
+@pytest.mark.rule("AS-35")
+def test_sync_tapped_while_autosync_uploads_waits_for_that_upload_and_succeeds(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """The rep saves with a slow network and taps Sync at once: no "Sync Failed", one upload."""
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    device.set_network("online", latency=timedelta(seconds=1))
+    edit_phone(qtbot, app, HARPER, "+1 555 0401")
+    qtbot.waitUntil(lambda: device.uploader.draining)  # on the wire: it waits for the clock
+    app.go_home()
+    click(qtbot, app.home_page.widget.sync)
+    qtbot.waitUntil(lambda: device.blocking is None and not window.context.tasks.running)
+    events = [e for e in window.stage.events.events if e.actor == device.actor]
+    assert [e.kind for e in events if e.kind in ("sync_finished", "sync_failed")][-1] == "sync_finished"
+    assert [e.kind for e in events if e.record and e.record[1] == HARPER].count("uploading") == 1
+    assert device.queue() == [] and not app.alert.isVisible()
+
+
+@pytest.mark.rule("AS-35")
+@pytest.mark.rule("AS-37")
+def test_during_a_full_refresh_the_ipad_refuses_input_and_shows_progress(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     pro, _, _ = columns(window)
     app, device = pro.frame.app, pro.device
     to_list(app, "account__v")
@@ -212,6 +274,35 @@ def test_during_an_incremental_sync_the_ipad_refuses_input_and_shows_progress(
     qtbot.waitUntil(lambda: app.sync_window.isHidden())
     counts = app.sync_window.counts.text()
     assert counts.startswith("Uploaded 0 of 0 · Downloaded") and counts.split()[-1] != "0"
+
+
+@pytest.mark.rule("AS-35")
+@pytest.mark.rule("AS-37")
+def test_a_failed_sync_tells_the_rep_in_the_apps_alert_dismissed_with_ok(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    pro, _, _ = columns(window)
+    app, device = pro.frame.app, pro.device
+    window.toggle_xray()  # the rep's view: the alert is the app's own, not an emulator note
+    qtbot.waitUntil(lambda: not app.cells.xray)
+
+    def fails(start: Callable[[], object], reason: SyncFailReason) -> None:
+        start()
+        qtbot.waitUntil(app.alert.isVisible)
+        assert device.blocking is None, "the alert comes when the sync window is gone"
+        assert app.alert.text.text() == FAILURE_ALERTS[reason]
+        assert not [w for w in (app.alert, *app.alert.findChildren(QWidget)) if is_xray(w)]
+        assert tap_ok(qtbot, app) == "Sync Failed"
+        assert app.alert.isHidden() and device.unread_notices() == []
+
+    pro.panel.set_network("offline")
+    app.go_home()
+    fails(lambda: click(qtbot, app.home_page.widget.sync), "offline")
+    assert [e.data["through"] for e in window.stage.events.events if e.kind == "dismissed"], "OK is recorded"
+
+    pro.panel.set_network("online")
+    device.inject_fault("server_error")  # the sync's download gets a 503
+    fails(app.full_refresh_action.trigger, "server")
 
 
 @pytest.mark.rule("AS-37")
