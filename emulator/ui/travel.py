@@ -75,9 +75,9 @@ class TravelOverlay(QWidget):
 
     The band is a strip of its own (the overlay covers only it, never an iPad): the server and
     the feeds are plates on a track, each iPad a stem down to its name; a token runs along the
-    track from plate edge to plate edge with its label under it, so neither hides a place's
-    name. ``locate(place)`` says where a place sits on the track, in the overlay's coordinates
-    (None: not shown now); ``nodes()`` lists the places on it (the iPads, the server, the feeds).
+    track from plate edge to plate edge, its label trailing it, both under the plates, so
+    neither ever hides a place's name. ``locate(place)`` says where a place sits on the track,
+    in the overlay's coordinates (None: not shown now); ``nodes()`` lists the places on it (the iPads, the server, the feeds).
 
     Attributes:
         trips: every trip started, in order (what the audience saw travel).
@@ -128,8 +128,8 @@ class TravelOverlay(QWidget):
         return TOP + (self._line() + PLATE_PAD) / 2
 
     def band_height(self) -> int:
-        """The band's height: the plates on the track, the token's label under it, the stems."""
-        return int(self.track_y() + self._line() * 1.5 + PLATE_PAD / 2 + 12)
+        """The band's height: the plates on the track, and room for the stems under them."""
+        return int(self.track_y() + (self._line() + PLATE_PAD) / 2 + self._line() * 0.5 + 4)
 
     def fit(self) -> None:
         """Cover the band only (the whole width of the host), shown while tokens may travel."""
@@ -241,14 +241,22 @@ class TravelOverlay(QWidget):
         return QPointF(start.x() + (end.x() - start.x()) * t, start.y() + (end.y() - start.y()) * t)
 
     def label_rect(self) -> QRectF | None:
-        """Where the token's label is drawn: under the token, below the plates on the track."""
-        at, trip = self.token_at(), self.current
-        if at is None or trip is None:
+        """Where the token's label is drawn: on the track, trailing the token like a train's name.
+
+        Plates are drawn over it: a token leaving a plate pulls its label out from behind it, one
+        passing a plate goes behind it, and one arriving has its label beside it, in sight.
+        """
+        trip, at = self.current, self.token_at()
+        if trip is None or at is None:
             return None
+        target = self.locate(trip.target)
         metrics = QFontMetricsF(self._bold())
         width, height = metrics.horizontalAdvance(trip.label) + 10, metrics.height() + 4
-        left = min(max(at.x() - width / 2, 0.0), self.width() - width)
-        return QRectF(left, at.y() + (metrics.height() + PLATE_PAD) / 2 + 2, width, height)
+        gap = metrics.height() * RADIUS + 3
+        rightward = target is not None and target.x() >= at.x()
+        left = at.x() - gap - width if rightward else at.x() + gap
+        left = min(max(left, 0.0), self.width() - width)
+        return QRectF(left, at.y() - height / 2, width, height)
 
     # painting --------------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -280,21 +288,20 @@ class TravelOverlay(QWidget):
             painter.setPen(QPen(QColor("white"), 2))
             painter.setBrush(QBrush(QColor(trip.colour)))
             painter.drawEllipse(at, radius, radius)
-        for place in places:  # over the token: a token passing a plate goes behind its name
-            box = self.plate(place)
-            if box is not None:
-                self._node(painter, box, _place_name(place))
-        if label is not None and trip is not None:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QBrush(PLATE))
             painter.drawRoundedRect(label, 4, 4)
             painter.setPen(QColor(INK))
             painter.drawText(label, Qt.AlignmentFlag.AlignCenter, trip.label)
+        for place in places:  # last: a token or a label never hides a place's name
+            box = self.plate(place)
+            if box is not None:
+                self._node(painter, box, _place_name(place))
         painter.end()
 
     def _node(self, painter: QPainter, box: QRectF, text: str) -> None:
         painter.setPen(QPen(EDGE, 1.2, Qt.PenStyle.DashLine))
-        painter.setBrush(QBrush(PLATE))
+        painter.setBrush(QBrush(QColor(PLATE.red(), PLATE.green(), PLATE.blue())))  # opaque
         painter.drawRoundedRect(box, 6, 6)
         painter.setPen(QColor(INK))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
