@@ -1,7 +1,7 @@
 """The README's screenshots, made by the app itself: the stage, one moment in the rep's view and in
 the X-ray view, the sync error alert, a sync in progress, a deferred merge, a scenario, the timeline.
 
-    python tools/make_screenshots.py [OUT_DIR]
+    python tools/make_screenshots.py [OUT_DIR] [--only NAME ...]
 
 Each picture is a fresh stage (same seed, same steps, same picture) on a 1366x768 projector in
 presenter mode (Qt's offscreen platform, given a screen of that size), driven through the same
@@ -76,14 +76,21 @@ async def sync_error(window: MainWindow) -> QWidget:
 
 
 async def sync_in_progress(window: MainWindow) -> QWidget:
-    """A full database refresh under way on the Pro: the app blocked, the records counted (AS-35, AS-37)."""
+    """An incremental sync under way on the Pro, tapped on its Home page (AS-35): the save whose
+    upload met a server error (its retry not due yet) went up first; the 80 accounts an
+    integration created online come down; the app is blocked and counts them."""
     stage = window.stage
     pro = window.column(0)
-    pro.frame.app.show_object("account__v")
-    task = pro.device.spawn(pro.device.syncer.run(full=True))
-    assert task is not None
+    for k in range(80):
+        fields = {"account_type__v": "hcp__v", "last_name__v": f"Clinic {k}", "territory__v": "T-NE"}
+        body = {"owner": "anna", "fields": fields, "actor": "integration"}
+        await stage.online("POST", "/records/account__v", json=body, say="The integration adds an account.")
+    pro.device.inject_fault("server_error")  # Autosync's upload gets a 503: a retry in 5 s
+    pro.device.save("account__v", HARPER, {"phone__v": "+1 617-555-0404"})
     await stage.settle()
-    await stage.advance(timedelta(seconds=3))  # the handshake, and the first records
+    task = pro.device.spawn(pro.device.syncer.run())
+    assert task is not None
+    await stage.advance(timedelta(seconds=4.5))  # the handshake, the upload, 50 records
     await _let_qt_paint()
     shot = pro.frame.grab()
     await stage.complete(task)
@@ -188,9 +195,9 @@ async def shoot(name: str, step: Step, out: Path) -> None:
     await window.shutdown()
 
 
-async def main_async(out: Path) -> None:
-    for name, step in SHOTS.items():
-        await shoot(name, step, out)
+async def main_async(out: Path, names: list[str]) -> None:
+    for name in names:
+        await shoot(name, SHOTS[name], out)
 
 
 PROJECTOR = (1366, 768)
@@ -199,6 +206,7 @@ PROJECTOR = (1366, 768)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--only", nargs="+", choices=sorted(SHOTS), metavar="NAME", help="these pictures only")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     screens = Path(tempfile.mkdtemp(prefix="screens-")) / "screens.json"
@@ -213,7 +221,7 @@ def main() -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(main_async(args.out))
+        loop.run_until_complete(main_async(args.out, args.only or list(SHOTS)))
     return 0
 
 

@@ -177,7 +177,7 @@ class SyncWindow(Overlay):
             self.bar.setValue(uploaded + downloaded)
         else:
             self.bar.setRange(0, 0)  # busy: nothing counted yet
-        self.counts.setText(f"Uploaded {uploaded} of {to_upload} · Downloaded {downloaded} of {to_download}")
+        self.counts.setText(f"Uploaded {uploaded} of {to_upload}\nDownloaded {downloaded} of {to_download}")
         if not self.isVisible():
             self.present()
 
