@@ -206,7 +206,9 @@ PROJECTOR = (1366, 768)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=Path("docs/screenshots"))
-    parser.add_argument("--only", nargs="+", choices=sorted(SHOTS), metavar="NAME", help="these pictures only")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(SHOTS), metavar="NAME", help="these pictures only"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     screens = Path(tempfile.mkdtemp(prefix="screens-")) / "screens.json"

@@ -77,7 +77,8 @@ class TravelOverlay(QWidget):
     the feeds are plates on a track, each iPad a stem down to its name; a token runs along the
     track from plate edge to plate edge, its label trailing it, both under the plates, so
     neither ever hides a place's name. ``locate(place)`` says where a place sits on the track,
-    in the overlay's coordinates (None: not shown now); ``nodes()`` lists the places on it (the iPads, the server, the feeds).
+    in the overlay's coordinates (None: not shown now); ``nodes()`` lists the places on it
+    (the iPads, the server, the feeds).
 
     Attributes:
         trips: every trip started, in order (what the audience saw travel).
