@@ -62,6 +62,9 @@ ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
 PRESENTER_ZOOM = 1.5
 DEFAULT_SIZE = (1900, 1040)
 CONSOLE_WIDTH, CONSOLE_MIN_WIDTH = 560, 340
+#: The least height of presenter mode's bottom area (the console and the timeline): a toolbar
+#: or a tab bar, and a few rows.
+BOTTOM_LEAST = 150
 XRAY_PER_IPAD = "view/xray-ipad"  # settings group: device ID -> that iPad's own X-ray switch
 
 
@@ -243,6 +246,7 @@ class MainWindow(QMainWindow):
         self.console_dock.setMinimumWidth(CONSOLE_MIN_WIDTH)  # never a sliver: the iPads scroll instead
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.console_dock)
         self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
+        self.console_dock.visibilityChanged.connect(self._console_shown)
         self.timeline_dock = self._make_timeline_dock()
         self.home_stage = stage
         self._home_clock_running = clock_running
@@ -270,8 +274,58 @@ class MainWindow(QMainWindow):
     def _timeline_shown(self, shown: bool) -> None:
         """Opened, the timeline takes a third of the height at most: the iPads keep the rest."""
         if shown and not self._closing:
+            if self.presenter:
+                self._under_the_ipads(self.timeline_dock)
+                return
             share = self.height() // 3
             self.resizeDocks([self.timeline_dock], [max(share, 120)], Qt.Orientation.Vertical)
+
+    def _console_shown(self, shown: bool) -> None:
+        """In presenter mode the console opens under the iPads, a tab beside the timeline: the
+        iPads keep the width their names need (beside them, it would leave two and a half)."""
+        if shown and self.presenter and not self._closing:
+            self._under_the_ipads(self.console_dock)
+
+    def _under_the_ipads(self, dock: QDockWidget) -> None:
+        """Presenter mode's bottom area: the console and the timeline as tabs, as tall as the
+        iPads leave (at least enough for a toolbar and a few rows)."""
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        other = self.timeline_dock if dock is self.console_dock else self.console_dock
+        moved = self.dockWidgetArea(dock) != bottom
+        if moved:
+            self.addDockWidget(bottom, dock)
+        if (
+            other.isVisible()
+            and self.dockWidgetArea(other) == bottom
+            and other not in self.tabifiedDockWidgets(dock)
+        ):
+            self.tabifyDockWidget(other, dock)
+            moved = True
+        if moved:
+            dock.show()
+            dock.raise_()
+        share = self._bottom_share()
+        dock.setMinimumHeight(BOTTOM_LEAST)  # what opens later on the stage scrolls instead
+        self.resizeDocks([dock], [share], Qt.Orientation.Vertical)
+        self.timeline.show_legend(share >= self.timeline.height_with_legend() + 30)  # 30: the tabs
+
+    def _bottom_share(self) -> int:
+        """The height the iPads leave under them in presenter mode: the stage keeps what its
+        columns need to show whole (the clock, the narration, the band, an iPad at its least)."""
+        columns = [c.minimumSizeHint().height() for c in self.columns.values()]
+        stage = (
+            self.clock_bar.sizeHint().height()
+            + (self.narration.height() if self.narration.isVisible() else 0)
+            + (self.travel.band_height() if self.travel.active else 0)
+            + max(columns, default=0)
+            + 24  # the layouts' margins
+        )
+        top = self.menuBar().height() + sum(
+            d.height()
+            for d in (self.player_dock,)
+            if d.isVisible() and self.dockWidgetArea(d) == Qt.DockWidgetArea.TopDockWidgetArea
+        )
+        return max(BOTTOM_LEAST, min(self.height() // 3, self.height() - top - stage))
 
     # which stage is shown ------------------------------------------------------------------------
     @property
@@ -897,6 +951,9 @@ class MainWindow(QMainWindow):
         else:
             self.set_zoom(1.0)
             self.scenario_player.set_compact(False)
+            for dock in (self.console_dock, self.timeline_dock):
+                dock.setMinimumHeight(0)
+            self.timeline.show_legend(True)
             self.narration.set_cap(None)
             if self._before_presenter is not None:
                 geometry, state, maximized = self._before_presenter

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QImage,
@@ -233,6 +233,13 @@ class Legend(QWidget):
         super().resizeEvent(event)
         self.setMinimumHeight(legend_height(self.width(), self.font()))
 
+    def changeEvent(self, event: QEvent) -> None:
+        """A new font (presenter mode, zoom) needs its rows measured again, or the last is cut."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.setMinimumHeight(legend_height(self.width(), self.font()))
+            self.updateGeometry()
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         paint_legend(painter, QPointF(0, 0), self.width(), self.font(), Paper.of(self.palette()))
@@ -272,6 +279,11 @@ class Timeline(QWidget):
         self.fit_action = self._tool("Whole stream", self.fit, "0")
         self.follow_action = self._tool("Follow now", lambda: self.canvas.set_follow(True), "End")
         self.toolbar.addSeparator()
+        self.legend_action = self._tool(
+            "Legend", lambda: self.show_legend(self.legend_action.isChecked()), "L"
+        )
+        self.legend_action.setCheckable(True)
+        self.legend_action.setChecked(True)
         self.export_action = self._tool("Export PNG…", self.export_dialog, None)
 
         left = QWidget()
@@ -309,6 +321,20 @@ class Timeline(QWidget):
         self.toolbar.addAction(action)
         self.addAction(action)
         return action
+
+    def show_legend(self, shown: bool) -> None:
+        """Show the legend under the lanes, or fold it away (a short dock keeps its lanes)."""
+        self.legend_action.setChecked(shown)
+        self.legend.setVisible(shown)
+
+    def height_with_legend(self) -> int:
+        """The height the timeline needs to show its toolbar, a lane or two and the whole legend."""
+        return (
+            self.toolbar.sizeHint().height()
+            + self.canvas.minimumSizeHint().height()
+            + self.legend.minimumHeight()
+            + 8
+        )
 
     # the stream
     def add_event(self, event: Event) -> None:

@@ -11,13 +11,21 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QFontMetricsF, QGuiApplication, QScreen
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QTabBar, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QLabel,
+    QTabBar,
+    QToolButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from emulator.scenarios.loader import library_dir
 from emulator.stage import Stage
-from emulator.ui.main_window import CONSOLE_MIN_WIDTH, MainWindow
+from emulator.ui.main_window import BOTTOM_LEAST, MainWindow
 from emulator.ui.scenario_player import SAY_POINT_SIZE
+from emulator.ui.timeline_paint import legend_height
 from tests.ui.conftest import run
 
 SIZES = {"projector": (1366, 768), "monitor": (1920, 1080)}
@@ -134,16 +142,35 @@ def test_every_dock_open_in_presenter_mode_keeps_the_window_on_the_screen(
 def test_the_console_opened_in_presenter_mode_is_usable_and_the_clock_shortens(
     on_screen: MainWindow, qtbot: QtBot
 ) -> None:
-    """On a projector three iPads fill the width: the console opened over them gets a usable
-    width (the iPads scroll), and the clock bar says as much of the time as it has room for."""
+    """In presenter mode the console opens under the iPads, a tab beside the timeline: the iPads
+    keep the width their names need, the console its tabs, the timeline its tools; its legend
+    is whole or folded away, never cut. The clock bar says as much of the time as it has room for."""
     window = on_screen
     window.toggle_presenter()
     window.console_dock.show()
     settle_layout(qtbot, window)
     screen = window.screen().availableGeometry()
+    bottom = Qt.DockWidgetArea.BottomDockWidgetArea
     assert window.width() <= screen.width(), "the window stays on the screen"
-    assert window.console_dock.minimumWidth() >= CONSOLE_MIN_WIDTH, "never squeezed: the iPads scroll"
-    assert window.console_dock.width() >= CONSOLE_MIN_WIDTH
+    assert window.dockWidgetArea(window.console_dock) == bottom, "under the iPads, not beside them"
+    assert window.console_dock.height() >= BOTTOM_LEAST
+    assert not window.scroller.horizontalScrollBar().isVisible(), "the iPads keep their width"
+    tabs = window.console.tabBar()
+    assert tabs.sizeHint().width() <= tabs.width(), "every console tab shows, no scroll arrows"
+    window.timeline_dock.show()
+    settle_layout(qtbot, window)
+    assert window.dockWidgetArea(window.timeline_dock) == bottom
+    assert window.console_dock in window.tabifiedDockWidgets(window.timeline_dock), "one area, two tabs"
+    timeline = window.timeline
+    assert timeline.toolbar.width() >= timeline.toolbar.sizeHint().width(), "every tool shows"
+    legend = timeline.legend
+    assert legend.isHidden() or legend.height() >= legend_height(legend.width(), legend.font()), "not cut"
+    assert legend.isHidden() == (not timeline.legend_action.isChecked()), "the Legend tool says so"
+    window.toggle_presenter()
+    settle_layout(qtbot, window)
+    assert window.dockWidgetArea(window.console_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert not legend.isHidden(), "leaving presenter mode unfolds the legend"
+    window.toggle_presenter()
     clock = window.clock_bar.time
     whole = clock.toolTip()
     assert whole == "Thu 26 Nov 2026, 09:00:00  (paused)"
