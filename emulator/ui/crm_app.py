@@ -300,7 +300,8 @@ class CrmApp(QWidget):
         waiting = device.store.staged_count()
         if waiting:
             why = device.poller.why_waiting(device.store.staged_after(-1, 1)[0].seq)
-            parts.append(f"{waiting} download(s) waiting to merge: {why}")
+            downloads = "1 download" if waiting == 1 else f"{waiting:,} downloads"
+            parts.append(f"{downloads} waiting to merge: {why}")
         if device.store.setting("feed_missed", False):
             parts.append(
                 "Changes from this user's other iPads expired from the feed (after 7 days) before this "
