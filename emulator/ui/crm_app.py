@@ -50,7 +50,6 @@ from emulator.ui.theme import STATES
 from emulator.ui.xray_style import XRayNote, show_xray
 
 HOME = "home"
-ERRORS = "errors"  # the Errors tab: in the tab bar while it is shown
 MAIN_TABS = ("account__v", "call2__v", "order__v")
 PAGES = ("list", "view", "edit", "home", "errors")
 ALERT_TITLES = {
@@ -356,9 +355,7 @@ class CrmApp(QWidget):
         if not 0 <= index < len(self._tab_objects):
             return
         self.more.setCurrentIndex(0)
-        if self._tab_objects[index] == ERRORS:
-            self.show_errors()
-        elif self._tab_objects[index] == HOME:
+        if self._tab_objects[index] == HOME:
             self.go_home()
         else:
             self._leave_to_list()
@@ -432,27 +429,10 @@ class CrmApp(QWidget):
             self._go(0)
         self.refresh()
 
-    def _mark_tab(self) -> None:
-        """The tab bar tells where the user is: while the Errors tab shows, it is a tab of its own,
-        highlighted (not Home's); it goes when the user leaves it."""
-        shown = self.page == ERRORS
-        present = self._tab_objects[-1] == ERRORS
-        self.tabs.blockSignals(True)
-        if shown and not present:
-            self._tab_objects.append(ERRORS)
-            self.tabs.addTab("Errors")
-        if shown:
-            self.tabs.setCurrentIndex(len(self._tab_objects) - 1)
-        elif present:
-            self._tab_objects.pop()
-            self.tabs.removeTab(self.tabs.count() - 1)
-        self.tabs.blockSignals(False)
-
     def _go(self, index: int) -> None:
         if PAGES[index] == HOME:  # only drawn while shown
             self.home_page.refresh(self.context.stage.clock.now())
         self.stack.setCurrentIndex(index)
-        self._mark_tab()
         editing = PAGES[index] == "edit"
         self.tabs.setEnabled(not editing)
         self.more.setEnabled(not editing)
@@ -624,7 +604,6 @@ class CrmApp(QWidget):
                 self.tabs.blockSignals(True)
                 self.tabs.setCurrentIndex(self._tab_objects.index(current))
                 self.tabs.blockSignals(False)
-            self._mark_tab()
         if self.model.is_long():
             self._refresh_list_in_turns()
         else:

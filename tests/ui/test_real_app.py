@@ -153,26 +153,6 @@ def test_with_xray_off_the_sync_error_modal_and_the_errors_tab_show_only_the_app
     )
 
 
-def tab_texts(app: CrmApp) -> list[str]:
-    return [app.tabs.tabText(n) for n in range(app.tabs.count())]
-
-
-@pytest.mark.rule("AS-34")
-def test_the_tab_bar_shows_the_errors_tab_while_it_is_open(window: MainWindow, qtbot: QtBot) -> None:
-    _pro, air = conflict_on_the_air(window, qtbot)
-    app = air.frame.app
-    assert app.page == "errors"
-    assert app.tabs.tabText(app.tabs.currentIndex()) == "Errors", "not Home: the Errors tab is open"
-    click(qtbot, app.errors_page.home)
-    assert app.page == "home" and app.tabs.tabText(app.tabs.currentIndex()) == "Home"
-    assert "Errors" not in tab_texts(app)
-    app.show_errors()
-    assert tab_texts(app).count("Errors") == 1 and app.tabs.tabText(app.tabs.currentIndex()) == "Errors"
-    app.tabs.setCurrentIndex(tab_texts(app).index("Accounts"))  # the rep taps Accounts
-    assert app.page == "list" and app.object_name == "account__v"
-    assert "Errors" not in tab_texts(app) and app.tabs.tabText(app.tabs.currentIndex()) == "Accounts"
-
-
 @pytest.mark.rule("AS-34")
 def test_undelete_makes_the_next_sync_a_database_refresh(window: MainWindow, qtbot: QtBot) -> None:
     pro, air, _ = columns(window)
