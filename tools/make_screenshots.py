@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from emulator.app import _let_qt_paint, parse_args, start_stage
 from emulator.scenarios.loader import library_dir
 from emulator.ui.main_window import MainWindow
+from emulator.ui.support import Coalescer
 
 HARPER = "V0A000000000001"
 Step = Callable[[MainWindow], Awaitable[QWidget | None]]
@@ -91,7 +92,7 @@ async def sync_in_progress(window: MainWindow) -> QWidget:
     task = pro.device.spawn(pro.device.syncer.run())
     assert task is not None
     await stage.advance(timedelta(seconds=4.5))  # the handshake, the upload, 50 records
-    await _let_qt_paint()
+    await drawn(window)
     shot = pro.frame.grab()
     await stage.complete(task)
     return _Picture(shot)
@@ -176,6 +177,15 @@ SHOTS: dict[str, Step] = {
 }
 
 
+async def drawn(window: MainWindow) -> None:
+    """Every view redrawn: the redraws a view coalesces over a few milliseconds are made now."""
+    for _ in range(3):
+        await _let_qt_paint(5)
+        for coalescer in window.findChildren(Coalescer):
+            coalescer.flush()
+    await _let_qt_paint(5)
+
+
 async def shoot(name: str, step: Step, out: Path) -> None:
     stage = await start_stage(parse_args(["--seed", "0"]))
     window = MainWindow(stage, settings=None, clock_running=False)
@@ -187,7 +197,7 @@ async def shoot(name: str, step: Step, out: Path) -> None:
     if step is not travelling:
         window.travel.clear()  # a still picture shows no token left over from the animation
     await stage.settle()
-    await _let_qt_paint(10)
+    await drawn(window)
     path = out / f"{name}.png"
     if not shown.grab().save(str(path)):
         raise SystemExit(f"could not write {path}")

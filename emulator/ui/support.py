@@ -103,6 +103,11 @@ class Coalescer(QObject):
         """Drop a pending call (the view is going away)."""
         self._timer.stop()
 
+    def flush(self) -> None:
+        """Make a pending call now (a picture is about to be taken); nothing if none is pending."""
+        if self._timer.isActive():
+            self.now()
+
     def _run(self) -> None:
         self._since.start()
         self._callback()
