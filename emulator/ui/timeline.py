@@ -279,9 +279,7 @@ class Timeline(QWidget):
         self.fit_action = self._tool("Whole stream", self.fit, "0")
         self.follow_action = self._tool("Follow now", lambda: self.canvas.set_follow(True), "End")
         self.toolbar.addSeparator()
-        self.legend_action = self._tool(
-            "Legend", lambda: self.show_legend(self.legend_action.isChecked()), "L"
-        )
+        self.legend_action: QAction = self._tool("Legend", self._legend_toggled, "L")
         self.legend_action.setCheckable(True)
         self.legend_action.setChecked(True)
         self.export_action = self._tool("Export PNG…", self.export_dialog, None)
@@ -321,6 +319,9 @@ class Timeline(QWidget):
         self.toolbar.addAction(action)
         self.addAction(action)
         return action
+
+    def _legend_toggled(self) -> None:
+        self.show_legend(self.legend_action.isChecked())
 
     def show_legend(self, shown: bool) -> None:
         """Show the legend under the lanes, or fold it away (a short dock keeps its lanes)."""

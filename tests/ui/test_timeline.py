@@ -235,3 +235,19 @@ def test_light_and_dark_follow_the_palette(timeline: Timeline, tmp_path: Path) -
     path = tmp_path / "dark.png"
     assert timeline.export_png(path)
     assert QImage(str(path)).pixelColor(LABEL_W + 3, AXIS_H + 3) == QColor("#101418")  # as seen
+
+
+def test_the_legend_folds_away_and_back_with_its_tool(timeline: Timeline, qtbot: QtBot) -> None:
+    """A short dock keeps its lanes: the Legend tool folds the legend away, and back."""
+    timeline.show()
+    qtbot.waitUntil(timeline.legend.isVisible)
+    timeline.legend_action.trigger()
+    assert timeline.legend.isHidden() and not timeline.legend_action.isChecked()
+    timeline.legend_action.trigger()
+    assert timeline.legend.isVisible() and timeline.legend_action.isChecked()
+    assert timeline.legend.minimumHeight() > 0
+    bigger = timeline.legend.font()
+    bigger.setPointSizeF(bigger.pointSizeF() * 2)
+    before = timeline.legend.minimumHeight()
+    timeline.legend.setFont(bigger)  # presenter mode: the rows are measured again
+    assert timeline.legend.minimumHeight() > before
