@@ -200,6 +200,11 @@ _RECORD_UPSERT = _record_upsert.on_conflict_do_update(
     index_elements=[_RECORDS.c.id],
     set_={"object": _record_upsert.excluded.object, "data": _record_upsert.excluded.data},
 )
+_RECORD_UPDATE = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("rid"))
+    .values(data=bindparam("data", type_=_RECORDS.c.data.type))
+)
 _RECORD_DELETE = delete(_RECORDS).where(_RECORDS.c.id == bindparam("rid"))
 _RECORD_RENAME = (
     update(_RECORDS)
@@ -499,6 +504,17 @@ class LocalStore:
             }
             if temps:
                 c.execute(_TEMP_REF_ADD, [{"temp": t, "rid": rid} for t in temps])
+
+    def put_if_here(self, record: Record) -> bool:
+        """Write a record this file still holds (one update); one deleted here stays deleted."""
+        with self._connection() as c:
+            written = c.execute(_RECORD_UPDATE, {"rid": record["id"], "data": dict(record)}).rowcount > 0
+            temps = {
+                v for k, v in record.items() if k != "id" and isinstance(v, str) and v.startswith(TEMP_PREFIX)
+            }
+            if written and temps:
+                c.execute(_TEMP_REF_ADD, [{"temp": t, "rid": record["id"]} for t in temps])
+        return written
 
     def mark_stale(self, record_id: str) -> None:
         """Forget which online version the local copy is (its edits were not taken online).

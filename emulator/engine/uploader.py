@@ -289,7 +289,7 @@ class Uploader:
             elif outcome == "discarded":
                 self._forget_unsaved(head.items, keep_created=False)
             else:
-                self._apply_records(answer.records, nets)
+                self._apply_records(answer.records, nets, head.items)
                 if outcome == "duplicated":
                     self._forget_unsaved(head.items, keep_created=True)
         if error is not None and outcome == "sync_error":
@@ -349,7 +349,9 @@ class Uploader:
             else:
                 store.mark_stale(item["id"])
 
-    def _apply_records(self, records: list[RecordOut], nets: dict[str, Net]) -> None:
+    def _apply_records(
+        self, records: list[RecordOut], nets: dict[str, Net], sent: list[dict[str, Any]]
+    ) -> None:
         """AS-14: server IDs replace temporary ones; returned fields are applied.
 
         Later queued edits of the same records are laid over the answer (the user's newer
@@ -367,7 +369,12 @@ class Uploader:
         missing = answered - nets.keys()
         if missing:
             nets = {**nets, **store.queued_nets(missing)}
+        # The server returns a record it deleted, and a record saved earlier may have been
+        # deleted here since: neither may come back to life (a save is written only if held).
+        ops = {item["id"]: item["op"] for item in sent}
         for record in records:
+            if ops.get(record.id) == "delete":
+                continue
             fields = dict(record.fields)
             # An AS-11 duplicate arrives under a new ID; the original it was sent as stays
             # here until the feed brings back its submitted version (its queued edits are laid
@@ -376,7 +383,10 @@ class Uploader:
                 own = nets.get(record.id, {})
                 sent_as = nets.get(record.temp_id, {}) if record.temp_id else {}
                 fields = lay_net(fields, own, sent_as)
-            store.put(record.object, fields)
+            if ops.get(record.id) == "update":
+                store.put_if_here(fields)
+            else:
+                store.put(record.object, fields)
 
 
 def _goes_anyway(wait: UploadWait, skip_backoff: bool) -> bool:

@@ -128,6 +128,27 @@ def test_a_record_created_and_edited_offline_keeps_both_changes(world: World) ->
     assert world.online_record("call2__v", call["id"])["notes__v"] == "second thoughts"
 
 
+@pytest.mark.rule("AS-01")
+@pytest.mark.rule("AS-14")
+def test_a_deleted_record_stays_deleted_when_the_server_answers(world: World) -> None:
+    """The server returns the record it deleted; the iPad must not put it back. Nor may the
+    answer to an earlier save bring back a record deleted while that save was on its way."""
+    ipad = world.device("Anna iPad")
+    calls = [r for r in ipad.records("call2__v") if r.get("status__v") != "submitted__v"][:2]
+    first, second = (c["id"] for c in calls)
+    ipad.delete("call2__v", first)
+    world.settle()
+    assert ipad.queue() == [] and ipad.record(first) is None, "deleted here and online"
+    assert first not in {r["id"] for r in ipad.records("call2__v")}
+    ipad.set_network("offline")
+    ipad.save("call2__v", second, {"notes__v": "about to go"})
+    ipad.delete("call2__v", second)
+    ipad.set_network("online")
+    world.settle()
+    assert ipad.queue() == [] and ipad.sync_errors() == []
+    assert ipad.record(second) is None, "the save's answer did not bring it back"
+
+
 @pytest.mark.rule("AS-06")
 @pytest.mark.rule("AS-30")
 def test_offline_items_wait_then_drain_first_in_first_out(world: World) -> None:
