@@ -253,11 +253,15 @@ class IncrementalSync:
                 return self._failed(what, reason, "the upload queue could not be sent")
             if timed:
                 await device.clock.sleep(HANDSHAKE)
+            if self._left_foreground():  # AS-35: it needs the app in the foreground throughout
+                return self._failed(what, "background", "the app left the foreground")
             try:
                 got = await self._download(full)
             except DownloadError as exc:
                 reason = "no_answer" if isinstance(exc, httpx.TransportError) else "server"
                 return self._failed(what, reason, str(exc) or type(exc).__name__)
+            if self._left_foreground():  # nothing written yet: the next sync downloads it again
+                return self._failed(what, "background", "the app left the foreground")
             return await self.apply(got, timed)
         finally:
             self.running = False
@@ -422,6 +426,10 @@ class IncrementalSync:
         )
         device.poller.merge_waiting()
         return SyncReport(errors == 0, message, updated, removed, got.full, errors)
+
+    def _left_foreground(self) -> bool:
+        """Whether the rep has switched to another app since the sync started (it stops)."""
+        return not self.device.foreground
 
     def _failed(self, what: str, reason: SyncFailReason, why: str) -> SyncReport:
         """The sync stops; the app tells the rep in an alert (``why`` is the event's detail)."""

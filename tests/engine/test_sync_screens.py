@@ -231,6 +231,36 @@ def test_incremental_sync_needs_a_connection_and_the_foreground(world: World) ->
 
 
 @pytest.mark.rule("AS-35")
+def test_a_sync_stops_when_the_app_leaves_the_foreground_while_it_runs(world: World) -> None:
+    """The rep switches to another app during the handshake: the sync stops, says why, and
+    writes nothing; the next sync, in the foreground, brings what is new."""
+    ipad = world.device("Anna iPad")
+    account = next(r for r in ipad.records("account__v") if r.get("territory__v") == "T-NE")
+    world.online(
+        "PATCH", f"/records/account__v/{account['id']}", json={"fields": {"phone__v": "+1 555 9090"}}
+    )
+    cursor = ipad.store.setting("last_sync_cursor")
+
+    async def leave_during_the_handshake() -> SyncReport:
+        task = ipad.spawn(ipad.syncer.run())  # a device task: the clock waits for it
+        assert task is not None
+        await world.stage.advance(HANDSHAKE / 2)
+        assert ipad.syncer.running
+        ipad.set_foreground(False)
+        report: SyncReport = await world.stage.complete(task)
+        return report
+
+    report = world.run(leave_during_the_handshake())
+    assert not report.ok and "foreground" in report.message
+    assert world.events("sync_failed", ipad)[-1].data["reason"] == "background"
+    assert ipad.record(account["id"])["phone__v"] != "+1 555 9090", "nothing downloaded"  # type: ignore[index]
+    assert ipad.store.setting("last_sync_cursor") == cursor
+    ipad.set_foreground(True)
+    assert world.sync(ipad).ok
+    assert ipad.record(account["id"])["phone__v"] == "+1 555 9090"  # type: ignore[index]
+
+
+@pytest.mark.rule("AS-35")
 def test_a_failed_sync_tells_the_rep_why_in_an_alert(world: World) -> None:
     ipad = world.device("Anna iPad")
 
