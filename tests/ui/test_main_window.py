@@ -125,6 +125,19 @@ def settle(qtbot: QtBot, stage: Stage) -> None:
     run(qtbot, stage.settle())
 
 
+def air_loses_a_conflict(window: MainWindow, qtbot: QtBot) -> tuple[DeviceColumn, DeviceColumn]:
+    """AS-07: the offline Air and the Pro edit Dr. Harper's phone; the Air, back online, gets a
+    sync error (its alert up, not yet dismissed). Returns the Pro's and the Air's columns."""
+    pro, air, _ = columns(window)
+    air.panel.set_network("offline")
+    edit_phone(qtbot, air.frame.app, HARPER, "+1 222 222 2222")
+    edit_phone(qtbot, pro.frame.app, HARPER, "+1 111 111 1111")
+    settle(qtbot, window.stage)
+    air.panel.set_network("online")
+    settle(qtbot, window.stage)
+    return pro, air
+
+
 def test_the_stage_opens_with_three_ipads_and_the_sample_data(window: MainWindow) -> None:
     pro, air, chloe = columns(window)
     assert [c.device.profile.name for c in (pro, air, chloe)] == [
@@ -212,14 +225,8 @@ def test_offline_saves_queue_in_order_and_drain_first_in_first_out(window: MainW
 def test_a_conflict_shows_the_sync_error_alert_then_undo_and_sync_take_the_online_version(
     window: MainWindow, qtbot: QtBot
 ) -> None:
-    pro, air, _ = columns(window)
-    air.panel.set_network("offline")
-    before = air.device.record(HARPER)["phone__v"]  # type: ignore[index]
-    edit_phone(qtbot, air.frame.app, HARPER, "+1 222 222 2222")
-    edit_phone(qtbot, pro.frame.app, HARPER, "+1 111 111 1111")
-    settle(qtbot, window.stage)
-    air.panel.set_network("online")
-    settle(qtbot, window.stage)
+    before = window.column(1).device.record(HARPER)["phone__v"]  # type: ignore[index]
+    _pro, air = air_loses_a_conflict(window, qtbot)
     app = air.frame.app
     assert tap_ok(qtbot, app) == "Sync Error", "a sync error shows the app's modal"
     assert app.page == "errors", "after OK, the Errors tab"

@@ -25,7 +25,16 @@ from emulator.ui.main_window import DeviceColumn, MainWindow
 from emulator.ui.xray_style import is_xray
 from tests.ui.conftest import run
 from tests.ui.rep_view import film_in, what_a_rep_sees, xray_leaks
-from tests.ui.test_main_window import HARPER, click, columns, edit_phone, open_record, tap_ok, to_list
+from tests.ui.test_main_window import (
+    HARPER,
+    air_loses_a_conflict,
+    click,
+    columns,
+    edit_phone,
+    open_record,
+    tap_ok,
+    to_list,
+)
 
 OKAFOR = "V0A000000000003"
 
@@ -56,13 +65,7 @@ def widget_title(app: CrmApp) -> str:
 
 
 def conflict_on_the_air(window: MainWindow, qtbot: QtBot) -> tuple[DeviceColumn, DeviceColumn]:
-    pro, air, _ = columns(window)
-    air.panel.set_network("offline")
-    edit_phone(qtbot, air.frame.app, HARPER, "+1 222 222 2222")
-    edit_phone(qtbot, pro.frame.app, HARPER, "+1 111 111 1111")
-    settle(qtbot, window.stage)
-    air.panel.set_network("online")
-    settle(qtbot, window.stage)
+    pro, air = air_loses_a_conflict(window, qtbot)
     assert tap_ok(qtbot, air.frame.app) == "Sync Error"
     return pro, air
 
@@ -135,13 +138,7 @@ def test_an_error_whose_record_has_a_pending_upload_offers_only_clear(
 def test_with_xray_off_the_sync_error_modal_and_the_errors_tab_show_only_the_app(
     window: MainWindow, qtbot: QtBot
 ) -> None:
-    pro, air, _ = columns(window)
-    air.panel.set_network("offline")
-    edit_phone(qtbot, air.frame.app, HARPER, "+1 222 222 2222")
-    edit_phone(qtbot, pro.frame.app, HARPER, "+1 111 111 1111")
-    settle(qtbot, window.stage)
-    air.panel.set_network("online")
-    settle(qtbot, window.stage)
+    _pro, air = air_loses_a_conflict(window, qtbot)
     app = air.frame.app
     qtbot.waitUntil(app.alert.isVisible)
     only_the_app(window, qtbot, "the sync error modal", xray_in=(air,), meets={air: ("Sync Error", "OK")})

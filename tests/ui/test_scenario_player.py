@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from emulator.scenarios import cli
@@ -207,19 +208,28 @@ def test_check_results_stay_readable_on_a_dark_palette(window: Any) -> None:
     assert dark_item.foreground().color().lightness() > 128  # light red on the dark list
 
 
+def _press(qtbot: QtBot, window: Any, widget: QWidget, key: Qt.Key) -> None:
+    """A clicker's key while ``widget`` has the keyboard, in the active window."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    widget.setFocus()
+    qtbot.waitUntil(widget.hasFocus)
+    qtbot.keyClick(widget, key)
+
+
+def _stepped_to(qtbot: QtBot, player: Any, position: int) -> None:
+    qtbot.waitUntil(lambda: player.runner.position == position and not player.busy, timeout=20_000)
+
+
 def test_clicker_keys_reach_the_player_even_from_a_control_that_takes_text(window: Any, qtbot: QtBot) -> None:
     _open_as07(window, qtbot)
     player = window.scenario_player
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
     poll = window.clock_bar.poll
     before = poll.value()
-    poll.setFocus()
-    qtbot.waitUntil(poll.hasFocus)
-    qtbot.keyClick(poll, Qt.Key.Key_Period)  # a clicker's "next" while the poll interval has focus
-    qtbot.waitUntil(lambda: player.runner.position == 1 and not player.busy, timeout=20_000)
-    qtbot.keyClick(poll, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: player.runner.position == 2 and not player.busy, timeout=20_000)
+    _press(qtbot, window, poll, Qt.Key.Key_Period)  # a clicker's "next" while the poll interval has focus
+    _stepped_to(qtbot, player, 1)
+    _press(qtbot, window, poll, Qt.Key.Key_Space)
+    _stepped_to(qtbot, player, 2)
     assert poll.value() == before, "the keys did not type into the box"
     for button in (window.clock_bar.next_poll, window.clock_bar.plus30):
         assert button.focusPolicy() == Qt.FocusPolicy.NoFocus, "a click leaves the keyboard where it was"
@@ -229,19 +239,13 @@ def test_a_clickers_arrow_steps_the_player_unless_a_control_moves_with_it(window
     """Many clickers send Right or Down: they step, except in a control the arrows move in."""
     _open_as07(window, qtbot)
     player = window.scenario_player
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    title = window.scenario_player.title
+    title = player.title
     title.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    title.setFocus()
-    qtbot.waitUntil(title.hasFocus)
-    qtbot.keyClick(title, Qt.Key.Key_Right)
-    qtbot.waitUntil(lambda: player.runner.position == 1 and not player.busy, timeout=20_000)
-    qtbot.keyClick(title, Qt.Key.Key_Down)
-    qtbot.waitUntil(lambda: player.runner.position == 2 and not player.busy, timeout=20_000)
+    _press(qtbot, window, title, Qt.Key.Key_Right)
+    _stepped_to(qtbot, player, 1)
+    _press(qtbot, window, title, Qt.Key.Key_Down)
+    _stepped_to(qtbot, player, 2)
     poll = window.clock_bar.poll
     before = poll.value()
-    poll.setFocus()
-    qtbot.waitUntil(poll.hasFocus)
-    qtbot.keyClick(poll, Qt.Key.Key_Down)  # the spin box's own arrow: a smaller interval
+    _press(qtbot, window, poll, Qt.Key.Key_Down)  # the spin box's own arrow: a smaller interval
     assert poll.value() < before and player.runner.position == 2
