@@ -30,7 +30,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict, Unpack
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi import Path as PathParam
@@ -290,20 +290,23 @@ def json_answer(content: Any, status: int = 200) -> Response:
     return Response(content=render_json(content), status_code=status, media_type="application/json")
 
 
-def create_app(
-    *,
-    db_url: str = "sqlite://",
-    clock: Clock | None = None,
-    admin_token: str | None = None,
-    schema_path: Path | None = None,
-    sample_path: Path | None = None,
-    load_sample_data: bool = True,
-    random_user_tokens: bool = False,
-    clock_start: datetime | None = None,
-    clock_running: bool = False,
-    prepared: bool = False,
-    fault_after_commit: int | None = None,
-) -> FastAPI:
+class ServerOptions(TypedDict, total=False):
+    """How a server is made (every key optional; see :func:`create_app`)."""
+
+    db_url: str
+    clock: Clock | None
+    admin_token: str | None
+    schema_path: Path | None
+    sample_path: Path | None
+    load_sample_data: bool
+    random_user_tokens: bool
+    clock_start: datetime | None
+    clock_running: bool
+    prepared: bool
+    fault_after_commit: int | None
+
+
+def create_app(**options: Unpack[ServerOptions]) -> FastAPI:
     """Build the stub server app. The database is opened (and prepared) in the app's lifespan.
 
     ``clock``: the emulated clock to read (the stage's); None keeps the clock in the database,
@@ -312,20 +315,7 @@ def create_app(
     ones, which are refused (a server other machines can reach); the app reads the tokens
     through the admin API. ``prepared``: another process has prepared the database (workers).
     """
-    state = server_state(
-        db_url=db_url,
-        clock=clock,
-        admin_token=admin_token,
-        schema_path=schema_path,
-        sample_path=sample_path,
-        load_sample_data=load_sample_data,
-        random_user_tokens=random_user_tokens,
-        clock_start=clock_start,
-        clock_running=clock_running,
-        prepared=prepared,
-        fault_after_commit=fault_after_commit,
-    )
-    return _app_serving(state)
+    return _app_serving(server_state(**options))
 
 
 def server_state(

@@ -496,24 +496,16 @@ class LocalStore:
 
     def put(self, object_name: str, record: Record) -> None:
         """Write a record (one upsert), and index the temporary IDs it refers to."""
-        rid = record["id"]
         with self._connection() as c:
-            c.execute(_RECORD_UPSERT, {"rid": rid, "obj": object_name, "data": dict(record)})
-            temps = {
-                v for k, v in record.items() if k != "id" and isinstance(v, str) and v.startswith(TEMP_PREFIX)
-            }
-            if temps:
-                c.execute(_TEMP_REF_ADD, [{"temp": t, "rid": rid} for t in temps])
+            c.execute(_RECORD_UPSERT, {"rid": record["id"], "obj": object_name, "data": dict(record)})
+            _index_temp_refs(c, record)
 
     def put_if_here(self, record: Record) -> bool:
         """Write a record this file still holds (one update); one deleted here stays deleted."""
         with self._connection() as c:
             written = c.execute(_RECORD_UPDATE, {"rid": record["id"], "data": dict(record)}).rowcount > 0
-            temps = {
-                v for k, v in record.items() if k != "id" and isinstance(v, str) and v.startswith(TEMP_PREFIX)
-            }
-            if written and temps:
-                c.execute(_TEMP_REF_ADD, [{"temp": t, "rid": record["id"]} for t in temps])
+            if written:
+                _index_temp_refs(c, record)
         return written
 
     def mark_stale(self, record_id: str) -> None:
@@ -880,6 +872,13 @@ def rename_nets(nets: dict[str, Net], old: str, new: str) -> dict[str, Net]:
             if name not in merged or merged[name][0] < seq:
                 merged[name] = [seq, new if value == old else value]
     return out
+
+
+def _index_temp_refs(connection: Connection, record: Record) -> None:
+    """Note the temporary IDs a record refers to, for their rename (AS-14)."""
+    temps = {v for k, v in record.items() if k != "id" and isinstance(v, str) and v.startswith(TEMP_PREFIX)}
+    if temps:
+        connection.execute(_TEMP_REF_ADD, [{"temp": t, "rid": record["id"]} for t in temps])
 
 
 def lay_net(record: Record, *nets: Net) -> Record:

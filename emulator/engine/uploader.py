@@ -375,14 +375,12 @@ class Uploader:
         for record in records:
             if ops.get(record.id) == "delete":
                 continue
-            fields = dict(record.fields)
             # An AS-11 duplicate arrives under a new ID; the original it was sent as stays
             # here until the feed brings back its submitted version (its queued edits are laid
             # over the duplicate, as sent under the original's ID).
-            if fields.get("id") == record.id:
-                own = nets.get(record.id, {})
-                sent_as = nets.get(record.temp_id, {}) if record.temp_id else {}
-                fields = lay_net(fields, own, sent_as)
+            own = nets.get(record.id, {})
+            sent_as = nets.get(record.temp_id, {}) if record.temp_id else {}
+            fields = lay_net(dict(record.fields), own, sent_as)
             if ops.get(record.id) == "update":
                 store.put_if_here(fields)
             else:

@@ -320,11 +320,9 @@ class MainWindow(QMainWindow):
             + max(columns, default=0)
             + 24  # the layouts' margins
         )
-        top = self.menuBar().height() + sum(
-            d.height()
-            for d in (self.player_dock,)
-            if d.isVisible() and self.dockWidgetArea(d) == Qt.DockWidgetArea.TopDockWidgetArea
-        )
+        player = self.player_dock
+        on_top = player.isVisible() and self.dockWidgetArea(player) == Qt.DockWidgetArea.TopDockWidgetArea
+        top = self.menuBar().height() + (player.height() if on_top else 0)
         return max(BOTTOM_LEAST, min(self.height() // 3, self.height() - top - stage))
 
     # which stage is shown ------------------------------------------------------------------------
@@ -752,6 +750,10 @@ class MainWindow(QMainWindow):
         if self.player_dock.isVisible():
             return
         self.player_dock.show()
+        self._size_player()
+
+    def _size_player(self) -> None:
+        """A row as tall as the player's one line in presenter mode; else a column on the left."""
         if self.presenter:
             row = self.scenario_player.sizeHint().height()
             self.resizeDocks([self.player_dock], [row], Qt.Orientation.Vertical)
@@ -945,8 +947,7 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, self.player_dock)
             self.scenario_player.set_compact(True)
             self.set_zoom(PRESENTER_ZOOM)
-            row = self.scenario_player.sizeHint().height()
-            self.resizeDocks([self.player_dock], [row], Qt.Orientation.Vertical)
+            self._size_player()
             self.narration.set_cap(self._narration_cap())
         else:
             self.set_zoom(1.0)
